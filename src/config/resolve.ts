@@ -1,0 +1,133 @@
+/**
+ * Resolves the configuration once at start-up: reads the YAML file, applies flags, validates the
+ * result through the schema, checks cross-field rules and deep-freezes it. This is the only module
+ * that reads `process.env`.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { configFileSchema } from './schema.js';
+import type { LogLevel } from '../util/index.js';
+
+/** The development credential pair accepted on loopback binds when none is configured. */
+export const DEV_CREDENTIALS = Object.freeze({ accessKeyId: 'test', secretAccessKey: 'test' });
+
+/** A bad configuration; `key` names the offending setting. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly key: string, message: string) {
+    super(`${key}: ${message}`);
+  }
+}
+
+/** Command-line overrides (each wins over the file). */
+export interface ConfigOverrides {
+  readonly configFile?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly dataDir?: string;
+}
+
+/** A credential pair. */
+export interface Credential {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** The validated, frozen configuration handed to the composition root. */
+export interface ResolvedConfig {
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    /** Absolute path. */
+    readonly dataDir: string;
+    readonly region: string;
+    readonly credentials: readonly Credential[];
+    /** True when the development pair is in force because none was configured. */
+    readonly usingDevCredentials: boolean;
+    readonly maxClockSkewSeconds: number;
+    readonly shutdownGraceSeconds: number;
+    readonly logLevel: LogLevel;
+  };
+  /** The file the configuration came from, if any. */
+  readonly sourceFile?: string;
+}
+
+/** Whether `host` binds only the loopback interface. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1';
+  return false;
+}
+
+function formatIssue(issue: z.core.$ZodIssue, prefix: string): ConfigError {
+  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const key = [path, issue.keys[0]].filter(Boolean).join('.');
+    return new ConfigError(key, `unknown key (allowed keys are listed in the README's configuration reference)`);
+  }
+  return new ConfigError(path || '(root)', issue.message);
+}
+
+function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('--config', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError('--config', `${file} is not valid YAML: ${(err as Error).message}`);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Builds the configuration from an optional YAML file, flags and defaults.
+ * @throws ConfigError naming the first bad key.
+ */
+export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = process.cwd()): ResolvedConfig {
+  const configFile = overrides.configFile ?? process.env['INFERQ_CONFIG'];
+  const raw = configFile ? readConfigFile(resolvePath(cwd, configFile)) : {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('(root)', 'the configuration must be a YAML mapping');
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) throw formatIssue(parsed.error.issues[0]!, '');
+  const server = { ...parsed.data.server };
+  if (overrides.host !== undefined) server.host = overrides.host;
+  if (overrides.port !== undefined) {
+    if (!Number.isInteger(overrides.port) || overrides.port < 0 || overrides.port > 65535) throw new ConfigError('--port', 'must be an integer from 0 to 65535');
+    server.port = overrides.port;
+  }
+  if (overrides.dataDir !== undefined) server.dataDir = overrides.dataDir;
+  const configured = server.credentials;
+  const usingDevCredentials = configured.length === 0;
+  if (usingDevCredentials && !isLoopbackHost(server.host)) {
+    throw new ConfigError('server.credentials', `binding ${server.host} (not loopback) needs credentials in the config file; the development pair test/test is only accepted on 127.0.0.1, ::1 or localhost`);
+  }
+  const ids = new Set<string>();
+  for (const [i, c] of configured.entries()) {
+    if (ids.has(c.accessKeyId)) throw new ConfigError(`server.credentials.${i}.accessKeyId`, `duplicate access key id ${c.accessKeyId}`);
+    ids.add(c.accessKeyId);
+  }
+  return deepFreeze({
+    server: {
+      ...server,
+      dataDir: resolvePath(cwd, server.dataDir),
+      credentials: usingDevCredentials ? [{ ...DEV_CREDENTIALS }] : configured,
+      usingDevCredentials,
+    },
+    ...(configFile ? { sourceFile: resolvePath(cwd, configFile) } : {}),
+  });
+}

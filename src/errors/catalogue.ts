@@ -1,0 +1,106 @@
+/**
+ * The typed error catalogue: every failure inferq reports has a stable code, an HTTP status and a
+ * retryable flag. Wire shapes (S3 XML, SageMaker JSON) are chosen only at the HTTP edge, from the
+ * `s3` and `sagemaker` names recorded here; code never branches on message text.
+ */
+
+/** How one catalogue entry is reported. */
+export interface ErrorSpec {
+  /** HTTP status sent to clients. */
+  readonly httpStatus: number;
+  /** Whether a client may retry the same request unchanged. */
+  readonly retryable: boolean;
+  /** The `<Code>` of an S3 XML error body. */
+  readonly s3: string;
+  /** The `X-Amzn-ErrorType` of a SageMaker JSON error. */
+  readonly sagemaker: string;
+  /** One line for docs/errors.md. */
+  readonly description: string;
+}
+
+function spec(httpStatus: number, retryable: boolean, s3: string, sagemaker: string, description: string): ErrorSpec {
+  return { httpStatus, retryable, s3, sagemaker, description };
+}
+
+/** Every error code inferq can report. Keys are the stable codes. */
+export const ERROR_CATALOGUE = {
+  // Authentication
+  SignatureDoesNotMatch: spec(403, false, 'SignatureDoesNotMatch', 'InvalidSignatureException', 'The request signature does not match the one computed with the secret key.'),
+  InvalidAccessKeyId: spec(403, false, 'InvalidAccessKeyId', 'UnrecognizedClientException', 'The access key id is not known to this server.'),
+  RequestTimeTooSkewed: spec(403, false, 'RequestTimeTooSkewed', 'InvalidSignatureException', 'The request time differs from the server time by more than the allowed skew.'),
+  RequestExpired: spec(403, false, 'AccessDenied', 'InvalidSignatureException', 'A presigned URL was used after it expired.'),
+  MissingAuthentication: spec(403, false, 'AccessDenied', 'MissingAuthenticationTokenException', 'The request carries no AWS Signature Version 4 authentication.'),
+  IncompleteSignature: spec(403, false, 'AuthorizationHeaderMalformed', 'IncompleteSignatureException', 'The Authorization header or presigned query is malformed or incomplete.'),
+  AccessDenied: spec(403, false, 'AccessDenied', 'AccessDeniedException', 'The credentials are not allowed to perform this request.'),
+  XAmzContentSHA256Mismatch: spec(400, false, 'XAmzContentSHA256Mismatch', 'InvalidSignatureException', 'The body does not match the signed x-amz-content-sha256.'),
+  // Request shape
+  InvalidArgument: spec(400, false, 'InvalidArgument', 'ValidationError', 'A parameter is invalid.'),
+  InvalidRequest: spec(400, false, 'InvalidRequest', 'ValidationError', 'The request is not valid in this form.'),
+  MalformedXML: spec(400, false, 'MalformedXML', 'ValidationError', 'The XML body is not well-formed or does not match the schema.'),
+  IncompleteBody: spec(400, false, 'IncompleteBody', 'ValidationError', 'The body ended before Content-Length or the chunked encoding said it would.'),
+  MissingContentLength: spec(411, false, 'MissingContentLength', 'ValidationError', 'A body was sent without a length.'),
+  MethodNotAllowed: spec(405, false, 'MethodNotAllowed', 'ValidationError', 'The method is not allowed on this resource.'),
+  NotImplemented: spec(501, false, 'NotImplemented', 'ValidationError', 'The operation is not implemented by inferq.'),
+  EntityTooLarge: spec(400, false, 'EntityTooLarge', 'ValidationError', 'The body is larger than the allowed maximum.'),
+  // Object store
+  NoSuchBucket: spec(404, false, 'NoSuchBucket', 'ValidationError', 'The bucket does not exist.'),
+  NoSuchKey: spec(404, false, 'NoSuchKey', 'ValidationError', 'The object does not exist.'),
+  NoSuchUpload: spec(404, false, 'NoSuchUpload', 'ValidationError', 'The multipart upload does not exist, or was completed or aborted.'),
+  BucketNotEmpty: spec(409, false, 'BucketNotEmpty', 'ValidationError', 'The bucket still holds objects or uploads.'),
+  BucketAlreadyOwnedByYou: spec(409, false, 'BucketAlreadyOwnedByYou', 'ValidationError', 'The bucket already exists.'),
+  InvalidBucketName: spec(400, false, 'InvalidBucketName', 'ValidationError', 'The bucket name breaks the S3 naming rules.'),
+  KeyTooLongError: spec(400, false, 'KeyTooLongError', 'ValidationError', 'The object key is longer than 1024 bytes.'),
+  InvalidRange: spec(416, false, 'InvalidRange', 'ValidationError', 'The requested range cannot be satisfied.'),
+  BadDigest: spec(400, false, 'BadDigest', 'ValidationError', 'The body does not match the Content-MD5 or x-amz-checksum sent with it.'),
+  InvalidDigest: spec(400, false, 'InvalidDigest', 'ValidationError', 'The Content-MD5 or checksum header is not well-formed.'),
+  InvalidPart: spec(400, false, 'InvalidPart', 'ValidationError', 'A listed part was not uploaded or its ETag does not match.'),
+  InvalidPartOrder: spec(400, false, 'InvalidPartOrder', 'ValidationError', 'The part list is not in ascending order.'),
+  EntityTooSmall: spec(400, false, 'EntityTooSmall', 'ValidationError', 'A part other than the last is smaller than 5 MiB.'),
+  PreconditionFailed: spec(412, false, 'PreconditionFailed', 'ValidationError', 'An If-Match or If-Unmodified-Since condition failed.'),
+  NotModified: spec(304, false, 'NotModified', 'ValidationError', 'An If-None-Match or If-Modified-Since condition matched.'),
+  // Server
+  ServiceUnavailable: spec(503, true, 'SlowDown', 'ServiceUnavailable', 'The server is overloaded or shutting down; retry later.'),
+  InternalError: spec(500, true, 'InternalError', 'InternalFailure', 'An unexpected internal error; the request may be retried.'),
+} as const satisfies Record<string, ErrorSpec>;
+
+/** A stable inferq error code. */
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** The one error type inferq throws for expected failures. */
+export class InferqError extends Error {
+  override readonly name = 'InferqError';
+  /** Stable code from {@link ERROR_CATALOGUE}. */
+  readonly code: ErrorCode;
+  /** Extra fields rendered into the wire error (e.g. `Key`, `BucketName`). */
+  readonly details: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, string> = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The catalogue entry of this error. */
+  get spec(): ErrorSpec {
+    return ERROR_CATALOGUE[this.code];
+  }
+
+  get httpStatus(): number {
+    return this.spec.httpStatus;
+  }
+
+  get retryable(): boolean {
+    return this.spec.retryable;
+  }
+}
+
+/** Whether `value` is an {@link InferqError}, optionally of one code. */
+export function isInferqError(value: unknown, code?: ErrorCode): value is InferqError {
+  return value instanceof InferqError && (code === undefined || value.code === code);
+}
+
+/** Wraps anything thrown into an InferqError (unknown failures become InternalError). */
+export function toInferqError(value: unknown): InferqError {
+  if (value instanceof InferqError) return value;
+  return new InferqError('InternalError', 'We encountered an internal error. Please try again.', {}, { cause: value });
+}

@@ -1,0 +1,5 @@
+/** Small shared utilities: clock and logger. */
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { createLogger, silentLogger } from './logger.js';
+export type { Logger, LogLevel } from './logger.js';
