@@ -1,0 +1,3 @@
+/** Composition root. */
+export { startInferq } from './compose.js';
+export type { RunningInferq } from './compose.js';

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/** The `inferq` command line: parses arguments and runs a subcommand. Only this module exits the process. */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, resolveConfig, type ConfigOverrides } from '../config/index.js';
+import { runServe } from './serve.js';
+
+const USAGE = `Usage: inferq <command> [options]
+
+Commands:
+  serve [--config FILE] [--host H] [--port N] [--data-dir DIR]
+        Run the SageMaker Runtime API and the S3-compatible object store on one port.
+  version
+        Print the version.
+
+Options:
+  --config FILE    YAML configuration file (see README: Configuration reference)
+  --host H         address to bind (default 127.0.0.1)
+  --port N         port to bind (default 8080; 0 picks a free port)
+  --data-dir DIR   where objects and queues are stored (default ./data)
+  -h, --help       show this help
+`;
+
+function version(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+}
+
+function parsePort(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw new ConfigError('--port', `must be an integer from 0 to 65535, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  if (rest.length > 0) throw new ConfigError(command, `unexpected argument ${JSON.stringify(rest[0])}`);
+  switch (command) {
+    case 'version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    case 'serve': {
+      const port = parsePort(values.port);
+      const overrides: ConfigOverrides = {
+        ...(values.config !== undefined ? { configFile: values.config } : {}),
+        ...(values.host !== undefined ? { host: values.host } : {}),
+        ...(port !== undefined ? { port } : {}),
+        ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
+      };
+      return runServe(resolveConfig(overrides), version());
+    }
+    default:
+      process.stderr.write(`inferq: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(`inferq: configuration error: ${err.message}\n`);
+    else if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`inferq: ${err.message}\n\n${USAGE}`);
+    else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE') process.stderr.write(`inferq: ${err.message}: the port is taken; choose another with --port\n`);
+    else process.stderr.write(`inferq: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  },
+);

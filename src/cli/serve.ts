@@ -1,0 +1,49 @@
+/** `inferq serve`: start the embedded product and run until SIGINT/SIGTERM. */
+import { startInferq } from '../app/index.js';
+import type { ResolvedConfig } from '../config/index.js';
+import { createLogger } from '../util/index.js';
+
+/** The start-up banner: URL, credentials in force and a copy-paste example. */
+export function banner(config: ResolvedConfig, url: string, version: string): string {
+  const { server } = config;
+  const cred = server.credentials[0];
+  const credLine = server.usingDevCredentials
+    ? 'test / test (development pair, loopback only; set server.credentials in a config file to change)'
+    : `${server.credentials.length} configured access key(s): ${server.credentials.map((c) => c.accessKeyId).join(', ')}`;
+  const secret = server.usingDevCredentials ? cred?.secretAccessKey ?? '' : '<your secret>';
+  return [
+    `inferq ${version} listening on ${url}`,
+    `  data dir:    ${server.dataDir}`,
+    `  credentials: ${credLine}`,
+    `  health:      curl ${url}/ping`,
+    '  try:',
+    `    export AWS_ACCESS_KEY_ID=${cred?.accessKeyId ?? ''} AWS_SECRET_ACCESS_KEY=${secret} AWS_DEFAULT_REGION=${server.region} AWS_ENDPOINT_URL=${url}`,
+    '    aws s3 mb s3://demo && echo hello | aws s3 cp - s3://demo/hello.txt && aws s3 cp s3://demo/hello.txt -',
+    '',
+  ].join('\n');
+}
+
+/** Runs the server until a termination signal; resolves with the exit code. */
+export async function runServe(config: ResolvedConfig, version: string): Promise<number> {
+  const logger = createLogger(config.server.logLevel);
+  const running = await startInferq(config, logger);
+  process.stdout.write(banner(config, running.url, version));
+  return new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        logger.warn('second signal: exiting now', { signal });
+        resolve(130);
+        return;
+      }
+      signalled = true;
+      logger.info('shutting down', { signal });
+      running.stop().then(() => resolve(0), (err: unknown) => {
+        logger.error('shutdown failed', { error: err instanceof Error ? err.message : String(err) });
+        resolve(1);
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

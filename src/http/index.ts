@@ -1,0 +1,3 @@
+/** The HTTP edge: one server for every API, error rendering per API family. */
+export { createGatewayServer } from './server.js';
+export type { GatewayServer, HttpServerDeps } from './server.js';

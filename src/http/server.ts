@@ -1,0 +1,167 @@
+/**
+ * The one HTTP server: health check, SigV4 verification, and dispatch by credential-scope service
+ * (`s3` → S3 front, `sagemaker` → SageMaker Runtime front). Errors are rendered here, in the shape
+ * of the API the request belongs to. Tracks connections for graceful shutdown.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { SignableRequest, SigV4Verifier } from '../auth/index.js';
+import { InferqError, toInferqError } from '../errors/index.js';
+import { routeRuntimeRequest, type RuntimeApi } from '../runtime/index.js';
+import { sendS3Error, type S3Api } from '../s3api/index.js';
+import type { Logger } from '../util/index.js';
+import { readBoundedBody } from './body.js';
+import { sendSageMakerError } from './sagemaker-errors.js';
+
+/** Largest SageMaker Runtime request body read into memory (6 MB real-time limit plus headroom). */
+const MAX_RUNTIME_BODY = 6 * 1024 * 1024 + 64 * 1024;
+
+/** What the server dispatches to. */
+export interface HttpServerDeps {
+  readonly verifier: SigV4Verifier;
+  readonly s3: S3Api;
+  readonly runtime: RuntimeApi;
+  readonly logger: Logger;
+}
+
+/** The running gateway server. */
+export interface GatewayServer {
+  /** Starts listening; resolves with the URL clients use. */
+  listen(host: string, port: number): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes every connection. */
+  close(graceMs: number): Promise<void>;
+}
+
+type Family = 's3' | 'sagemaker';
+
+function familyWithoutAuth(req: IncomingMessage): Family {
+  return (req.url ?? '').startsWith('/endpoints/') ? 'sagemaker' : 's3';
+}
+
+function signable(req: IncomingMessage): SignableRequest {
+  return { method: req.method ?? 'GET', rawUrl: req.url ?? '/', headers: req.headers };
+}
+
+/** Bodies up to this size are read and discarded after an error so the connection can be reused. */
+const DRAIN_LIMIT = 1024 * 1024;
+
+/**
+ * After an early error the request body may be unread. Small bodies are drained (keep-alive
+ * survives); larger ones get `Connection: close` and are cut off past the drain limit, so a
+ * rejected 1 GB upload is not read to the end.
+ */
+function settleUnreadBody(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete) return;
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (!(declared <= DRAIN_LIMIT) && !res.headersSent) res.setHeader('Connection', 'close');
+  let seen = 0;
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DRAIN_LIMIT) req.socket.destroy();
+  });
+  req.resume();
+}
+
+function sendError(req: IncomingMessage, res: ServerResponse, family: Family, err: InferqError, requestId: string): void {
+  if (family === 's3') sendS3Error(res, err, (req.url ?? '/').split('?', 1)[0] ?? '/', requestId, req.method === 'HEAD');
+  else sendSageMakerError(res, err);
+}
+
+/** Creates the server (not yet listening). */
+export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
+  const { verifier, logger } = deps;
+  const sockets = new Set<Socket>();
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+
+  async function serveS3(req: IncomingMessage, res: ServerResponse): Promise<string> {
+    const auth = verifier.verify(signable(req));
+    return deps.s3.handle(req, res, auth);
+  }
+
+  async function serveRuntime(req: IncomingMessage, res: ServerResponse): Promise<string> {
+    const hasHash = req.headers['x-amz-content-sha256'] !== undefined;
+    const body = await readBoundedBody(req, MAX_RUNTIME_BODY, () => new InferqError('InvalidArgument', `Request body is larger than ${MAX_RUNTIME_BODY} bytes.`));
+    verifier.verify(signable(req), hasHash ? {} : { bodySha256Hex: createHash('sha256').update(body).digest('hex') });
+    if (hasHash && req.headers['x-amz-content-sha256'] !== createHash('sha256').update(body).digest('hex')) {
+      throw new InferqError('XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
+    }
+    const route = routeRuntimeRequest(req.method ?? 'GET', req.url ?? '/');
+    await deps.runtime.handle(req, res, route, body);
+    return route.operation;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amzn-RequestId', requestId);
+    res.setHeader('Server', 'inferq');
+    const started = performance.now();
+    let family: Family = familyWithoutAuth(req);
+    let operation = 'unknown';
+    try {
+      if (req.method === 'GET' && req.url === '/ping' && req.headers.authorization === undefined) {
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 2 }).end('ok');
+        operation = 'Ping';
+        return;
+      }
+      const service = verifier.claimedService(signable(req));
+      if (service === undefined && req.headers.authorization !== undefined) throw new InferqError('IncompleteSignature', 'The Authorization header is not a valid AWS Signature Version 4 header.');
+      if (service === undefined) throw new InferqError('MissingAuthentication', 'Request is missing Authentication Token');
+      family = service === 's3' ? 's3' : 'sagemaker';
+      operation = family === 's3' ? await serveS3(req, res) : await serveRuntime(req, res);
+    } catch (raw) {
+      const err = toInferqError(raw);
+      if (err.code === 'InternalError') logger.error('request failed', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.stack : String(raw) });
+      settleUnreadBody(req, res);
+      sendError(req, res, family, err, requestId);
+      operation = `${operation}!${err.code}`;
+    } finally {
+      logger.debug('request', { requestId, method: req.method, url: req.url, operation, status: res.statusCode, ms: Math.round(performance.now() - started) });
+    }
+  }
+
+  const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+    });
+    void handle(req, res);
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('clientError', (_err, socket: Socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  return {
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const addr = server.address() as AddressInfo;
+          const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+          resolve(`http://${shownHost}:${addr.port}`);
+        });
+      });
+    },
+    async close(graceMs) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await Promise.race([
+          new Promise<void>((resolve) => { idle = resolve; }),
+          new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+        ]);
+      }
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The S3 front: dispatches an authenticated S3 request to its operation over the ObjectStore port.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthResult } from '../auth/index.js';
+import { createBucket, deleteBucket, deleteObjects, getBucketLocation, headBucket, listBuckets } from './buckets.js';
+import type { S3ApiDeps, S3Request } from './context.js';
+import { listObjectsV1, listObjectsV2 } from './listing.js';
+import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listParts, uploadPart } from './multipart.js';
+import { copyObject, deleteObject, getObject, headObject, putObject } from './objects.js';
+import { parseS3Address, resolveOperation, type S3Operation } from './route.js';
+
+const HANDLERS: Readonly<Record<S3Operation, (r: S3Request) => Promise<void>>> = {
+  ListBuckets: listBuckets,
+  CreateBucket: createBucket,
+  HeadBucket: headBucket,
+  DeleteBucket: deleteBucket,
+  GetBucketLocation: getBucketLocation,
+  ListObjectsV2: listObjectsV2,
+  ListObjects: listObjectsV1,
+  DeleteObjects: deleteObjects,
+  PutObject: putObject,
+  CopyObject: copyObject,
+  GetObject: getObject,
+  HeadObject: headObject,
+  DeleteObject: deleteObject,
+  CreateMultipartUpload: createMultipartUpload,
+  UploadPart: uploadPart,
+  CompleteMultipartUpload: completeMultipartUpload,
+  AbortMultipartUpload: abortMultipartUpload,
+  ListParts: listParts,
+};
+
+/** The S3 API over an object store. */
+export interface S3Api {
+  /** Serves one request whose signature was verified; rejects with InferqError on failure. */
+  handle(req: IncomingMessage, res: ServerResponse, auth: AuthResult): Promise<S3Operation>;
+}
+
+/** Creates the S3 front. */
+export function createS3Api(deps: S3ApiDeps): S3Api {
+  return {
+    async handle(req, res, auth) {
+      const address = parseS3Address(req.url ?? '/', req.headers);
+      const operation = resolveOperation(req.method ?? 'GET', address, req.headers);
+      await HANDLERS[operation]({ req, res, auth, address, deps });
+      return operation;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Request bodies on the S3 front: the decode pipeline (aws-chunked framing, chunk signatures,
+ * signed payload hash, Content-MD5 and x-amz-checksum-*) that every upload streams through, and a
+ * bounded reader for small XML bodies.
+ */
+import type { IncomingMessage } from 'node:http';
+import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { createChecksumVerifier, createPayloadDecoder, type AuthResult } from '../auth/index.js';
+import { InferqError } from '../errors/index.js';
+import type { ChecksumAlgorithm } from '../objects/index.js';
+
+/** A decoded, verified request body. */
+export interface DecodedBody {
+  /** The raw object bytes; errors if any verification fails. */
+  readonly stream: Readable;
+  /** Checksums verified once the stream has ended. */
+  readonly checksums: () => Partial<Record<ChecksumAlgorithm, string>>;
+}
+
+/** A transform that fails with EntityTooLarge past `maxBytes`. */
+class SizeLimit extends Transform {
+  private seen = 0;
+  constructor(private readonly maxBytes: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.maxBytes) done(new InferqError('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of ${this.maxBytes} bytes.`));
+    else done(null, chunk);
+  }
+}
+
+/** Rejects a body-carrying request that states no length. */
+export function requireLength(req: IncomingMessage): void {
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    throw new InferqError('MissingContentLength', 'You must provide the Content-Length HTTP header.');
+  }
+}
+
+/** Builds the verification pipeline over a request body. */
+export function decodeRequestBody(req: IncomingMessage, auth: AuthResult, maxBytes: number): DecodedBody {
+  const decoder = createPayloadDecoder(auth, req.headers);
+  const verifier = createChecksumVerifier(req.headers, () => decoder.trailers());
+  const limit = new SizeLimit(maxBytes);
+  const out = new PassThrough();
+  // The request is piped, not part of the pipeline: a verification failure must not destroy the
+  // socket before the error response is written (the HTTP edge drains or closes it).
+  req.pipe(decoder);
+  pipeline(decoder, limit, verifier, out, (err) => {
+    if (!err) return;
+    req.unpipe(decoder);
+    if (!out.destroyed) out.destroy(err);
+  });
+  req.once('error', (err) => decoder.destroy(err));
+  req.once('aborted', () => decoder.destroy(new InferqError('IncompleteBody', 'The client closed the connection before sending the whole body.')));
+  return { stream: out, checksums: () => verifier.verifiedChecksums() };
+}
+
+/** Reads a small decoded body (XML documents) into memory, at most `maxBytes`. */
+export async function readSmallBody(req: IncomingMessage, auth: AuthResult, maxBytes: number): Promise<Buffer> {
+  const { stream } = decodeRequestBody(req, auth, maxBytes);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

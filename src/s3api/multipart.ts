@@ -1,0 +1,93 @@
+/** Multipart upload operations of the S3 front. */
+import { InferqError } from '../errors/index.js';
+import { decodeRequestBody, readSmallBody, requireLength } from './body.js';
+import { bucketOf, keyOf, sendEmpty, sendXml, type S3Request } from './context.js';
+import { readWriteOptions } from './headers.js';
+import { DEFAULT_MAX_OBJECT_BYTES } from './objects.js';
+import { parseXmlBody, renderXml, xmlDate, type XmlNode } from './xml.js';
+
+const MAX_XML_BYTES = 2 * 1024 * 1024;
+
+function uploadIdOf(r: S3Request): string {
+  const id = r.address.query.get('uploadId');
+  if (!id) throw new InferqError('InvalidArgument', 'uploadId must be given', { ArgumentName: 'uploadId' });
+  return id;
+}
+
+function integerParam(r: S3Request, name: string, min: number, max: number): number | undefined {
+  const raw = r.address.query.get(name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new InferqError('InvalidArgument', `${name} must be an integer between ${min} and ${max}`, { ArgumentName: name, ArgumentValue: raw });
+  }
+  return Number(raw);
+}
+
+/** POST /bucket/key?uploads */
+export async function createMultipartUpload(r: S3Request): Promise<void> {
+  const upload = await r.deps.store.createMultipartUpload(bucketOf(r), keyOf(r), readWriteOptions(r.req.headers));
+  sendXml(r.res, 200, renderXml('InitiateMultipartUploadResult', [['Bucket', upload.bucket], ['Key', upload.key], ['UploadId', upload.uploadId]]));
+}
+
+/** PUT /bucket/key?partNumber=N&uploadId=… */
+export async function uploadPart(r: S3Request): Promise<void> {
+  requireLength(r.req);
+  const partNumber = integerParam(r, 'partNumber', 1, 10000);
+  if (partNumber === undefined) throw new InferqError('InvalidArgument', 'partNumber must be given', { ArgumentName: 'partNumber' });
+  const body = decodeRequestBody(r.req, r.auth, r.deps.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES);
+  const part = await r.deps.store.uploadPart(bucketOf(r), keyOf(r), uploadIdOf(r), partNumber, body.stream);
+  const checksums: Record<string, string> = {};
+  for (const [alg, value] of Object.entries(body.checksums())) if (value) checksums[`x-amz-checksum-${alg.toLowerCase()}`] = value;
+  sendEmpty(r.res, 200, { ETag: part.etag, ...checksums });
+}
+
+function completedParts(doc: Record<string, unknown>): { partNumber: number; etag: string }[] {
+  const root = doc['CompleteMultipartUpload'];
+  const parts = typeof root === 'object' && root !== null ? (root as Record<string, unknown>)['Part'] : undefined;
+  if (!Array.isArray(parts) || parts.length === 0) throw new InferqError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+  return parts.map((p: unknown) => {
+    const part = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
+    const num = part['PartNumber'];
+    const etag = part['ETag'];
+    if (typeof num !== 'string' || !/^\d+$/.test(num.trim()) || typeof etag !== 'string') {
+      throw new InferqError('MalformedXML', 'Each Part needs a PartNumber and an ETag.');
+    }
+    return { partNumber: Number(num.trim()), etag: etag.trim() };
+  });
+}
+
+/** POST /bucket/key?uploadId=… */
+export async function completeMultipartUpload(r: S3Request): Promise<void> {
+  const parts = completedParts(parseXmlBody(await readSmallBody(r.req, r.auth, MAX_XML_BYTES)));
+  const info = await r.deps.store.completeMultipartUpload(bucketOf(r), keyOf(r), uploadIdOf(r), parts);
+  sendXml(r.res, 200, renderXml('CompleteMultipartUploadResult', [
+    ['Location', `/${encodeURIComponent(info.bucket)}/${info.key.split('/').map(encodeURIComponent).join('/')}`],
+    ['Bucket', info.bucket],
+    ['Key', info.key],
+    ['ETag', info.etag],
+  ]));
+}
+
+/** DELETE /bucket/key?uploadId=… */
+export async function abortMultipartUpload(r: S3Request): Promise<void> {
+  await r.deps.store.abortMultipartUpload(bucketOf(r), keyOf(r), uploadIdOf(r));
+  sendEmpty(r.res, 204);
+}
+
+/** GET /bucket/key?uploadId=… */
+export async function listParts(r: S3Request): Promise<void> {
+  const maxParts = integerParam(r, 'max-parts', 0, 2147483647) ?? 1000;
+  const marker = integerParam(r, 'part-number-marker', 0, 10000);
+  const page = await r.deps.store.listParts(bucketOf(r), keyOf(r), uploadIdOf(r), { maxParts: Math.min(maxParts, 1000), ...(marker ? { partNumberMarker: marker } : {}) });
+  sendXml(r.res, 200, renderXml('ListPartsResult', [
+    ['Bucket', page.upload.bucket],
+    ['Key', page.upload.key],
+    ['UploadId', page.upload.uploadId],
+    ['PartNumberMarker', marker ?? 0],
+    ['NextPartNumberMarker', page.nextPartNumberMarker],
+    ['MaxParts', maxParts],
+    ['IsTruncated', page.isTruncated],
+    ['StorageClass', 'STANDARD'],
+    ...page.parts.map((p): [string, XmlNode] => ['Part', [['PartNumber', p.partNumber], ['LastModified', xmlDate(p.lastModified)], ['ETag', p.etag], ['Size', p.size]]]),
+  ]));
+}

@@ -1,0 +1,67 @@
+/**
+ * XML for the S3 front: a tiny writer for responses and a strict parser (fast-xml-parser) for the
+ * few request bodies S3 defines (CompleteMultipartUpload, Delete, CreateBucketConfiguration).
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { InferqError } from '../errors/index.js';
+
+/** The S3 document namespace. */
+export const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+/** A value in an XML tree: text, or nested children (an empty list renders an empty element). */
+export type XmlValue = string | number | boolean | undefined | XmlNode;
+/** An element's children in document order (repeat a name to repeat an element); `undefined` values are skipped. */
+export type XmlNode = readonly (readonly [string, XmlValue])[];
+
+/** Escapes text for XML content. */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"'\r]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' })[c] ?? c);
+}
+
+function renderChildren(node: XmlNode, out: string[]): void {
+  for (const [name, value] of node) {
+    if (value === undefined) continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      out.push(`<${name}>${escapeXml(String(value))}</${name}>`);
+    } else {
+      out.push(`<${name}>`);
+      renderChildren(value, out);
+      out.push(`</${name}>`);
+    }
+  }
+}
+
+/** Renders a document with one root element in the S3 namespace. */
+export function renderXml(root: string, children: XmlNode, withNamespace = true): string {
+  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>\n', withNamespace ? `<${root} xmlns="${S3_XMLNS}">` : `<${root}>`];
+  renderChildren(children, out);
+  out.push(`</${root}>`);
+  return out.join('');
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  isArray: (name) => name === 'Part' || name === 'Object',
+});
+
+/**
+ * Parses an XML request body into a plain tree (text values stay strings; `Part` and `Object`
+ * are always arrays).
+ * @throws InferqError MalformedXML
+ */
+export function parseXmlBody(body: Buffer): Record<string, unknown> {
+  const text = body.toString('utf8');
+  if (XMLValidator.validate(text) !== true) throw new InferqError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+  const parsed: unknown = parser.parse(text);
+  if (typeof parsed !== 'object' || parsed === null) throw new InferqError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+  return parsed as Record<string, unknown>;
+}
+
+/** Formats a date as S3 does in XML (ISO 8601 with milliseconds). */
+export function xmlDate(date: Date): string {
+  return date.toISOString();
+}

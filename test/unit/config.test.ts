@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, resolveConfig } from '../../src/config/index.js';
+
+function file(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'inferq-cfg-'));
+  const p = join(dir, 'c.yaml');
+  writeFileSync(p, yaml);
+  return p;
+}
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('defaults: loopback, port 8080, dev credentials, frozen', () => {
+  const c = resolveConfig({}, '/tmp/x');
+  assert.equal(c.server.host, '127.0.0.1');
+  assert.equal(c.server.port, 8080);
+  assert.equal(c.server.dataDir, '/tmp/x/data');
+  assert.equal(c.server.usingDevCredentials, true);
+  assert.deepEqual(c.server.credentials, [{ accessKeyId: 'test', secretAccessKey: 'test' }]);
+  assert.ok(Object.isFrozen(c.server.credentials[0]));
+  assert.throws(() => { (c.server as { port: number }).port = 1; }, TypeError);
+});
+
+test('flags override the file', () => {
+  const c = resolveConfig({ configFile: file('server: { port: 9000, host: 127.0.0.2 }\n'), port: 9100, dataDir: '/d' });
+  assert.equal(c.server.port, 9100);
+  assert.equal(c.server.host, '127.0.0.2');
+  assert.equal(c.server.dataDir, '/d');
+});
+
+test('configured credentials replace the dev pair', () => {
+  const c = resolveConfig({ configFile: file('server:\n  credentials:\n    - { accessKeyId: AKIDX, secretAccessKey: s3cret }\n') });
+  assert.equal(c.server.usingDevCredentials, false);
+  assert.deepEqual(c.server.credentials, [{ accessKeyId: 'AKIDX', secretAccessKey: 's3cret' }]);
+});
+
+test('unknown keys and bad values are rejected with the key named', () => {
+  assert.equal(configError(() => resolveConfig({ configFile: file('server: { prot: 1 }\n') })).key, 'server.prot');
+  assert.equal(configError(() => resolveConfig({ configFile: file('sever: {}\n') })).key, 'sever');
+  assert.equal(configError(() => resolveConfig({ configFile: file('server: { port: "x" }\n') })).key, 'server.port');
+  assert.equal(configError(() => resolveConfig({ configFile: file('server: { port: 70000 }\n') })).key, 'server.port');
+  assert.equal(configError(() => resolveConfig({ configFile: file('server: { credentials: [ { accessKeyId: AKID9 } ] }\n') })).key, 'server.credentials.0.secretAccessKey');
+  assert.equal(configError(() => resolveConfig({ configFile: file('- a\n- b\n') })).key, '(root)');
+  assert.equal(configError(() => resolveConfig({ configFile: file('server: [\n') })).key, '--config');
+  assert.equal(configError(() => resolveConfig({ configFile: '/nonexistent/inferq.yaml' })).key, '--config');
+  assert.equal(configError(() => resolveConfig({ port: 1.5 })).key, '--port');
+});
+
+test('a non-loopback bind without credentials is refused; with credentials it is allowed', () => {
+  const err = configError(() => resolveConfig({ host: '0.0.0.0' }));
+  assert.equal(err.key, 'server.credentials');
+  assert.match(err.message, /not loopback/);
+  const ok = resolveConfig({ host: '0.0.0.0', configFile: file('server: { credentials: [ { accessKeyId: AKID1, secretAccessKey: x } ] }\n') });
+  assert.equal(ok.server.host, '0.0.0.0');
+});
+
+test('duplicate access key ids are rejected', () => {
+  const err = configError(() => resolveConfig({ configFile: file('server: { credentials: [ { accessKeyId: AKID1, secretAccessKey: x }, { accessKeyId: AKID1, secretAccessKey: y } ] }\n') }));
+  assert.equal(err.key, 'server.credentials.1.accessKeyId');
+});
