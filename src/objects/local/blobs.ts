@@ -1,0 +1,115 @@
+/**
+ * The on-disk file layout of the local object store. Object bytes live in files named by random
+ * ids (never by key), so no key can address a path outside the data directory:
+ *
+ *   <root>/index.db              the SQLite index
+ *   <root>/tmp/<uuid>            bodies being written (removed at open)
+ *   <root>/blobs/<xx>/<uuid>     committed object bodies; the index holds `<xx>/<uuid>`
+ *   <root>/parts/<uploadId>/<n>  multipart parts
+ *
+ * Bodies are streamed to tmp/ while hashing (MD5) and counting, fsynced, then renamed into place.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, promises as fsp, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** A finished temporary file with what was learned while writing it. */
+export interface TempFile {
+  readonly path: string;
+  /** Hex MD5 of the bytes. */
+  readonly md5: string;
+  readonly size: number;
+}
+
+/** Passes bytes through while computing their MD5 and count. */
+class HashingCounter extends Transform {
+  readonly hash = createHash('md5');
+  size = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    callback(null, chunk);
+  }
+}
+
+/** Paths and file operations under one store root (`<dataDir>/objects`). */
+export class BlobFiles {
+  readonly indexFile: string;
+  readonly tmpDir: string;
+  readonly blobsDir: string;
+  readonly partsDir: string;
+  private readonly madeDirs = new Set<string>();
+
+  constructor(readonly root: string) {
+    this.indexFile = join(root, 'index.db');
+    this.tmpDir = join(root, 'tmp');
+    this.blobsDir = join(root, 'blobs');
+    this.partsDir = join(root, 'parts');
+  }
+
+  /** Creates the directory skeleton. */
+  async init(): Promise<void> {
+    for (const dir of [this.tmpDir, this.blobsDir, this.partsDir]) await fsp.mkdir(dir, { recursive: true });
+  }
+
+  /** Absolute path of a committed blob id (`xx/uuid`). */
+  blobPath(id: string): string {
+    return join(this.blobsDir, id);
+  }
+
+  /** Directory holding the parts of one upload. */
+  uploadDir(uploadId: string): string {
+    return join(this.partsDir, uploadId);
+  }
+
+  /** Absolute path of one part file. */
+  partPath(uploadId: string, partNumber: number): string {
+    return join(this.partsDir, uploadId, String(partNumber));
+  }
+
+  /**
+   * Streams `source` into a new temp file, computing MD5 and size, and fsyncs it. On any failure
+   * (source error, abort) the temp file is removed and the original error rethrown.
+   */
+  async writeTemp(source: Readable | AsyncIterable<Buffer>, signal: AbortSignal): Promise<TempFile> {
+    const path = join(this.tmpDir, randomUUID());
+    const counter = new HashingCounter();
+    const out = createWriteStream(path, { flags: 'wx', flush: true, highWaterMark: 1 << 20 });
+    try {
+      await pipeline(source, counter, out, { signal });
+    } catch (err) {
+      out.destroy();
+      await removeQuietly(path);
+      throw err;
+    }
+    return { path, md5: counter.hash.digest('hex'), size: counter.size };
+  }
+
+  /** Moves a temp file into blobs/ under a fresh id and returns the id. */
+  async promoteToBlob(tempPath: string): Promise<string> {
+    const uuid = randomUUID();
+    const shard = uuid.slice(0, 2);
+    const dir = join(this.blobsDir, shard);
+    if (!this.madeDirs.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    const id = `${shard}/${uuid}`;
+    await fsp.rename(tempPath, this.blobPath(id));
+    return id;
+  }
+
+  /** Synchronously moves a temp file into place as a part (atomically replacing an earlier upload of it). */
+  promoteToPartSync(tempPath: string, uploadId: string, partNumber: number): void {
+    mkdirSync(this.uploadDir(uploadId), { recursive: true });
+    renameSync(tempPath, this.partPath(uploadId, partNumber));
+  }
+}
+
+/** Removes a file or directory tree, ignoring "not found" and any other failure. */
+export async function removeQuietly(path: string): Promise<void> {
+  await fsp.rm(path, { recursive: true, force: true }).catch(() => undefined);
+}

@@ -1,0 +1,110 @@
+/**
+ * State shared by the local store's operation modules, and the helpers they all need: bucket
+ * lookup, the closed check, and the atomic commit of a finished body as an object version.
+ */
+import type { Readable } from 'node:stream';
+import type Database from 'better-sqlite3';
+import { InferqError } from '../../errors/index.js';
+import type { Clock, Logger } from '../../util/index.js';
+import type { ChecksumAlgorithm, ObjectInfo, PutObjectOptions } from '../port.js';
+import { removeQuietly, type BlobFiles, type TempFile } from './blobs.js';
+import { toObjectInfo, type BucketRow, type ObjectRow, type Statements } from './statements.js';
+
+/** Everything an operation needs from the open store. */
+export interface StoreContext {
+  readonly db: Database.Database;
+  readonly stmts: Statements;
+  readonly files: BlobFiles;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Aborted when the store closes: in-flight writes stop and clean up. */
+  readonly signal: AbortSignal;
+  /** Upload ids whose completion is in progress (no part uploads or aborts meanwhile). */
+  readonly completing: Set<string>;
+}
+
+/** The error every operation reports once the store is closed or closing. */
+export function closedError(): InferqError {
+  return new InferqError('ServiceUnavailable', 'The object store is closed.');
+}
+
+/** Throws when the store is closing. */
+export function ensureOpen(ctx: StoreContext): void {
+  if (ctx.signal.aborted) throw closedError();
+}
+
+/** The bucket row, or NoSuchBucket. */
+export function requireBucket(ctx: StoreContext, bucket: string): BucketRow {
+  const row = ctx.stmts.bucketGet.get(bucket);
+  if (!row) throw new InferqError('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+  return row;
+}
+
+/** The NoSuchKey error for `key`. */
+export function noSuchKey(key: string): InferqError {
+  return new InferqError('NoSuchKey', 'The specified key does not exist.', { Key: key });
+}
+
+/** Resolves `options.checksums`, calling it when it is a function (only after the body ended). */
+export function resolveChecksums(options: PutObjectOptions | undefined): Readonly<Partial<Record<ChecksumAlgorithm, string>>> {
+  const checksums = options?.checksums;
+  return typeof checksums === 'function' ? checksums() : (checksums ?? {});
+}
+
+/**
+ * Streams a body into a temp file (see BlobFiles.writeTemp). A failure caused by the store closing
+ * is reported as the closed error; any other (e.g. the body's own error) is rethrown unchanged.
+ */
+export async function writeBody(ctx: StoreContext, source: Readable | AsyncIterable<Buffer>): Promise<TempFile> {
+  try {
+    return await ctx.files.writeTemp(source, ctx.signal);
+  } catch (err) {
+    if (ctx.signal.aborted) throw closedError();
+    throw err;
+  }
+}
+
+/** What a commit records besides the body. */
+export interface CommitFields {
+  readonly etag: string;
+  readonly partsCount: number | null;
+  /** Encoded metadata (see encodeMeta). */
+  readonly meta: string;
+  /** Extra work inside the commit transaction (e.g. consuming a multipart upload); may throw. */
+  readonly inTransaction?: () => void;
+}
+
+/**
+ * Makes a finished temp file the current version of `bucket/key`: renames it into blobs/, then in
+ * one transaction checks the bucket still exists and upserts the row, then unlinks the replaced
+ * blob. On failure the new blob is removed and nothing is visible.
+ */
+export async function commitObject(ctx: StoreContext, bucket: string, key: Buffer, temp: TempFile, fields: CommitFields): Promise<ObjectInfo> {
+  let blob: string;
+  try {
+    ensureOpen(ctx);
+    blob = await ctx.files.promoteToBlob(temp.path);
+  } catch (err) {
+    await removeQuietly(temp.path);
+    throw err;
+  }
+  let previous: ObjectRow | undefined;
+  const row: ObjectRow = { key, size: temp.size, etag: fields.etag, last_modified: ctx.clock.now(), parts_count: fields.partsCount, blob, meta: fields.meta };
+  try {
+    ensureOpen(ctx);
+    previous = ctx.db
+      .transaction(() => {
+        requireBucket(ctx, bucket);
+        fields.inTransaction?.();
+        const old = ctx.stmts.objectGet.get(bucket, key);
+        ctx.stmts.objectUpsert.run({ bucket, key, size: row.size, etag: row.etag, lastModified: row.last_modified, partsCount: row.parts_count, blob, meta: row.meta });
+        return old;
+      })
+      .immediate();
+  } catch (err) {
+    await removeQuietly(ctx.files.blobPath(blob));
+    throw err;
+  }
+  if (previous) await removeQuietly(ctx.files.blobPath(previous.blob));
+  return toObjectInfo(bucket, row);
+}

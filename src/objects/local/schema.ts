@@ -1,0 +1,75 @@
+/**
+ * The SQLite index of the local object store: versioned schema (PRAGMA user_version) with an
+ * ordered migrations list applied in one transaction at open. Keys are BLOBs (UTF-8 bytes), so
+ * SQLite's memcmp ordering is S3's UTF-8 binary key order and listings walk the primary key.
+ */
+import Database from 'better-sqlite3';
+import { InferqError } from '../../errors/index.js';
+
+/** Migration N (index N-1) brings the schema from version N-1 to N. Append only; never edit. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE buckets (
+    name       TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE objects (
+    bucket        TEXT NOT NULL,
+    key           BLOB NOT NULL,
+    size          INTEGER NOT NULL,
+    etag          TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    parts_count   INTEGER,
+    blob          TEXT NOT NULL,
+    meta          TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE UNIQUE INDEX objects_blob ON objects (blob);
+  CREATE TABLE uploads (
+    id        TEXT PRIMARY KEY,
+    bucket    TEXT NOT NULL,
+    key       BLOB NOT NULL,
+    initiated INTEGER NOT NULL,
+    meta      TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX uploads_bucket_key ON uploads (bucket, key);
+  CREATE TABLE parts (
+    upload_id     TEXT NOT NULL,
+    part_number   INTEGER NOT NULL,
+    etag          TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    last_modified INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+  ) STRICT, WITHOUT ROWID;
+  `,
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Opens (creating if needed) the index at `file`, in WAL mode, migrated to {@link SCHEMA_VERSION}. */
+export function openIndex(file: string): Database.Database {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new InferqError('InternalError', `The object index has schema version ${current}, newer than this inferq supports (${SCHEMA_VERSION}).`);
+  }
+  if (current === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] ?? '');
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

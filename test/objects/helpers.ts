@@ -1,0 +1,115 @@
+/** Helpers shared by the ObjectStore behaviour suite: bodies, assertions and a reference lister. */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { isInferqError, type ErrorCode } from '../../src/errors/index.js';
+import type { ListObjectsPage } from '../../src/objects/index.js';
+
+/** One mebibyte. */
+export const MiB = 1024 * 1024;
+
+/** A readable over the given bytes. */
+export function bodyOf(data: string | Buffer): Readable {
+  return Readable.from([typeof data === 'string' ? Buffer.from(data) : data]);
+}
+
+/** Reads a stream to the end. */
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Quoted hex MD5, the single-part ETag. */
+export function etagOf(data: Buffer): string {
+  return `"${createHash('md5').update(data).digest('hex')}"`;
+}
+
+/** Asserts that `promise` rejects with an InferqError of one of `codes`; returns it. */
+export async function rejectsWith(promise: Promise<unknown>, ...codes: ErrorCode[]): Promise<Readonly<Record<string, string>>> {
+  let details: Readonly<Record<string, string>> = {};
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(isInferqError(err), `expected an InferqError, got ${String(err)}`);
+    assert.ok(codes.includes(err.code), `expected ${codes.join('|')}, got ${err.code}: ${err.message}`);
+    details = err.details;
+    return true;
+  });
+  return details;
+}
+
+/** Deterministic pseudo-random bytes. */
+export function pseudoRandomBytes(size: number, seed: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** A body that sends `first` and then fails with `error`. */
+export function failingBody(first: Buffer, error: Error): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(first);
+      } else {
+        setImmediate(() => this.destroy(error));
+      }
+    },
+  });
+}
+
+export const byteCompare = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** What a listing must return, computed naively from the full key set. */
+export function referencePage(keys: readonly string[], opts: { prefix?: string; delimiter?: string; after?: string; maxKeys: number }): SimplePage {
+  const prefix = opts.prefix ?? '';
+  const entries: { value: string; isPrefix: boolean }[] = [];
+  for (const key of [...keys].sort(byteCompare)) {
+    if (!key.startsWith(prefix)) continue;
+    const at = opts.delimiter ? key.indexOf(opts.delimiter, prefix.length) : -1;
+    const entry = at < 0 ? { value: key, isPrefix: false } : { value: key.slice(0, at + (opts.delimiter ?? '').length), isPrefix: true };
+    const last = entries.at(-1);
+    if (last && last.isPrefix && entry.isPrefix && last.value === entry.value) continue;
+    entries.push(entry);
+  }
+  const remaining = entries.filter((e) => opts.after === undefined || byteCompare(e.value, opts.after) > 0);
+  const page = remaining.slice(0, opts.maxKeys);
+  const isTruncated = opts.maxKeys > 0 && remaining.length > page.length;
+  return {
+    keys: page.filter((e) => !e.isPrefix).map((e) => e.value),
+    prefixes: page.filter((e) => e.isPrefix).map((e) => e.value),
+    isTruncated,
+    nextAfter: isTruncated ? page.at(-1)?.value : undefined,
+  };
+}
+
+export interface SimplePage {
+  keys: string[];
+  prefixes: string[];
+  isTruncated: boolean;
+  nextAfter: string | undefined;
+}
+
+export function simplify(page: ListObjectsPage): SimplePage {
+  return { keys: page.objects.map((o) => o.key), prefixes: [...page.commonPrefixes], isTruncated: page.isTruncated, nextAfter: page.nextAfter };
+}
+
+/** Keys exercising byte order, separators and odd shapes. */
+export function listingKeys(): string[] {
+  const keys = new Set<string>(['a', 'a/', 'a//b', 'a//c/d', '/lead', '//double', 'a b', 'a.b', 'a-b', 'ab', 'ü/x', 'ü', '日本/語', '\u{1F600}/x', '\uFF5A/y', 'z']);
+  for (const top of ['a', 'b', 'photos', 'é']) {
+    for (const mid of ['2023', '2024', 'x y']) {
+      for (let i = 0; i < 8; i++) keys.add(`${top}/${mid}/${String(i).padStart(3, '0')}.jpg`);
+    }
+    for (let i = 0; i < 10; i++) keys.add(`${top}/file-${i}`);
+  }
+  return [...keys];
+}
+
