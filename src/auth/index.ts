@@ -1,0 +1,10 @@
+/** Public surface of the auth feature: SigV4 verification, body decoding and upload checksums. */
+export { SigV4Verifier, buildCanonicalRequest, payloadModeOf, MAX_PRESIGNED_EXPIRES_SECONDS } from './sigv4.js';
+export type { CanonicalRequestInput, SigV4VerifierOptions, VerifyOptions } from './sigv4.js';
+export { createPayloadDecoder } from './payload.js';
+export type { PayloadDecoder } from './payload.js';
+export { createChecksumVerifier, computeChecksum, checksumHeaderName, CHECKSUM_ALGORITHMS } from './checksums.js';
+export type { ChecksumVerifier, ChecksumVerifierOptions } from './checksums.js';
+export { deriveSigningKey, EMPTY_SHA256, SIGV4_ALGORITHM } from './keys.js';
+export type { AuthResult, ChunkSigningContext, CredentialLookup, PayloadMode, SignableRequest } from './types.js';
+export { isSigV2Presigned, verifySigV2Presigned } from './sigv2.js';

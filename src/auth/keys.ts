@@ -1,0 +1,77 @@
+/**
+ * Cryptographic primitives of SigV4: SHA-256/HMAC helpers, signing-key derivation with a small
+ * bounded cache, and constant-time comparison of hex signatures. Secrets are only ever passed to
+ * `createHmac`; they are never logged or put into error messages.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/** `AWS4-HMAC-SHA256`, the only algorithm inferq accepts. */
+export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
+
+/** Hex SHA-256 of the empty string. */
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** Hex SHA-256 of a string (UTF-8) or bytes. */
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Hex HMAC-SHA256 of a string (UTF-8) under `key`. */
+export function hmacHex(key: Buffer, data: string): string {
+  return createHmac('sha256', key).update(data, 'utf8').digest('hex');
+}
+
+function hmac(key: Buffer | string, data: string): Buffer {
+  return createHmac('sha256', key).update(data, 'utf8').digest();
+}
+
+/** Derives the SigV4 signing key: HMAC chain `"AWS4"+secret → date → region → service → "aws4_request"`. */
+export function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
+  return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
+}
+
+/**
+ * A bounded cache of derived signing keys per (secret, date, region, service). Oldest entries are
+ * evicted first once `capacity` is reached; a hit is refreshed to the newest position.
+ */
+export class SigningKeyCache {
+  private readonly entries = new Map<string, Buffer>();
+
+  constructor(private readonly capacity = 256) {}
+
+  /** The signing key for the scope, derived on a miss. */
+  get(secret: string, date: string, region: string, service: string): Buffer {
+    const id = `${date}/${region}/${service}/${secret}`;
+    const hit = this.entries.get(id);
+    if (hit !== undefined) {
+      this.entries.delete(id);
+      this.entries.set(id, hit);
+      return hit;
+    }
+    const key = deriveSigningKey(secret, date, region, service);
+    if (this.entries.size >= this.capacity) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done !== true) this.entries.delete(oldest.value);
+    }
+    this.entries.set(id, key);
+    return key;
+  }
+
+  /** Number of cached keys (for tests). */
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * Constant-time comparison of an expected lower-case hex signature with a provided one. A provided
+ * value that is not 64 lower-case hex digits never matches.
+ */
+export function signaturesEqual(expectedHex: string, providedHex: string): boolean {
+  if (!HEX64.test(providedHex)) return false;
+  const a = Buffer.from(expectedHex, 'latin1');
+  const b = Buffer.from(providedHex, 'latin1');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
