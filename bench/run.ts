@@ -15,7 +15,7 @@ async function startProcess(args: string[]): Promise<{ url: string; proc: ChildP
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((ok, fail) => {
     let out = '';
-    proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
+    proc.stdout.setEncoding('utf8').on('data', (c: string) => {
       out += c;
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) ok(m[1]!);

@@ -26,9 +26,12 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
   mkdirSync(cfg.dataDir, { recursive: true });
   const store = await openLocalObjectStore({ dataDir: cfg.dataDir, clock, logger: logger.child('objects') });
   const secrets = new Map(cfg.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
-  const verifier = new SigV4Verifier({ secretFor: (id) => secrets.get(id) }, clock, { maxClockSkewSeconds: cfg.maxClockSkewSeconds });
+  const credentials = { secretFor: (id: string) => secrets.get(id) };
+  const verifier = new SigV4Verifier(credentials, clock, { maxClockSkewSeconds: cfg.maxClockSkewSeconds });
   const server = createGatewayServer({
     verifier,
+    credentials,
+    clock,
     s3: createS3Api({ store, region: cfg.region, logger: logger.child('s3') }),
     runtime: createRuntimeApi(),
     logger,

@@ -1,6 +1,6 @@
 /** Bounded reading of small request bodies (SageMaker API calls are at most a few MB). */
 import type { IncomingMessage } from 'node:http';
-import { InferqError } from '../errors/index.js';
+import type { InferqError } from '../errors/index.js';
 
 /**
  * Reads the whole body, failing with `tooLarge` as soon as more than `maxBytes` arrive.

@@ -6,11 +6,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { SignableRequest, SigV4Verifier } from '../auth/index.js';
+import { isSigV2Presigned, verifySigV2Presigned, type CredentialLookup, type SignableRequest, type SigV4Verifier } from '../auth/index.js';
 import { InferqError, toInferqError } from '../errors/index.js';
 import { routeRuntimeRequest, type RuntimeApi } from '../runtime/index.js';
-import { sendS3Error, type S3Api } from '../s3api/index.js';
-import type { Logger } from '../util/index.js';
+import { parseS3Address, sendS3Error, type S3Api } from '../s3api/index.js';
+import type { Clock, Logger } from '../util/index.js';
 import { readBoundedBody } from './body.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
@@ -20,6 +20,9 @@ const MAX_RUNTIME_BODY = 6 * 1024 * 1024 + 64 * 1024;
 /** What the server dispatches to. */
 export interface HttpServerDeps {
   readonly verifier: SigV4Verifier;
+  /** For Signature Version 2 presigned S3 URLs (botocore's default for `aws s3 presign`). */
+  readonly credentials: CredentialLookup;
+  readonly clock: Clock;
   readonly s3: S3Api;
   readonly runtime: RuntimeApi;
   readonly logger: Logger;
@@ -40,7 +43,7 @@ function familyWithoutAuth(req: IncomingMessage): Family {
 }
 
 function signable(req: IncomingMessage): SignableRequest {
-  return { method: req.method ?? 'GET', rawUrl: req.url ?? '/', headers: req.headers };
+  return { method: req.method ?? 'GET', rawUrl: req.url ?? '/', headers: req.headers, headersDistinct: req.headersDistinct };
 }
 
 /** Bodies up to this size are read and discarded after an error so the connection can be reused. */
@@ -75,8 +78,8 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
-  async function serveS3(req: IncomingMessage, res: ServerResponse): Promise<string> {
-    const auth = verifier.verify(signable(req));
+  async function serveS3(req: IncomingMessage, res: ServerResponse, sigV2: boolean): Promise<string> {
+    const auth = sigV2 ? verifySigV2Presigned(signable(req), deps.credentials, deps.clock, parseS3Address(req.url ?? '/', req.headers).bucketFromHost) : verifier.verify(signable(req));
     return deps.s3.handle(req, res, auth);
   }
 
@@ -106,11 +109,12 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
         operation = 'Ping';
         return;
       }
-      const service = verifier.claimedService(signable(req));
+      const sigV2 = isSigV2Presigned(signable(req));
+      const service = sigV2 ? 's3' : verifier.claimedService(signable(req));
       if (service === undefined && req.headers.authorization !== undefined) throw new InferqError('IncompleteSignature', 'The Authorization header is not a valid AWS Signature Version 4 header.');
       if (service === undefined) throw new InferqError('MissingAuthentication', 'Request is missing Authentication Token');
       family = service === 's3' ? 's3' : 'sagemaker';
-      operation = family === 's3' ? await serveS3(req, res) : await serveRuntime(req, res);
+      operation = family === 's3' ? await serveS3(req, res, sigV2) : await serveRuntime(req, res);
     } catch (raw) {
       const err = toInferqError(raw);
       if (err.code === 'InternalError') logger.error('request failed', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.stack : String(raw) });
@@ -135,7 +139,8 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
     socket.once('close', () => sockets.delete(socket));
   });
   server.on('clientError', (_err, socket: Socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    const id = randomUUID();
+    if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nDate: ${new Date().toUTCString()}\r\nx-amz-request-id: ${id}\r\nx-amzn-RequestId: ${id}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
   });
 

@@ -20,6 +20,8 @@ export interface S3Address {
   readonly query: ReadonlyMap<string, string>;
   /** The raw path, for error `<Resource>`. */
   readonly resource: string;
+  /** The bucket when it came from a `<bucket>.localhost` Host header. */
+  readonly bucketFromHost?: string;
 }
 
 /** Parses a raw query string into decoded name → value pairs. */
@@ -58,7 +60,7 @@ export function parseS3Address(rawUrl: string, headers: IncomingHttpHeaders): S3
   const fromHost = hostBucket(headers.host);
   const path = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
   if (fromHost !== undefined) {
-    return { bucket: fromHost, ...(path ? { key: decodeComponent(path) } : {}), query, resource: rawPath };
+    return { bucket: fromHost, bucketFromHost: fromHost, ...(path ? { key: decodeComponent(path) } : {}), query, resource: rawPath };
   }
   if (!path) return { query, resource: rawPath };
   const slash = path.indexOf('/');

@@ -139,7 +139,7 @@ describe('signed aws-chunked uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)', () =
     const amzDate = signed.headers['x-amz-date']!;
     const seed = /Signature=([0-9a-f]{64})/.exec(signed.headers.authorization!)![1]!;
     const body = chunkedBody(data, 8192, seed, amzDate, `${amzDate.slice(0, 8)}/${REGION}/s3/aws4_request`, DEV.secretAccessKey);
-    if (tamper) body[body.length - 200] ^= 1;
+    if (tamper) body.writeUInt8(body.readUInt8(body.length - 200) ^ 1, body.length - 200);
     return send('PUT', `/auth/${key}`, signed.headers, body);
   }
 

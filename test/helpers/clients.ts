@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { S3Client } from '@aws-sdk/client-s3';
 
-export const DEV = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
+export const DEV: { readonly accessKeyId: string; readonly secretAccessKey: string } = { accessKeyId: 'test', secretAccessKey: 'test' };
 export const REGION = 'us-east-1';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
@@ -26,7 +26,7 @@ export function awsEnv(url: string, creds: { accessKeyId: string; secretAccessKe
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(cmd, args, { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') { reject(err); return; }
+      if (err && typeof err.code !== 'number') { reject(new Error(err.message, { cause: err })); return; }
       resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
     });
     if (input !== undefined) child.stdin!.end(input);

@@ -50,16 +50,16 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   const args = [CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...(options.config ? ['--config', options.config] : []), ...(options.args ?? [])];
   const proc = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.setEncoding('utf8');
-  proc.stderr!.setEncoding('utf8');
+  proc.stdout.setEncoding('utf8');
+  proc.stderr.setEncoding('utf8');
   const url = await new Promise<string>((resolveUrl, reject) => {
     const onData = (chunk: string): void => {
       out += chunk;
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) resolveUrl(m[1]!);
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (c: string) => { out += c; });
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', (c: string) => { out += c; });
     proc.once('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${out}`)));
   });
   const exited = once(proc, 'exit');
