@@ -1,57 +1,138 @@
 /**
  * The composition root: the only place that wires ports to adapters. Everything else receives its
- * dependencies from here.
+ * dependencies from here. `startInferq` runs the whole embedded product (API + object store +
+ * queue + workers + models); `startWorkers` runs only workers against the same data directory.
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SigV4Verifier } from '../auth/index.js';
 import type { ResolvedConfig } from '../config/index.js';
+import { InferqError, isInferqError } from '../errors/index.js';
 import { createGatewayServer } from '../http/index.js';
+import type { ModelClient } from '../models/index.js';
 import { openLocalObjectStore, type ObjectStore } from '../objects/index.js';
+import { openSqliteJobQueue, type SqliteJobQueue } from '../queue/index.js';
 import { createRuntimeApi } from '../runtime/index.js';
 import { createS3Api } from '../s3api/index.js';
 import { systemClock, type Clock, type Logger } from '../util/index.js';
+import { startWorkerPool, type WorkerPool } from '../worker/index.js';
+import { createModelClients } from './models.js';
 
 /** A started inferq instance. */
 export interface RunningInferq {
-  /** The base URL (e.g. http://127.0.0.1:8080). */
+  /** The base URL (e.g. http://127.0.0.1:8080), empty for a workers-only process. */
   readonly url: string;
   readonly store: ObjectStore;
-  /** Graceful stop: stop accepting, drain for the configured grace, close storage. */
+  readonly queue: SqliteJobQueue;
+  readonly models: ReadonlyMap<string, ModelClient>;
+  /** Graceful stop: stop accepting, drain for the configured grace, stop models, close storage. */
   stop(): Promise<void>;
+}
+
+async function fetchUrl(url: string, signal: AbortSignal): Promise<{ body: Readable; length?: number }> {
+  const res = await fetch(url, { signal, redirect: 'error' });
+  if (!res.ok || !res.body) throw new InferqError('InvalidArgument', `GET ${url} answered ${res.status}`);
+  const length = Number(res.headers.get('content-length') ?? NaN);
+  return { body: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), ...(Number.isFinite(length) ? { length } : {}) };
+}
+
+async function ensureBuckets(store: ObjectStore, config: ResolvedConfig): Promise<void> {
+  const buckets = new Set(config.endpoints.flatMap((e) => [e.async.output.bucket, e.async.failure.bucket]));
+  for (const bucket of buckets) {
+    try {
+      await store.createBucket(bucket);
+    } catch (err) {
+      if (!isInferqError(err, 'BucketAlreadyOwnedByYou')) throw err;
+    }
+  }
+}
+
+interface Core {
+  store: ObjectStore;
+  queue: SqliteJobQueue;
+  models: Map<string, ModelClient>;
+  pool: WorkerPool | undefined;
+}
+
+async function startCore(config: ResolvedConfig, logger: Logger, clock: Clock, withWorkers: boolean): Promise<Core> {
+  const { server: cfg } = config;
+  mkdirSync(join(cfg.dataDir, 'queue'), { recursive: true });
+  const store = await openLocalObjectStore({ dataDir: cfg.dataDir, clock, logger: logger.child('objects') });
+  const queue = openSqliteJobQueue({ file: join(cfg.dataDir, 'queue', 'jobs.db'), clock, logger: logger.child('queue') });
+  await ensureBuckets(store, config);
+  const models = createModelClients(config.endpoints, config.modelBaseEnv, logger.child('model'));
+  let pool: WorkerPool | undefined;
+  if (withWorkers) {
+    await Promise.all([...models.values()].map((m) => m.start()));
+    pool = await startWorkerPool({
+      endpoints: config.endpoints, models, queue, store, fetchUrl,
+      leaseMs: config.worker.leaseSeconds * 1000,
+      sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
+      clock, logger: logger.child('worker'),
+    });
+  }
+  return { store, queue, models, pool };
+}
+
+async function stopCore(core: Core, graceMs: number): Promise<void> {
+  await core.pool?.stop(graceMs);
+  await Promise.all([...core.models.values()].map((m) => m.stop()));
+  await core.queue.close();
+  await core.store.close();
 }
 
 /** Starts the whole embedded product from a resolved configuration. */
 export async function startInferq(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningInferq> {
   const { server: cfg } = config;
   mkdirSync(cfg.dataDir, { recursive: true });
-  const store = await openLocalObjectStore({ dataDir: cfg.dataDir, clock, logger: logger.child('objects') });
+  const core = await startCore(config, logger, clock, config.worker.enabled);
   const secrets = new Map(cfg.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
   const credentials = { secretFor: (id: string) => secrets.get(id) };
-  const verifier = new SigV4Verifier(credentials, clock, { maxClockSkewSeconds: cfg.maxClockSkewSeconds });
   const server = createGatewayServer({
-    verifier,
+    verifier: new SigV4Verifier(credentials, clock, { maxClockSkewSeconds: cfg.maxClockSkewSeconds }),
     credentials,
     clock,
-    s3: createS3Api({ store, region: cfg.region, logger: logger.child('s3') }),
-    runtime: createRuntimeApi(),
+    s3: createS3Api({ store: core.store, region: cfg.region, logger: logger.child('s3') }),
+    runtime: createRuntimeApi({ endpoints: config.endpoints, queue: core.queue, clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint }),
     logger,
   });
   let url: string;
   try {
     url = await server.listen(cfg.host, cfg.port);
   } catch (err) {
-    await store.close();
+    await stopCore(core, 0);
     throw err;
   }
   let stopping: Promise<void> | undefined;
   return {
     url,
-    store,
+    store: core.store,
+    queue: core.queue,
+    models: core.models,
     stop() {
       stopping ??= (async () => {
-        await server.close(cfg.shutdownGraceSeconds * 1000);
-        await store.close();
+        const graceMs = cfg.shutdownGraceSeconds * 1000;
+        await server.close(graceMs);
+        await stopCore(core, graceMs);
       })();
+      return stopping;
+    },
+  };
+}
+
+/** Starts workers only (`inferq worker`), against the same data directory as a `serve` process. */
+export async function startWorkers(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningInferq> {
+  const core = await startCore(config, logger, clock, true);
+  let stopping: Promise<void> | undefined;
+  return {
+    url: '',
+    store: core.store,
+    queue: core.queue,
+    models: core.models,
+    stop() {
+      stopping ??= stopCore(core, config.server.shutdownGraceSeconds * 1000);
       return stopping;
     },
   };

@@ -1,3 +1,3 @@
 /** Composition root. */
-export { startInferq } from './compose.js';
+export { startInferq, startWorkers } from './compose.js';
 export type { RunningInferq } from './compose.js';

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { configFileSchema } from './schema.js';
+import { configFileSchema, endpointSchema } from './schema.js';
 import type { LogLevel } from '../util/index.js';
 
 /** The development credential pair accepted on loopback binds when none is configured. */
@@ -36,6 +36,30 @@ export interface Credential {
   readonly secretAccessKey: string;
 }
 
+/** An `s3://bucket/prefix` location (prefix without leading or trailing slash, may be empty). */
+export interface S3Path {
+  readonly bucket: string;
+  readonly prefix: string;
+}
+
+/** How an endpoint's model runs. */
+export type ModelConfig =
+  | { readonly kind: 'url'; readonly url: string; readonly pingIntervalMs: number }
+  | { readonly kind: 'command'; readonly command: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly cwd?: string; readonly startTimeoutMs: number; readonly pingIntervalMs: number }
+  | { readonly kind: 'builtin'; readonly builtin: 'echo'; readonly startTimeoutMs: number; readonly pingIntervalMs: number };
+
+/** One served endpoint. */
+export interface EndpointConfig {
+  readonly name: string;
+  readonly model: ModelConfig;
+  readonly async: {
+    readonly output: S3Path;
+    readonly failure: S3Path;
+    readonly maxConcurrentInvocations: number;
+    readonly maxAttempts: number;
+  };
+}
+
 /** The validated, frozen configuration handed to the composition root. */
 export interface ResolvedConfig {
   readonly server: {
@@ -50,9 +74,59 @@ export interface ResolvedConfig {
     readonly maxClockSkewSeconds: number;
     readonly shutdownGraceSeconds: number;
     readonly logLevel: LogLevel;
+    readonly inputUrlAllowList: readonly string[];
+    readonly maxBacklogPerEndpoint: number;
   };
+  readonly endpoints: readonly EndpointConfig[];
+  readonly worker: {
+    readonly enabled: boolean;
+    readonly leaseSeconds: number;
+    readonly sweepIntervalSeconds: number;
+  };
+  /** The environment `command` models inherit (the server's own). */
+  readonly modelBaseEnv: Readonly<Record<string, string | undefined>>;
   /** The file the configuration came from, if any. */
   readonly sourceFile?: string;
+}
+
+/** Default async output/failure bucket. */
+export const DEFAULT_ASYNC_BUCKET = 'inferq-async';
+
+/** The endpoint served when the config names none. */
+const DEFAULT_ENDPOINTS: readonly z.input<typeof endpointSchema>[] = [{ name: 'echo', model: { builtin: 'echo' } }];
+
+function parseS3Path(uri: string): S3Path {
+  const rest = uri.slice('s3://'.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
+  return { bucket, prefix };
+}
+
+function resolveEndpoints(raw: z.output<typeof endpointSchema>[], configDir: string): EndpointConfig[] {
+  const seen = new Set<string>();
+  return raw.map((e, i) => {
+    if (seen.has(e.name)) throw new ConfigError(`endpoints.${i}.name`, `duplicate endpoint name ${e.name}`);
+    seen.add(e.name);
+    const m = e.model;
+    const pingIntervalMs = m.pingIntervalSeconds * 1000;
+    const startTimeoutMs = m.startTimeoutSeconds * 1000;
+    const model: ModelConfig = m.url !== undefined
+      ? { kind: 'url', url: m.url.replace(/\/+$/, ''), pingIntervalMs }
+      : m.command !== undefined
+        ? { kind: 'command', command: m.command, env: m.env ?? {}, ...(m.cwd !== undefined ? { cwd: resolvePath(configDir, m.cwd) } : {}), startTimeoutMs, pingIntervalMs }
+        : { kind: 'builtin', builtin: m.builtin ?? 'echo', startTimeoutMs, pingIntervalMs };
+    return {
+      name: e.name,
+      model,
+      async: {
+        output: parseS3Path(e.async.outputPath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/output`),
+        failure: parseS3Path(e.async.failurePath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/failures`),
+        maxConcurrentInvocations: e.async.maxConcurrentInvocations,
+        maxAttempts: e.async.maxAttempts,
+      },
+    };
+  });
 }
 
 /** Whether `host` binds only the loopback interface. */
@@ -121,7 +195,12 @@ export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = pro
     if (ids.has(c.accessKeyId)) throw new ConfigError(`server.credentials.${i}.accessKeyId`, `duplicate access key id ${c.accessKeyId}`);
     ids.add(c.accessKeyId);
   }
+  const configDir = configFile ? dirname(resolvePath(cwd, configFile)) : cwd;
+  const endpointsRaw = parsed.data.endpoints ?? DEFAULT_ENDPOINTS.map((e) => endpointSchema.parse(e));
   return deepFreeze({
+    endpoints: resolveEndpoints(endpointsRaw, configDir),
+    worker: parsed.data.worker,
+    modelBaseEnv: { ...process.env },
     server: {
       ...server,
       dataDir: resolvePath(cwd, server.dataDir),

@@ -26,13 +26,77 @@ export const serverSchema = z.strictObject({
   maxClockSkewSeconds: z.number().int().min(1).max(86400).default(900),
   /** Seconds to let in-flight requests finish on SIGINT/SIGTERM. @default 10 */
   shutdownGraceSeconds: z.number().min(0).max(3600).default(10),
+  /** URL prefixes an InputLocation may point at besides the object store (no arbitrary fetches: SSRF). @default [] */
+  inputUrlAllowList: z.array(z.url({ protocol: /^https?$/ })).default([]),
+  /** Largest queued backlog per endpoint; beyond it InvokeEndpointAsync answers ServiceUnavailable (503). @default 1000000 */
+  maxBacklogPerEndpoint: z.number().int().min(1).default(1_000_000),
   /** Log level. @default info */
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+/** An `s3://bucket[/prefix]` location as written in the config. */
+const s3PathSchema = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket[/prefix] with a valid bucket name');
+
+/** `model:` of an endpoint: exactly one of `url`, `command` or `builtin`. */
+export const modelSchema = z
+  .strictObject({
+    /** A model server already running (SageMaker container contract). */
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    /** A process inferq starts with SAGEMAKER_BIND_TO_PORT and PORT set, and supervises. */
+    command: z.array(z.string().min(1)).min(1).optional(),
+    /** Extra environment for `command`. */
+    env: z.record(z.string(), z.string()).optional(),
+    /** Working directory for `command` (relative to the config file's directory). */
+    cwd: z.string().min(1).optional(),
+    /** A model that ships with inferq: `echo` returns the payload unchanged. */
+    builtin: z.enum(['echo']).optional(),
+    /** Seconds a `command` model may take to answer its first /ping. @default 240 */
+    startTimeoutSeconds: z.number().int().min(1).max(3600).default(240),
+    /** Seconds between health pings. @default 5 */
+    pingIntervalSeconds: z.number().min(0.1).max(300).default(5),
+  })
+  .superRefine((m, ctx) => {
+    const kinds = [m.url, m.command, m.builtin].filter((k) => k !== undefined).length;
+    if (kinds !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of url, command or builtin' });
+    if (m.env !== undefined && m.command === undefined) ctx.addIssue({ code: 'custom', path: ['env'], message: 'env is only for command models' });
+    if (m.cwd !== undefined && m.command === undefined) ctx.addIssue({ code: 'custom', path: ['cwd'], message: 'cwd is only for command models' });
+  });
+
+/** `async:` of an endpoint. */
+export const asyncSchema = z.strictObject({
+  /** Where results go. @default s3://inferq-async/<endpoint>/output */
+  outputPath: s3PathSchema.optional(),
+  /** Where failures go. @default s3://inferq-async/<endpoint>/failures */
+  failurePath: s3PathSchema.optional(),
+  /** Requests sent to the model at once (SageMaker's MaxConcurrentInvocationsPerInstance). @default 4 */
+  maxConcurrentInvocations: z.number().int().min(1).max(1000).default(4),
+  /** Times a request is started before it fails because its workers kept dying. @default 3 */
+  maxAttempts: z.number().int().min(1).max(100).default(3),
+});
+
+/** One entry of `endpoints:`. */
+export const endpointSchema = z.strictObject({
+  name: z.string().max(63).regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/, 'must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])* (at most 63 characters)'),
+  model: modelSchema,
+  async: asyncSchema.default(asyncSchema.parse({})),
+});
+
+/** The `worker:` section: how this process runs workers. */
+export const workerSchema = z.strictObject({
+  /** Run workers inside `serve`. @default true */
+  enabled: z.boolean().default(true),
+  /** Lease length; a worker renews it every third of this. @default 30 */
+  leaseSeconds: z.number().int().min(3).max(3600).default(30),
+  /** How often queued requests past their TTL are expired. @default 1 */
+  sweepIntervalSeconds: z.number().min(0.1).max(60).default(1),
 });
 
 /** The whole configuration file. */
 export const configFileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
+  /** Endpoints; when absent, the built-in `echo` endpoint is served. */
+  endpoints: z.array(endpointSchema).optional(),
+  worker: workerSchema.default(workerSchema.parse({})),
 });
 
 /** The file as written (before defaults). */

@@ -58,6 +58,9 @@ export const ERROR_CATALOGUE = {
   EntityTooSmall: spec(400, false, 'EntityTooSmall', 'ValidationError', 'A part other than the last is smaller than 5 MiB.'),
   PreconditionFailed: spec(412, false, 'PreconditionFailed', 'ValidationError', 'An If-Match or If-Unmodified-Since condition failed.'),
   NotModified: spec(304, false, 'NotModified', 'ValidationError', 'An If-None-Match or If-Modified-Since condition matched.'),
+  // Asynchronous inference
+  ValidationError: spec(400, false, 'InvalidArgument', 'ValidationError', 'A SageMaker Runtime request parameter is invalid or the endpoint does not exist.'),
+  InferenceIdConflict: spec(400, false, 'InvalidArgument', 'ValidationError', 'The InferenceId is already used by a different request on this endpoint.'),
   // Server
   ServiceUnavailable: spec(503, true, 'SlowDown', 'ServiceUnavailable', 'The server is overloaded or shutting down; retry later.'),
   InternalError: spec(500, true, 'InternalError', 'InternalFailure', 'An unexpected internal error; the request may be retried.'),

@@ -1,15 +1,19 @@
 /**
- * The SageMaker Runtime API front (`POST /endpoints/{name}/…`). This first version knows no
- * endpoints yet: it routes and validates the endpoint name and answers as SageMaker does for an
- * endpoint that does not exist.
+ * The SageMaker Runtime API front (`/endpoints/{name}/…`): routing, endpoint lookup and dispatch
+ * to the operations. Unknown endpoints are a ValidationError, as in SageMaker.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
+import type { JobQueue } from '../queue/index.js';
+import type { Clock } from '../util/index.js';
+import { invokeEndpointAsync } from './async-invoke.js';
+import { getAsyncInvocation } from './status.js';
 
 /** Operations of the runtime API. */
-export type RuntimeOperation = 'InvokeEndpointAsync' | 'InvokeEndpoint' | 'InvokeEndpointWithResponseStream';
+export type RuntimeOperation = 'InvokeEndpointAsync' | 'InvokeEndpoint' | 'InvokeEndpointWithResponseStream' | 'GetAsyncInvocation';
 
-const OPERATIONS: Readonly<Record<string, RuntimeOperation>> = {
+const POST_OPERATIONS: Readonly<Record<string, RuntimeOperation>> = {
   'async-invocations': 'InvokeEndpointAsync',
   invocations: 'InvokeEndpoint',
   'invocations-response-stream': 'InvokeEndpointWithResponseStream',
@@ -24,27 +28,50 @@ export const ACCOUNT_ID = '000000000000';
 export interface RuntimeRoute {
   readonly operation: RuntimeOperation;
   readonly endpointName: string;
+  /** For GetAsyncInvocation. */
+  readonly inferenceId?: string;
+  readonly rawQuery: string;
+}
+
+function decodeSegment(segment: string, field: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InferqError('ValidationError', `${field} is not valid percent-encoding.`);
+  }
 }
 
 /**
  * Routes a raw URL: split the path on `/` first, then percent-decode the name, then validate it.
- * @throws InferqError ValidationError-shaped codes for bad names, NotImplemented for unknown routes.
+ * @throws InferqError ValidationError for bad names, NotImplemented for unknown routes.
  */
 export function routeRuntimeRequest(method: string, rawUrl: string): RuntimeRoute {
-  const path = rawUrl.split('?', 1)[0] ?? '';
+  const q = rawUrl.indexOf('?');
+  const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
   const segments = path.split('/');
-  const operation = segments.length === 4 && segments[1] === 'endpoints' ? OPERATIONS[segments[3] ?? ''] : undefined;
-  if (method !== 'POST' || operation === undefined) throw new InferqError('NotImplemented', `No SageMaker Runtime operation at ${method} ${path}.`);
-  let endpointName: string;
-  try {
-    endpointName = decodeURIComponent(segments[2] ?? '');
-  } catch {
-    throw new InferqError('InvalidArgument', 'EndpointName is not valid percent-encoding.');
+  let operation: RuntimeOperation | undefined;
+  let inferenceId: string | undefined;
+  if (segments[1] === 'endpoints' && segments.length === 4 && method === 'POST') operation = POST_OPERATIONS[segments[3] ?? ''];
+  if (segments[1] === 'endpoints' && segments.length === 5 && method === 'GET' && segments[3] === 'async-invocations') {
+    operation = 'GetAsyncInvocation';
+    inferenceId = decodeSegment(segments[4] ?? '', 'InferenceId');
   }
+  if (operation === undefined) throw new InferqError('NotImplemented', `No SageMaker Runtime operation at ${method} ${path}.`);
+  const endpointName = decodeSegment(segments[2] ?? '', 'EndpointName');
   if (endpointName.length < 1 || endpointName.length > 63 || !ENDPOINT_NAME.test(endpointName)) {
-    throw new InferqError('InvalidArgument', `1 validation error detected: Value '${endpointName}' at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])* and have length 1 to 63`);
+    throw new InferqError('ValidationError', `1 validation error detected: Value '${endpointName}' at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])* and have length 1 to 63`);
   }
-  return { operation, endpointName };
+  return { operation, endpointName, rawQuery, ...(inferenceId !== undefined ? { inferenceId } : {}) };
+}
+
+/** What the runtime API serves. */
+export interface RuntimeApiDeps {
+  readonly endpoints: readonly EndpointConfig[];
+  readonly queue: JobQueue;
+  readonly clock: Clock;
+  readonly inputUrlAllowList: readonly string[];
+  readonly maxBacklogPerEndpoint: number;
 }
 
 /** The runtime API. */
@@ -52,11 +79,21 @@ export interface RuntimeApi {
   handle(req: IncomingMessage, res: ServerResponse, route: RuntimeRoute, body: Buffer): Promise<void>;
 }
 
-/** Creates the runtime API (no endpoints are served yet). */
-export function createRuntimeApi(): RuntimeApi {
+/** Creates the runtime API over the configured endpoints. */
+export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
+  const byName = new Map(deps.endpoints.map((e) => [e.name, e]));
   return {
-    handle(_req, _res, route) {
-      return Promise.reject(new InferqError('InvalidArgument', `Endpoint ${route.endpointName} of account ${ACCOUNT_ID} not found.`));
+    async handle(req, res, route, body) {
+      const endpoint = byName.get(route.endpointName);
+      if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${route.endpointName} of account ${ACCOUNT_ID} not found.`);
+      switch (route.operation) {
+        case 'InvokeEndpointAsync':
+          return invokeEndpointAsync(deps, endpoint, req, res, body);
+        case 'GetAsyncInvocation':
+          return getAsyncInvocation(deps.queue, deps.clock, endpoint.name, route.inferenceId ?? '', route.rawQuery, res);
+        default:
+          throw new InferqError('NotImplemented', `${route.operation} is not implemented yet.`);
+      }
     },
   };
 }

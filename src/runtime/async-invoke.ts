@@ -1,0 +1,66 @@
+/**
+ * InvokeEndpointAsync: validate, compute the result locations, durably enqueue, and only then
+ * answer 202 with the InferenceId and the locations.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EndpointConfig } from '../config/index.js';
+import { InferqError } from '../errors/index.js';
+import type { JobInput, JobQueue, NewJob } from '../queue/index.js';
+import type { Clock } from '../util/index.js';
+import { parseAsyncInvokeRequest, type AsyncInvokeRequest } from './async-request.js';
+import { resolveInputLocation, resultLocations, s3Uri } from './locations.js';
+
+/** What InvokeEndpointAsync needs. */
+export interface AsyncInvokeDeps {
+  readonly queue: JobQueue;
+  readonly clock: Clock;
+  readonly inputUrlAllowList: readonly string[];
+  readonly maxBacklogPerEndpoint: number;
+}
+
+function fingerprint(req: AsyncInvokeRequest): string {
+  const h = createHash('sha256');
+  const fields = [req.inputLocation, req.body ? createHash('sha256').update(req.body).digest('hex') : undefined, req.contentType, req.accept, req.customAttributes, req.outputPathExtension, req.filename, req.invocationTimeoutSeconds];
+  for (const f of fields) h.update(f === undefined ? '\u0000' : `\u0001${String(f)}\u0000`);
+  return h.digest('base64url');
+}
+
+function buildJob(endpoint: EndpointConfig, req: AsyncInvokeRequest, input: JobInput, now: number): NewJob {
+  const inferenceId = req.inferenceId ?? randomUUID();
+  const { output, failure } = resultLocations(endpoint.async.output, endpoint.async.failure, inferenceId, req.outputPathExtension, req.filename);
+  return {
+    inferenceId,
+    endpoint: endpoint.name,
+    input,
+    ...(req.contentType !== undefined ? { contentType: req.contentType } : {}),
+    ...(req.accept !== undefined ? { accept: req.accept } : {}),
+    ...(req.customAttributes !== undefined ? { customAttributes: req.customAttributes } : {}),
+    output,
+    failure,
+    invocationTimeoutSeconds: req.invocationTimeoutSeconds,
+    receivedAt: now,
+    expiresAt: now + req.requestTtlSeconds * 1000,
+    fingerprint: fingerprint(req),
+  };
+}
+
+/** Handles one InvokeEndpointAsync call for a known endpoint. */
+export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: EndpointConfig, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+  const request = parseAsyncInvokeRequest(req.headers, body);
+  const input: JobInput = request.inputLocation !== undefined ? resolveInputLocation(request.inputLocation, deps.inputUrlAllowList) : { kind: 'inline', body: request.body ?? Buffer.alloc(0) };
+  const now = deps.clock.now();
+  const stats = await deps.queue.stats(endpoint.name, now);
+  if (stats.queued >= deps.maxBacklogPerEndpoint) {
+    throw new InferqError('ServiceUnavailable', `Endpoint ${endpoint.name} has ${stats.queued} queued requests (the limit is ${deps.maxBacklogPerEndpoint}); try again later.`);
+  }
+  const { job } = await deps.queue.enqueue(buildJob(endpoint, request, input, now));
+  const payload = Buffer.from(JSON.stringify({ InferenceId: job.inferenceId }));
+  res.writeHead(202, {
+    'Content-Type': 'application/json',
+    'Content-Length': payload.length,
+    'X-Amzn-SageMaker-OutputLocation': s3Uri(job.output),
+    'X-Amzn-SageMaker-FailureLocation': s3Uri(job.failure),
+  });
+  res.end(payload);
+}

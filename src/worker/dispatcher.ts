@@ -1,0 +1,136 @@
+/**
+ * One endpoint's dispatcher: keeps up to `maxConcurrentInvocations` jobs in flight, claiming more
+ * as soon as a slot frees, a job is enqueued (same-process event) or the model becomes healthy,
+ * with a slow poll as the fallback for jobs enqueued by other processes. While the model is not
+ * healthy nothing is claimed, so requests wait in the queue (within their TTL) instead of failing.
+ */
+import type { EndpointConfig } from '../config/index.js';
+import type { ModelClient } from '../models/index.js';
+import type { Job, JobQueue } from '../queue/index.js';
+import type { Clock, Logger } from '../util/index.js';
+import { executeJob, type ExecuteContext, type ExecuteResult } from './execute.js';
+
+/** What a dispatcher needs. */
+export interface DispatcherDeps {
+  readonly endpoint: EndpointConfig;
+  readonly queue: JobQueue;
+  readonly model: ModelClient;
+  readonly execute: Omit<ExecuteContext, 'model' | 'maxAttempts'>;
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly pollIntervalMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Called after every terminal outcome (status watchers, metrics). */
+  readonly onFinished?: (job: Job, result: ExecuteResult) => void;
+}
+
+interface InFlight {
+  readonly job: Job;
+  readonly abort: AbortController;
+}
+
+/** Claims and runs one endpoint's jobs. */
+export class EndpointDispatcher {
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private pumping = false;
+  private pumpAgain = false;
+  private stopping = false;
+  private poll: NodeJS.Timeout | undefined;
+  private drained: (() => void) | undefined;
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  /** Ids of the jobs in flight (for lease renewal). */
+  inFlightIds(): string[] {
+    return [...this.inFlight.keys()];
+  }
+
+  /** Starts claiming. */
+  start(): void {
+    const name = this.deps.endpoint.name;
+    this.unsubscribe.push(this.deps.queue.onAvailable((endpoint) => { if (endpoint === name) this.pump(); }));
+    this.unsubscribe.push(this.deps.model.onHealthChange((health) => { if (health === 'healthy') this.pump(); }));
+    this.poll = setInterval(() => this.pump(), this.deps.pollIntervalMs);
+    this.poll.unref();
+    this.pump();
+  }
+
+  /** Aborts jobs whose lease was lost (another worker owns them now). */
+  abandon(ids: readonly string[]): void {
+    for (const id of ids) this.inFlight.get(id)?.abort.abort(new Error('lease lost'));
+  }
+
+  /** Stops claiming; waits up to `graceMs` for jobs in flight, then aborts them (they are released to the queue). */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.poll);
+    for (const off of this.unsubscribe) off();
+    if (this.inFlight.size === 0) return;
+    const drained = new Promise<void>((resolve) => { this.drained = resolve; });
+    const timer = setTimeout(() => { for (const f of this.inFlight.values()) f.abort.abort(new Error('shutdown')); }, graceMs);
+    await drained;
+    clearTimeout(timer);
+  }
+
+  /** Claims as many jobs as there are free slots, repeatedly, while the model is healthy. */
+  pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    this.claimLoop()
+      .catch((err: unknown) => this.deps.logger.error('claim failed', { error: err instanceof Error ? err.message : String(err) }))
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain && !this.stopping) {
+          this.pumpAgain = false;
+          this.pump();
+        }
+      });
+  }
+
+  private async claimLoop(): Promise<void> {
+    const { endpoint, queue, model, owner, leaseMs, clock } = this.deps;
+    while (!this.stopping && model.health() === 'healthy') {
+      const free = endpoint.async.maxConcurrentInvocations - this.inFlight.size;
+      if (free <= 0) return;
+      this.pumpAgain = false;
+      const jobs = await queue.claim(endpoint.name, owner, free, leaseMs, clock.now());
+      for (const job of jobs) this.run(job);
+      if (jobs.length < free) return;
+    }
+  }
+
+  private run(job: Job): void {
+    const abort = new AbortController();
+    this.inFlight.set(job.id, { job, abort });
+    const ctx: ExecuteContext = { ...this.deps.execute, model: this.deps.model, maxAttempts: this.deps.endpoint.async.maxAttempts };
+    executeJob(ctx, job, abort.signal)
+      .then((result) => this.settle(job, result, abort.signal))
+      .catch(async (err: unknown) => {
+        this.deps.logger.error('job failed unexpectedly; releasing it for a retry', { inferenceId: job.inferenceId, error: err instanceof Error ? err.message : String(err) });
+        await this.deps.queue.release(this.deps.owner, job.id).catch(() => undefined);
+      })
+      .finally(() => {
+        this.inFlight.delete(job.id);
+        if (this.inFlight.size === 0) this.drained?.();
+        this.pump();
+      });
+  }
+
+  private async settle(job: Job, result: ExecuteResult, signal: AbortSignal): Promise<void> {
+    const { queue, owner, clock, logger } = this.deps;
+    if (result.state === 'release') {
+      if (!(signal.reason instanceof Error && signal.reason.message === 'lease lost')) await queue.release(owner, job.id);
+      logger.debug('released', { inferenceId: job.inferenceId, why: result.why });
+      return;
+    }
+    const kept = await queue.finish(owner, job.id, result, clock.now());
+    if (!kept) logger.warn('lease lost before finishing; another worker will redo the request', { inferenceId: job.inferenceId });
+    else logger.debug('finished', { inferenceId: job.inferenceId, state: result.state });
+    this.deps.onFinished?.(job, result);
+  }
+}

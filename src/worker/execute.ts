@@ -1,0 +1,145 @@
+/**
+ * Runs one leased job to its terminal object: read the input, call the model within the
+ * invocation timeout, and stream the model's answer to the output location (2xx) or the failure
+ * location (anything else). Every path ends in exactly one terminal object: writing one result
+ * deletes the other location, so a retried job never leaves both.
+ */
+import { Readable } from 'node:stream';
+import { isInferqError } from '../errors/index.js';
+import { ModelCallError, type ModelClient } from '../models/index.js';
+import type { ObjectStore } from '../objects/index.js';
+import type { Job, JobOutcome, ObjectLocation } from '../queue/index.js';
+import type { Logger } from '../util/index.js';
+
+/** What executing a job needs. */
+export interface ExecuteContext {
+  readonly store: ObjectStore;
+  readonly model: ModelClient;
+  readonly logger: Logger;
+  readonly maxAttempts: number;
+  /** Fetches a `url` input (only allow-listed URLs are ever queued). */
+  readonly fetchUrl: (url: string, signal: AbortSignal) => Promise<{ body: Readable; length?: number }>;
+}
+
+/** The result of running a job: a terminal outcome, or `release` to give it back to the queue. */
+export type ExecuteResult = JobOutcome | { readonly state: 'release'; readonly why: string };
+
+interface OpenedInput {
+  readonly body: Readable;
+  readonly length?: number;
+}
+
+async function openInput(ctx: ExecuteContext, job: Job, signal: AbortSignal): Promise<OpenedInput> {
+  switch (job.input.kind) {
+    case 'inline':
+      return { body: Readable.from([job.input.body]), length: job.input.body.length };
+    case 'object': {
+      const object = await ctx.store.getObject(job.input.location.bucket, job.input.location.key);
+      return { body: object.body, length: object.info.size };
+    }
+    case 'url':
+      return ctx.fetchUrl(job.input.url, signal);
+  }
+}
+
+function describeInput(job: Job): string {
+  return job.input.kind === 'object' ? `s3://${job.input.location.bucket}/${job.input.location.key}` : job.input.kind === 'url' ? job.input.url : 'the inline body';
+}
+
+async function deleteQuietly(ctx: ExecuteContext, location: ObjectLocation): Promise<void> {
+  try {
+    await ctx.store.deleteObject(location.bucket, location.key);
+  } catch (err) {
+    if (!isInferqError(err, 'NoSuchBucket')) throw err;
+  }
+}
+
+/** Writes a failure object holding `reason` (text) and removes any output object. */
+export async function writeFailureReason(ctx: Pick<ExecuteContext, 'store'>, job: Job, reason: string): Promise<void> {
+  await ctx.store.putObject(job.failure.bucket, job.failure.key, Readable.from([Buffer.from(`${reason}\n`)]), {
+    contentType: 'text/plain; charset=utf-8',
+    userMetadata: { 'inference-id': job.inferenceId },
+  });
+  await deleteQuietly(ctx as ExecuteContext, job.output);
+}
+
+async function failWith(ctx: ExecuteContext, job: Job, reason: string, state: 'failed' | 'expired' = 'failed'): Promise<JobOutcome> {
+  await writeFailureReason(ctx, job, reason);
+  return { state, failureReason: reason };
+}
+
+function timeout(signal: AbortSignal, shutdown: AbortSignal): boolean {
+  return signal.aborted && !shutdown.aborted;
+}
+
+function noResponseReason(err: ModelCallError, job: Job): string {
+  if (err.failure === 'timeout') {
+    return `ModelInvocationTimeExceeded: the model did not answer within InvocationTimeoutSeconds (${job.invocationTimeoutSeconds} s).`;
+  }
+  return `ClientError: Received server error (0) from model. The model closed the connection without a complete response (${err.message}).`;
+}
+
+function modelErrorReason(status: number): string {
+  const kind = status >= 500 ? 'server' : 'client';
+  return `ClientError: Received ${kind} error (${status}) from model. The model's response body is at the failure location.`;
+}
+
+/**
+ * Runs `job` once. Rejects only when even the failure object cannot be written (the caller then
+ * releases the job so it is retried).
+ */
+export async function executeJob(ctx: ExecuteContext, job: Job, shutdown: AbortSignal): Promise<ExecuteResult> {
+  if (job.attempts > ctx.maxAttempts) {
+    return failWith(ctx, job, `InternalFailure: the request was started ${job.attempts - 1} times and the worker running it stopped each time; giving up.`);
+  }
+  const timeout = AbortSignal.timeout(job.invocationTimeoutSeconds * 1000);
+  const signal = AbortSignal.any([timeout, shutdown]);
+  let input: OpenedInput;
+  try {
+    input = await openInput(ctx, job, signal);
+  } catch (err) {
+    if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
+    const detail = isInferqError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    return failWith(ctx, job, `ClientError: Could not read the input at ${describeInput(job)} (${detail}).`);
+  }
+  return callModel(ctx, job, input, signal, shutdown);
+}
+
+async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, signal: AbortSignal, shutdown: AbortSignal): Promise<ExecuteResult> {
+  let response;
+  try {
+    response = await ctx.model.invoke({
+      body: input.body,
+      ...(input.length !== undefined ? { contentLength: input.length } : {}),
+      ...(job.contentType !== undefined ? { contentType: job.contentType } : {}),
+      ...(job.accept !== undefined ? { accept: job.accept } : {}),
+      ...(job.customAttributes !== undefined ? { customAttributes: job.customAttributes } : {}),
+      inferenceId: job.inferenceId,
+      signal,
+    });
+  } catch (err) {
+    input.body.destroy();
+    if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
+    if (err instanceof ModelCallError && err.failure === 'unreachable') return { state: 'release', why: 'model unreachable' };
+    if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job));
+    throw err;
+  }
+  const ok = response.status >= 200 && response.status < 300;
+  const target = ok ? job.output : job.failure;
+  try {
+    await ctx.store.putObject(target.bucket, target.key, response.body, {
+      contentType: response.contentType ?? 'application/octet-stream',
+      userMetadata: { 'inference-id': job.inferenceId, ...(response.customAttributes !== undefined ? { 'custom-attributes': response.customAttributes } : {}) },
+    });
+  } catch (err) {
+    response.body.destroy();
+    if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
+    if (timeout(signal, shutdown)) return failWith(ctx, job, noResponseReason(new ModelCallError('timeout', 'timed out while streaming the response'), job));
+    if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job));
+    // Store failures are InferqErrors and are retried; anything else broke the model's response stream.
+    if (isInferqError(err)) throw err;
+    return failWith(ctx, job, noResponseReason(new ModelCallError('connection-lost', err instanceof Error ? err.message : String(err)), job));
+  }
+  await deleteQuietly(ctx, ok ? job.failure : job.output);
+  return ok ? { state: 'succeeded' } : { state: 'failed', failureReason: modelErrorReason(response.status) };
+}

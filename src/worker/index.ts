@@ -1,0 +1,5 @@
+/** Workers: dispatchers per endpoint, job execution, the TTL sweeper and the pool that runs them. */
+export { startWorkerPool } from './pool.js';
+export type { WorkerPool, WorkerPoolDeps } from './pool.js';
+export type { ExecuteResult } from './execute.js';
+export { sweepExpired } from './sweeper.js';

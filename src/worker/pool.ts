@@ -1,0 +1,101 @@
+/**
+ * The worker pool of one process: a dispatcher per endpoint, lease renewal for every job in
+ * flight, the TTL sweeper, and the worker registry that lets a restarted process take back the
+ * leases of a process that died on the same host without waiting for them to run out.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { EndpointConfig } from '../config/index.js';
+import type { ModelClient } from '../models/index.js';
+import type { ObjectStore } from '../objects/index.js';
+import type { Job, JobQueue, WorkerRegistry } from '../queue/index.js';
+import type { Clock, Logger } from '../util/index.js';
+import { EndpointDispatcher } from './dispatcher.js';
+import type { ExecuteContext, ExecuteResult } from './execute.js';
+import { sweepExpired } from './sweeper.js';
+
+/** What the pool needs. */
+export interface WorkerPoolDeps {
+  readonly endpoints: readonly EndpointConfig[];
+  readonly models: ReadonlyMap<string, ModelClient>;
+  readonly queue: JobQueue & WorkerRegistry;
+  readonly store: ObjectStore;
+  readonly fetchUrl: ExecuteContext['fetchUrl'];
+  readonly leaseMs: number;
+  readonly sweepIntervalMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly onFinished?: (job: Job, result: ExecuteResult) => void;
+}
+
+/** A running pool. */
+export interface WorkerPool {
+  readonly owner: string;
+  /** Stops claiming, lets jobs in flight finish for up to `graceMs`, releases the rest. */
+  stop(graceMs: number): Promise<void>;
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function recoverDeadWorkers(deps: WorkerPoolDeps, host: string): Promise<void> {
+  for (const dead of await deps.queue.deadWorkers(host, pidAlive)) {
+    const released = await deps.queue.releaseOwner(dead);
+    await deps.queue.unregisterWorker(dead);
+    if (released > 0) deps.logger.info('recovered requests of a worker that died', { worker: dead, requests: released });
+  }
+}
+
+/** Starts workers for every endpoint. */
+export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool> {
+  const host = hostname();
+  const owner = `${host}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  await deps.queue.registerWorker(owner, process.pid, host, deps.clock.now());
+  await recoverDeadWorkers(deps, host);
+  const dispatchers = deps.endpoints.map((endpoint) => new EndpointDispatcher({
+    endpoint,
+    queue: deps.queue,
+    model: deps.models.get(endpoint.name)!,
+    execute: { store: deps.store, logger: deps.logger.child(endpoint.name), fetchUrl: deps.fetchUrl },
+    owner,
+    leaseMs: deps.leaseMs,
+    pollIntervalMs: 250,
+    clock: deps.clock,
+    logger: deps.logger.child(endpoint.name),
+    ...(deps.onFinished ? { onFinished: deps.onFinished } : {}),
+  }));
+  const renew = setInterval(() => {
+    void (async () => {
+      await deps.queue.heartbeatWorker(owner, deps.clock.now());
+      for (const d of dispatchers) {
+        const ids = d.inFlightIds();
+        if (ids.length > 0) d.abandon(await deps.queue.renew(owner, ids, deps.leaseMs, deps.clock.now()));
+      }
+    })().catch((err: unknown) => deps.logger.error('lease renewal failed', { error: err instanceof Error ? err.message : String(err) }));
+  }, Math.max(1000, Math.floor(deps.leaseMs / 3)));
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepExpired({ queue: deps.queue, store: deps.store, owner, leaseMs: deps.leaseMs, clock: deps.clock, logger: deps.logger })
+      .catch((err: unknown) => deps.logger.error('sweep failed', { error: err instanceof Error ? err.message : String(err) }))
+      .finally(() => { sweeping = false; });
+  }, deps.sweepIntervalMs);
+  for (const d of dispatchers) d.start();
+  return {
+    owner,
+    async stop(graceMs) {
+      clearInterval(sweep);
+      await Promise.all(dispatchers.map((d) => d.stop(graceMs)));
+      clearInterval(renew);
+      await deps.queue.unregisterWorker(owner);
+    },
+  };
+}

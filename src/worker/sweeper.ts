@@ -1,0 +1,40 @@
+/**
+ * The TTL sweeper: requests still queued after their RequestTTLSeconds are expired on a timer,
+ * not only when a worker frees up. Each gets a failure object and the `expired` state.
+ */
+import type { ObjectStore } from '../objects/index.js';
+import type { JobQueue } from '../queue/index.js';
+import type { Clock, Logger } from '../util/index.js';
+import { writeFailureReason } from './execute.js';
+
+/** What the sweeper needs. */
+export interface SweeperDeps {
+  readonly queue: JobQueue;
+  readonly store: ObjectStore;
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** Expires every queued job past its TTL; returns how many. */
+export async function sweepExpired(deps: SweeperDeps): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const jobs = await deps.queue.claimExpired(deps.owner, 100, deps.leaseMs, deps.clock.now());
+    for (const job of jobs) {
+      const ttl = Math.round((job.expiresAt - job.receivedAt) / 1000);
+      const reason = `RequestExpired: the request waited in the queue longer than its RequestTTLSeconds (${ttl} s) and was not sent to the model.`;
+      try {
+        await writeFailureReason(deps, job, reason);
+        await deps.queue.finish(deps.owner, job.id, { state: 'expired', failureReason: reason }, deps.clock.now());
+        deps.logger.info('request expired', { endpoint: job.endpoint, inferenceId: job.inferenceId });
+      } catch (err) {
+        deps.logger.error('could not expire request; will retry', { inferenceId: job.inferenceId, error: err instanceof Error ? err.message : String(err) });
+        await deps.queue.release(deps.owner, job.id);
+      }
+    }
+    total += jobs.length;
+    if (jobs.length < 100) return total;
+  }
+}
