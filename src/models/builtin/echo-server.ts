@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * The built-in echo model: a standalone program implementing the SageMaker container contract on
+ * 127.0.0.1 (port from `SAGEMAKER_BIND_TO_PORT`, else `PORT`, else 8080). `GET /ping` answers 200;
+ * `POST /invocations` streams the request body back unchanged with the request's Content-Type
+ * (default application/octet-stream) and Custom-Attributes, and its Content-Length when it had one.
+ * SIGTERM or SIGINT closes the server; the process exits 0 once in-flight requests finish.
+ */
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import { modelPortFromEnv } from '../../config/index.js';
+
+const CUSTOM_ATTRIBUTES = 'x-amzn-sagemaker-custom-attributes';
+
+function echo(req: IncomingMessage, res: ServerResponse): void {
+  const headers: OutgoingHttpHeaders = { 'Content-Type': req.headers['content-type'] ?? 'application/octet-stream' };
+  const attributes = req.headers[CUSTOM_ATTRIBUTES];
+  if (attributes !== undefined) headers['X-Amzn-SageMaker-Custom-Attributes'] = attributes;
+  const length = req.headers['content-length'];
+  if (length !== undefined) headers['Content-Length'] = length;
+  res.writeHead(200, headers);
+  pipeline(req, res, (err) => {
+    if (err) process.stderr.write(`echo: invocation failed: ${err.message}\n`);
+  });
+}
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path === '/ping' && (req.method === 'GET' || req.method === 'HEAD')) {
+    res.writeHead(200, { 'Content-Length': 0 }).end();
+  } else if (path === '/invocations' && req.method === 'POST') {
+    echo(req, res);
+  } else {
+    req.resume();
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+  }
+}
+
+function main(): void {
+  const port = modelPortFromEnv();
+  const server = createServer(handle);
+  server.on('clientError', (_err, socket) => socket.destroy());
+  server.listen(port, '127.0.0.1', () => process.stdout.write(`echo model listening on 127.0.0.1:${port}\n`));
+  const shutdown = (signal: NodeJS.Signals): void => {
+    process.stdout.write(`echo model received ${signal}; closing\n`);
+    server.close(() => {
+      process.exitCode = 0;
+    });
+    server.closeIdleConnections();
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main();

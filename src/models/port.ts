@@ -1,0 +1,59 @@
+/**
+ * The ModelClient port: how inferq talks to a model that follows the SageMaker container contract
+ * (`GET /ping`, `POST /invocations`). A model is either a server already running at a URL, or a
+ * process inferq starts and supervises (`command`). Either way the worker sees one ModelClient.
+ */
+import type { Readable } from 'node:stream';
+
+/** Health of a model as seen by its supervisor or pinger. */
+export type ModelHealth = 'starting' | 'healthy' | 'unhealthy' | 'stopped';
+
+/** One call of `POST /invocations`. */
+export interface ModelInvocation {
+  /** The payload, streamed. */
+  readonly body: Readable;
+  /** Byte length when known (sent as Content-Length; otherwise chunked). */
+  readonly contentLength?: number;
+  readonly contentType?: string;
+  readonly accept?: string;
+  readonly customAttributes?: string;
+  readonly inferenceId: string;
+  /** Aborts the call (invocation timeout, shutdown). */
+  readonly signal: AbortSignal;
+}
+
+/** The model's answer; the body is streamed and must be consumed or destroyed. */
+export interface ModelResponse {
+  readonly status: number;
+  readonly contentType?: string;
+  readonly customAttributes?: string;
+  readonly body: Readable;
+}
+
+/**
+ * A model endpoint's client. `invoke` rejects with {@link ModelCallError} when no HTTP response
+ * arrived (connection refused or reset, aborted, timed out).
+ */
+export interface ModelClient {
+  /** Human-readable description (URL or command) for logs and errors. */
+  readonly description: string;
+  invoke(call: ModelInvocation): Promise<ModelResponse>;
+  health(): ModelHealth;
+  /** Called whenever health changes. Returns an unsubscribe function. */
+  onHealthChange(listener: (health: ModelHealth) => void): () => void;
+  /** Starts the process or pinger. */
+  start(): Promise<void>;
+  /** Stops the pinger and, for `command` models, the process (SIGTERM, then SIGKILL after a grace). */
+  stop(): Promise<void>;
+}
+
+/** Why a model call produced no HTTP response. */
+export type ModelCallFailure = 'unreachable' | 'connection-lost' | 'timeout' | 'aborted';
+
+/** A model call that produced no HTTP response (SageMaker reports these as status 0). */
+export class ModelCallError extends Error {
+  override readonly name = 'ModelCallError';
+  constructor(readonly failure: ModelCallFailure, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
