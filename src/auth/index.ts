@@ -8,3 +8,5 @@ export type { ChecksumVerifier, ChecksumVerifierOptions } from './checksums.js';
 export { deriveSigningKey, EMPTY_SHA256, SIGV4_ALGORITHM } from './keys.js';
 export type { AuthResult, ChunkSigningContext, CredentialLookup, PayloadMode, SignableRequest } from './types.js';
 export { isSigV2Presigned, verifySigV2Presigned } from './sigv2.js';
+export { signRequest } from './sign.js';
+export type { RequestToSign } from './sign.js';

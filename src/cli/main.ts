@@ -2,14 +2,22 @@
 /** The `inferq` command line: parses arguments and runs a subcommand. Only this module exits the process. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, resolveConfig, type ConfigOverrides } from '../config/index.js';
-import { runServe } from './serve.js';
+import { ConfigError, resolveClientConfig, resolveConfig, type ConfigOverrides } from '../config/index.js';
+import { ServerError } from './client.js';
+import { runInvoke } from './invoke.js';
+import { runServe, runWorker } from './serve.js';
 
 const USAGE = `Usage: inferq <command> [options]
 
 Commands:
   serve [--config FILE] [--host H] [--port N] [--data-dir DIR]
         Run the SageMaker Runtime API and the S3-compatible object store on one port.
+  worker [--config FILE] [--data-dir DIR]
+        Run only the workers (and models) against the data directory of a serve process.
+  invoke ENDPOINT --input FILE [--content-type T] [--wait] [--out FILE]
+         [--endpoint-url URL] [--bucket B] [--inference-id ID]
+        Upload FILE, call InvokeEndpointAsync, and with --wait follow the request and write
+        the result (stdout or --out) or print the failure (exit 1).
   version
         Print the version.
 
@@ -41,6 +49,13 @@ async function main(argv: string[]): Promise<number> {
       host: { type: 'string' },
       port: { type: 'string' },
       'data-dir': { type: 'string' },
+      input: { type: 'string' },
+      'content-type': { type: 'string' },
+      wait: { type: 'boolean' },
+      out: { type: 'string' },
+      'endpoint-url': { type: 'string' },
+      bucket: { type: 'string' },
+      'inference-id': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -48,6 +63,22 @@ async function main(argv: string[]): Promise<number> {
   if (values.help || command === undefined || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
+  }
+  if (command === 'invoke') {
+    const [endpoint, ...extra] = rest;
+    if (endpoint === undefined) throw new ConfigError('invoke', 'name the endpoint: inferq invoke ENDPOINT --input FILE');
+    if (extra.length > 0) throw new ConfigError('invoke', `unexpected argument ${JSON.stringify(extra[0])}`);
+    if (values.input === undefined) throw new ConfigError('--input', 'required: the file to send');
+    const client = resolveClientConfig(values['endpoint-url'] !== undefined ? { endpointUrl: values['endpoint-url'] } : {});
+    return runInvoke(client, {
+      endpoint,
+      input: values.input,
+      wait: values.wait ?? false,
+      bucket: values.bucket ?? 'inferq-inputs',
+      ...(values['content-type'] !== undefined ? { contentType: values['content-type'] } : {}),
+      ...(values.out !== undefined ? { out: values.out } : {}),
+      ...(values['inference-id'] !== undefined ? { inferenceId: values['inference-id'] } : {}),
+    }, { stdout: process.stdout, stderr: process.stderr });
   }
   if (rest.length > 0) throw new ConfigError(command, `unexpected argument ${JSON.stringify(rest[0])}`);
   switch (command) {
@@ -64,6 +95,13 @@ async function main(argv: string[]): Promise<number> {
       };
       return runServe(resolveConfig(overrides), version());
     }
+    case 'worker': {
+      const overrides: ConfigOverrides = {
+        ...(values.config !== undefined ? { configFile: values.config } : {}),
+        ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
+      };
+      return runWorker(resolveConfig(overrides));
+    }
     default:
       process.stderr.write(`inferq: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       return 2;
@@ -74,6 +112,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(`inferq: configuration error: ${err.message}\n`);
+    else if (err instanceof ServerError) process.stderr.write(`inferq: the server answered ${err.status} ${err.message}\n`);
+    else if (err instanceof Error && 'code' in err && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT')) process.stderr.write(`inferq: ${err.message}\n`);
     else if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`inferq: ${err.message}\n\n${USAGE}`);
     else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE') process.stderr.write(`inferq: ${err.message}: the port is taken; choose another with --port\n`);
     else process.stderr.write(`inferq: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);

@@ -1,11 +1,12 @@
 /** `inferq serve`: start the embedded product and run until SIGINT/SIGTERM. */
-import { startInferq } from '../app/index.js';
+import { startInferq, startWorkers, type RunningInferq } from '../app/index.js';
 import type { ResolvedConfig } from '../config/index.js';
-import { createLogger } from '../util/index.js';
+import { createLogger, type Logger } from '../util/index.js';
 
 /** The start-up banner: URL, credentials in force and a copy-paste example. */
 export function banner(config: ResolvedConfig, url: string, version: string): string {
   const { server } = config;
+  const first = config.endpoints[0];
   const cred = server.credentials[0];
   const credLine = server.usingDevCredentials
     ? 'test / test (development pair, loopback only; set server.credentials in a config file to change)'
@@ -19,8 +20,19 @@ export function banner(config: ResolvedConfig, url: string, version: string): st
     '  try:',
     `    export AWS_ACCESS_KEY_ID=${cred?.accessKeyId ?? ''} AWS_SECRET_ACCESS_KEY=${secret} AWS_DEFAULT_REGION=${server.region} AWS_ENDPOINT_URL=${url}`,
     '    aws s3 mb s3://demo && echo hello | aws s3 cp - s3://demo/hello.txt && aws s3 cp s3://demo/hello.txt -',
+    ...(first ? [
+      `    aws sagemaker-runtime invoke-endpoint-async --endpoint-name ${first.name} --input-location s3://demo/hello.txt --inference-id demo-1`,
+      `    aws s3 cp s3://${first.async.output.bucket}/${[first.async.output.prefix, 'demo-1.out'].filter(Boolean).join('/')} -`,
+      `    npx inferq invoke ${first.name} --input README.md --wait`,
+    ] : []),
+    `  endpoints:   ${config.endpoints.map((e) => `${e.name} (${describeModel(e)})`).join(', ') || 'none'}`,
     '',
   ].join('\n');
+}
+
+function describeModel(e: ResolvedConfig['endpoints'][number]): string {
+  const m = e.model;
+  return m.kind === 'url' ? m.url : m.kind === 'builtin' ? `built-in ${m.builtin}` : m.command.join(' ');
 }
 
 /** Runs the server until a termination signal; resolves with the exit code. */
@@ -28,6 +40,18 @@ export async function runServe(config: ResolvedConfig, version: string): Promise
   const logger = createLogger(config.server.logLevel);
   const running = await startInferq(config, logger);
   process.stdout.write(banner(config, running.url, version));
+  return untilSignal(running, logger);
+}
+
+/** Runs only the workers until a termination signal. */
+export async function runWorker(config: ResolvedConfig): Promise<number> {
+  const logger = createLogger(config.server.logLevel);
+  const running = await startWorkers(config, logger);
+  logger.info('workers running', { dataDir: config.server.dataDir, endpoints: config.endpoints.map((e) => e.name).join(',') });
+  return untilSignal(running, logger);
+}
+
+function untilSignal(running: RunningInferq, logger: Logger): Promise<number> {
   return new Promise<number>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {
