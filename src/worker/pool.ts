@@ -45,8 +45,10 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function recoverDeadWorkers(deps: WorkerPoolDeps, host: string): Promise<void> {
+/** Releases the jobs of workers on this host whose process is gone; `self` (just registered, maybe with a dead predecessor's pid) is skipped. */
+async function recoverDeadWorkers(deps: WorkerPoolDeps, host: string, self: string): Promise<void> {
   for (const dead of await deps.queue.deadWorkers(host, pidAlive)) {
+    if (dead === self) continue;
     const released = await deps.queue.releaseOwner(dead);
     await deps.queue.unregisterWorker(dead);
     if (released > 0) deps.logger.info('recovered requests of a worker that died', { worker: dead, requests: released });
@@ -58,7 +60,7 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
   const host = hostname();
   const owner = `${host}:${process.pid}:${randomUUID().slice(0, 8)}`;
   await deps.queue.registerWorker(owner, process.pid, host, deps.clock.now());
-  await recoverDeadWorkers(deps, host);
+  await recoverDeadWorkers(deps, host, owner);
   const dispatchers = deps.endpoints.map((endpoint) => new EndpointDispatcher({
     endpoint,
     queue: deps.queue,

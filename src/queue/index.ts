@@ -1,0 +1,16 @@
+/** Public surface of the job queue: the JobQueue and WorkerRegistry ports and the SQLite backend. */
+export type {
+  EnqueueResult,
+  Job,
+  JobInput,
+  JobOutcome,
+  JobQueue,
+  JobState,
+  NewJob,
+  ObjectLocation,
+  QueueStats,
+  TerminalState,
+  WorkerRegistry,
+} from './port.js';
+export { MAX_INLINE_BODY_BYTES, openSqliteJobQueue } from './sqlite/index.js';
+export type { SeedOptions, SqliteJobQueue, SqliteJobQueueOptions } from './sqlite/index.js';

@@ -1,0 +1,132 @@
+/**
+ * The JobQueue port: durable storage of asynchronous inference requests ("jobs") and their
+ * lifecycle. The embedded SQLite backend implements it first; a Redis (BullMQ) backend must pass
+ * the same behaviour suite (test/queue/behaviour.ts).
+ *
+ * Glossary: a *job* is one accepted InvokeEndpointAsync request. It is *queued* until a worker
+ * *claims* it, which gives the worker a *lease* (renewed by heartbeat) and moves it to *running*.
+ * A worker that dies loses its lease; the job is then claimed again (its *attempts* count grows).
+ * A job ends in exactly one terminal state: succeeded, failed or expired.
+ */
+
+/** Lifecycle states of a job. */
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
+
+/** Terminal states. */
+export type TerminalState = Exclude<JobState, 'queued' | 'running'>;
+
+/** An object-store location (`s3://bucket/key`). */
+export interface ObjectLocation {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+/** Where the job's payload comes from. */
+export type JobInput =
+  | { readonly kind: 'object'; readonly location: ObjectLocation }
+  | { readonly kind: 'inline'; readonly body: Buffer }
+  | { readonly kind: 'url'; readonly url: string };
+
+/** A request to enqueue. */
+export interface NewJob {
+  /** Unique per endpoint; the idempotency key. */
+  readonly inferenceId: string;
+  readonly endpoint: string;
+  readonly input: JobInput;
+  readonly contentType?: string;
+  readonly accept?: string;
+  readonly customAttributes?: string;
+  readonly output: ObjectLocation;
+  readonly failure: ObjectLocation;
+  readonly invocationTimeoutSeconds: number;
+  /** Epoch ms when the request was accepted. */
+  readonly receivedAt: number;
+  /** Epoch ms after which a still-queued job expires (receivedAt + RequestTTLSeconds). */
+  readonly expiresAt: number;
+  /** Hash of the request parameters; a repeated inferenceId with another fingerprint is a conflict. */
+  readonly fingerprint: string;
+}
+
+/** A stored job. */
+export interface Job extends NewJob {
+  /** Backend-assigned id, stable for the job's life. */
+  readonly id: string;
+  readonly state: JobState;
+  /** Number of times the job was claimed. */
+  readonly attempts: number;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+  /** For failed/expired jobs: the reason written to the failure object. */
+  readonly failureReason?: string;
+}
+
+/** The outcome a worker records. */
+export interface JobOutcome {
+  readonly state: TerminalState;
+  readonly failureReason?: string;
+}
+
+/** Result of {@link JobQueue.enqueue}. */
+export interface EnqueueResult {
+  readonly job: Job;
+  /** False when an identical request with the same inferenceId already existed (idempotent replay). */
+  readonly created: boolean;
+}
+
+/** Counts for one endpoint (the backlog metrics). */
+export interface QueueStats {
+  readonly queued: number;
+  readonly running: number;
+  /** Age in ms of the oldest queued job, 0 when none. */
+  readonly oldestQueuedAgeMs: number;
+}
+
+/**
+ * Durable job storage. Methods throw {@link InferqError}: `InferenceIdConflict` when an
+ * inferenceId is reused with different parameters, `ServiceUnavailable` when closed or overloaded.
+ */
+export interface JobQueue {
+  /** Stores a job durably; resolves only once it would survive a crash of this process. */
+  enqueue(job: NewJob): Promise<EnqueueResult>;
+  /**
+   * Leases up to `max` jobs of `endpoint`, oldest first: queued jobs that have not expired, and
+   * running jobs whose lease ran out (their previous worker died). Each claim increments attempts.
+   */
+  claim(endpoint: string, owner: string, max: number, leaseMs: number, now: number): Promise<Job[]>;
+  /** Extends the leases `owner` holds on `ids`; returns the ids whose lease was lost. */
+  renew(owner: string, ids: readonly string[], leaseMs: number, now: number): Promise<string[]>;
+  /** Records a terminal outcome if `owner` still holds the lease; false when the lease was lost. */
+  finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean>;
+  /** Gives a leased job back to the queue without counting the attempt (e.g. the model became unhealthy). */
+  release(owner: string, id: string): Promise<void>;
+  /** Leases up to `max` queued jobs whose expiresAt has passed (for the TTL sweeper). */
+  claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]>;
+  /** Releases every lease held by `owner` (a worker process known to be dead). */
+  releaseOwner(owner: string): Promise<number>;
+  get(endpoint: string, inferenceId: string): Promise<Job | undefined>;
+  stats(endpoint: string, now: number): Promise<QueueStats>;
+  /** Calls `listener` when jobs for an endpoint may have become claimable (same-process fast path). */
+  onAvailable(listener: (endpoint: string) => void): () => void;
+  close(): Promise<void>;
+}
+
+/**
+ * Registry of the worker processes that hold leases, so a restarted process can release the leases
+ * of processes that died on the same host at once instead of waiting for each lease to run out.
+ * An *owner* is the lease-owner string a process passes to {@link JobQueue.claim}.
+ */
+export interface WorkerRegistry {
+  /** Records (or re-records) `owner` as running in process `pid` on `hostname`. */
+  registerWorker(owner: string, pid: number, hostname: string, now: number): Promise<void>;
+  /** Refreshes `owner`'s heartbeat; false when `owner` is not registered (e.g. it was reaped). */
+  heartbeatWorker(owner: string, now: number): Promise<boolean>;
+  /** Forgets `owner` (clean shutdown, or after its leases were released). */
+  unregisterWorker(owner: string): Promise<void>;
+  /**
+   * Owners registered on `hostname` whose process is gone according to `isAlive`. A pid can be
+   * reused (a container's main process is often pid 1 after every restart), so call this at
+   * startup before registering this process's own owners, with an `isAlive` that answers false
+   * for the caller's own pid.
+   */
+  deadWorkers(hostname: string, isAlive: (pid: number) => boolean): Promise<string[]>;
+}

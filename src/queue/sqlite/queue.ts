@@ -1,0 +1,179 @@
+/**
+ * The SQLite JobQueue and WorkerRegistry: one database file, group-committed enqueues, leases in
+ * IMMEDIATE transactions. Every public method rejects with ServiceUnavailable once close() was
+ * called; close() first commits the enqueues already accepted.
+ */
+import type { Logger } from '../../util/index.js';
+import type { EnqueueResult, Job, JobOutcome, JobQueue, NewJob, QueueStats, WorkerRegistry } from '../port.js';
+import { closedError, toQueueError, type QueueContext } from './context.js';
+import { EnqueueBatcher } from './enqueue.js';
+import { claimExpiredJobs, claimJobs, finishJob, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
+import { seedQueuedJobs, type SeedOptions } from './seed.js';
+import { toJob } from './statements.js';
+
+const PURGE_CHUNK = 5_000;
+
+/** The SQLite queue's API: the JobQueue port, the worker registry, retention and test hooks. */
+export interface SqliteJobQueue extends JobQueue, WorkerRegistry {
+  /** Deletes terminal jobs that finished before `olderThan` (epoch ms); resolves to how many. */
+  purgeFinished(olderThan: number): Promise<number>;
+  /**
+   * Number of enqueue batch transactions committed since open (to observe group commit).
+   * @internal
+   */
+  commitCount(): number;
+  /**
+   * Bulk-inserts `n` queued jobs for tests and benchmarks; resolves to the first and last id.
+   * @internal
+   */
+  seedForBenchmark(n: number, options?: SeedOptions): Promise<{ first: string; last: string } | undefined>;
+}
+
+/** The implementation of {@link SqliteJobQueue} over an opened, migrated database. */
+export class SqliteQueue implements SqliteJobQueue {
+  private closing: Promise<void> | undefined;
+  private readonly listeners = new Set<(endpoint: string) => void>();
+  private readonly batcher: EnqueueBatcher;
+  private readonly ctx: QueueContext;
+
+  /** Takes ownership of the database in `ctx` (minus `notify`, which the queue provides). */
+  constructor(ctx: Omit<QueueContext, 'notify'>, maxBatchDelayMs: number) {
+    this.ctx = { ...ctx, notify: (endpoints) => this.notify(endpoints) };
+    this.batcher = new EnqueueBatcher(this.ctx, maxBatchDelayMs);
+  }
+
+  private get logger(): Logger {
+    return this.ctx.logger;
+  }
+
+  private run<T>(op: () => T): Promise<T> {
+    if (this.closing) return Promise.reject(closedError());
+    try {
+      return Promise.resolve(op());
+    } catch (err) {
+      return Promise.reject(toQueueError(err));
+    }
+  }
+
+  private notify(endpoints: Iterable<string>): void {
+    if (this.listeners.size === 0) return;
+    const list = [...endpoints];
+    setImmediate(() => {
+      for (const endpoint of list) {
+        for (const listener of [...this.listeners]) {
+          try {
+            listener(endpoint);
+          } catch (err) {
+            this.logger.warn('job availability listener threw', { endpoint, error: err });
+          }
+        }
+      }
+    });
+  }
+
+  enqueue(job: NewJob): Promise<EnqueueResult> {
+    if (this.closing) return Promise.reject(closedError());
+    return this.batcher.add(job);
+  }
+
+  claim(endpoint: string, owner: string, max: number, leaseMs: number, now: number): Promise<Job[]> {
+    return this.run(() => claimJobs(this.ctx, endpoint, owner, max, leaseMs, now));
+  }
+
+  renew(owner: string, ids: readonly string[], leaseMs: number, now: number): Promise<string[]> {
+    return this.run(() => renewLeases(this.ctx, owner, ids, leaseMs, now));
+  }
+
+  finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean> {
+    return this.run(() => finishJob(this.ctx, owner, id, outcome, now));
+  }
+
+  release(owner: string, id: string): Promise<void> {
+    return this.run(() => releaseJob(this.ctx, owner, id));
+  }
+
+  claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]> {
+    return this.run(() => claimExpiredJobs(this.ctx, owner, max, leaseMs, now));
+  }
+
+  releaseOwner(owner: string): Promise<number> {
+    return this.run(() => releaseOwnerJobs(this.ctx, owner));
+  }
+
+  get(endpoint: string, inferenceId: string): Promise<Job | undefined> {
+    return this.run(() => {
+      const row = this.ctx.stmts.byKey.get(endpoint, inferenceId);
+      return row ? toJob(row) : undefined;
+    });
+  }
+
+  stats(endpoint: string, now: number): Promise<QueueStats> {
+    return this.run(() => {
+      const { stmts } = this.ctx;
+      let queued = 0;
+      let running = 0;
+      for (const row of stmts.counts.all(endpoint)) {
+        if (row.state === 'queued') queued = row.n;
+        else if (row.state === 'running') running = row.n;
+      }
+      const oldest = queued > 0 ? stmts.oldestQueued.get(endpoint) : undefined;
+      return { queued, running, oldestQueuedAgeMs: oldest ? Math.max(0, now - oldest.received_at) : 0 };
+    });
+  }
+
+  onAvailable(listener: (endpoint: string) => void): () => void {
+    const wrapped = (endpoint: string): void => listener(endpoint);
+    this.listeners.add(wrapped);
+    return () => void this.listeners.delete(wrapped);
+  }
+
+  registerWorker(owner: string, pid: number, hostname: string, now: number): Promise<void> {
+    return this.run(() => void this.ctx.stmts.workerUpsert.run(owner, pid, hostname, now, now));
+  }
+
+  heartbeatWorker(owner: string, now: number): Promise<boolean> {
+    return this.run(() => this.ctx.stmts.workerHeartbeat.run(now, owner).changes > 0);
+  }
+
+  unregisterWorker(owner: string): Promise<void> {
+    return this.run(() => void this.ctx.stmts.workerDelete.run(owner));
+  }
+
+  deadWorkers(hostname: string, isAlive: (pid: number) => boolean): Promise<string[]> {
+    return this.run(() => this.ctx.stmts.workersOnHost.all(hostname).filter((row) => !isAlive(row.pid)).map((row) => row.owner));
+  }
+
+  async purgeFinished(olderThan: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const removed = await this.run(() => this.ctx.db.transaction(() => this.ctx.stmts.purgeFinished.run(olderThan, PURGE_CHUNK).changes).immediate());
+      total += removed;
+      if (removed < PURGE_CHUNK) return total;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  commitCount(): number {
+    return this.batcher.commitCount;
+  }
+
+  seedForBenchmark(n: number, options?: SeedOptions): Promise<{ first: string; last: string } | undefined> {
+    if (this.closing) return Promise.reject(closedError());
+    return seedQueuedJobs(this.ctx.db, n, options).catch((err: unknown) => Promise.reject(toQueueError(err)));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve, reject) => {
+      try {
+        this.batcher.flushAll();
+        this.ctx.db.close();
+        resolve();
+      } catch (err) {
+        this.batcher.rejectAll();
+        if (this.ctx.db.open) this.ctx.db.close();
+        reject(toQueueError(err));
+      }
+    });
+    return this.closing;
+  }
+}

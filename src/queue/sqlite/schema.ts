@@ -1,0 +1,110 @@
+/**
+ * The SQLite job database: versioned schema (PRAGMA user_version) with an ordered migrations list
+ * applied in one transaction at open. `jobs.seq` is the FIFO order and the job id. Partial indexes
+ * keep each hot lookup (claim, stale leases, expiry, an owner's leases, retention) a B-tree range
+ * over only the rows in the matching state, so their cost does not grow with the backlog.
+ * `job_counts` is kept exact by triggers, so backlog stats never count rows.
+ */
+import Database from 'better-sqlite3';
+import { InferqError } from '../../errors/index.js';
+
+/** Migration N (index N-1) brings the schema from version N-1 to N. Append only; never edit. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE jobs (
+    seq                        INTEGER PRIMARY KEY AUTOINCREMENT,
+    endpoint                   TEXT NOT NULL,
+    inference_id               TEXT NOT NULL,
+    state                      TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'expired')),
+    attempts                   INTEGER NOT NULL DEFAULT 0,
+    lease_owner                TEXT,
+    lease_until                INTEGER,
+    lease_counted              INTEGER NOT NULL DEFAULT 0,
+    received_at                INTEGER NOT NULL,
+    expires_at                 INTEGER NOT NULL,
+    started_at                 INTEGER,
+    finished_at                INTEGER,
+    failure_reason             TEXT,
+    fingerprint                TEXT NOT NULL,
+    input                      TEXT NOT NULL,
+    input_body                 BLOB,
+    content_type               TEXT,
+    accept                     TEXT,
+    custom_attributes          TEXT,
+    output_bucket              TEXT NOT NULL,
+    output_key                 TEXT NOT NULL,
+    failure_bucket             TEXT NOT NULL,
+    failure_key                TEXT NOT NULL,
+    invocation_timeout_seconds INTEGER NOT NULL,
+    UNIQUE (endpoint, inference_id)
+  ) STRICT;
+  CREATE INDEX jobs_queued ON jobs (endpoint, seq, expires_at) WHERE state = 'queued';
+  CREATE INDEX jobs_expiry ON jobs (expires_at) WHERE state = 'queued';
+  CREATE INDEX jobs_stale ON jobs (endpoint, lease_until) WHERE state = 'running';
+  CREATE INDEX jobs_owner ON jobs (lease_owner) WHERE state = 'running';
+  CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+
+  CREATE TABLE job_counts (
+    endpoint TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, state)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
+    INSERT INTO job_counts (endpoint, state, n) VALUES (new.endpoint, new.state, 1)
+      ON CONFLICT (endpoint, state) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER jobs_count_update AFTER UPDATE OF state ON jobs WHEN old.state IS NOT new.state BEGIN
+    UPDATE job_counts SET n = n - 1 WHERE endpoint = old.endpoint AND state = old.state;
+    INSERT INTO job_counts (endpoint, state, n) VALUES (new.endpoint, new.state, 1)
+      ON CONFLICT (endpoint, state) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs BEGIN
+    UPDATE job_counts SET n = n - 1 WHERE endpoint = old.endpoint AND state = old.state;
+  END;
+
+  CREATE TABLE workers (
+    owner         TEXT PRIMARY KEY,
+    pid           INTEGER NOT NULL,
+    hostname      TEXT NOT NULL,
+    registered_at INTEGER NOT NULL,
+    heartbeat_at  INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX workers_host ON workers (hostname);
+  `,
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Opens (creating if needed) the job database at `file` in WAL mode with `synchronous = FULL`
+ * (a committed enqueue survives power loss), migrated to {@link SCHEMA_VERSION}.
+ */
+export function openJobDatabase(file: string): Database.Database {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = (): number => db.pragma('user_version', { simple: true }) as number;
+  if (version() === SCHEMA_VERSION) return;
+  // Re-read under the write lock: another process may have migrated since.
+  db.transaction(() => {
+    const current = version();
+    if (current > SCHEMA_VERSION) {
+      throw new InferqError('InternalError', `The job database has schema version ${current}, newer than this inferq supports (${SCHEMA_VERSION}).`);
+    }
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] ?? '');
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

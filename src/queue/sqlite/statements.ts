@@ -1,0 +1,263 @@
+/**
+ * Prepared statements over the job database (prepared once per queue) and the row ↔ port
+ * conversions. State literals are written into the SQL (not bound) so the planner can use the
+ * partial indexes of schema.ts.
+ */
+import type Database from 'better-sqlite3';
+import { InferqError } from '../../errors/index.js';
+import type { Job, JobInput, JobState, NewJob } from '../port.js';
+
+/** A row of `jobs` as read back (lease bookkeeping columns omitted). */
+export interface JobRow {
+  readonly seq: number;
+  readonly endpoint: string;
+  readonly inference_id: string;
+  readonly state: JobState;
+  readonly attempts: number;
+  readonly received_at: number;
+  readonly expires_at: number;
+  readonly started_at: number | null;
+  readonly finished_at: number | null;
+  readonly failure_reason: string | null;
+  readonly fingerprint: string;
+  readonly input: string;
+  readonly input_body: Buffer | null;
+  readonly content_type: string | null;
+  readonly accept: string | null;
+  readonly custom_attributes: string | null;
+  readonly output_bucket: string;
+  readonly output_key: string;
+  readonly failure_bucket: string;
+  readonly failure_key: string;
+  readonly invocation_timeout_seconds: number;
+}
+
+/** Named parameters of a job insert (see {@link toInsertParams}). */
+export interface InsertParams {
+  readonly endpoint: string;
+  readonly inferenceId: string;
+  readonly receivedAt: number;
+  readonly expiresAt: number;
+  readonly fingerprint: string;
+  readonly input: string;
+  readonly inputBody: Buffer | null;
+  readonly contentType: string | null;
+  readonly accept: string | null;
+  readonly customAttributes: string | null;
+  readonly outputBucket: string;
+  readonly outputKey: string;
+  readonly failureBucket: string;
+  readonly failureKey: string;
+  readonly invocationTimeoutSeconds: number;
+}
+
+/** Named parameters of a lease grant. */
+export interface LeaseParams {
+  readonly seq: number;
+  readonly owner: string;
+  readonly until: number;
+  readonly now: number;
+}
+
+/** A row of `workers`. */
+export interface WorkerRow {
+  readonly owner: string;
+  readonly pid: number;
+  readonly hostname: string;
+}
+
+const JOB_COLS = `seq, endpoint, inference_id, state, attempts, received_at, expires_at, started_at, finished_at,
+  failure_reason, fingerprint, input, input_body, content_type, accept, custom_attributes, output_bucket, output_key,
+  failure_bucket, failure_key, invocation_timeout_seconds`;
+
+function prepareJobStatements(db: Database.Database) {
+  return {
+    insert: db.prepare<InsertParams>(
+      `INSERT INTO jobs (endpoint, inference_id, state, received_at, expires_at, fingerprint, input, input_body, content_type,
+         accept, custom_attributes, output_bucket, output_key, failure_bucket, failure_key, invocation_timeout_seconds)
+       VALUES (@endpoint, @inferenceId, 'queued', @receivedAt, @expiresAt, @fingerprint, @input, @inputBody, @contentType,
+         @accept, @customAttributes, @outputBucket, @outputKey, @failureBucket, @failureKey, @invocationTimeoutSeconds)
+       ON CONFLICT (endpoint, inference_id) DO NOTHING`,
+    ),
+    byKey: db.prepare<[string, string], JobRow>(`SELECT ${JOB_COLS} FROM jobs WHERE endpoint = ? AND inference_id = ?`),
+    bySeq: db.prepare<[number], JobRow>(`SELECT ${JOB_COLS} FROM jobs WHERE seq = ?`),
+    queuedHead: db.prepare<[string, number, number], { seq: number }>(
+      `SELECT seq FROM jobs WHERE endpoint = ? AND state = 'queued' AND expires_at > ? ORDER BY seq LIMIT ?`,
+    ),
+    staleHead: db.prepare<[string, number, number], { seq: number }>(
+      `SELECT seq FROM jobs WHERE endpoint = ? AND state = 'running' AND lease_until <= ? ORDER BY seq LIMIT ?`,
+    ),
+    expiredHead: db.prepare<[number, number], { seq: number }>(
+      `SELECT seq FROM jobs WHERE state = 'queued' AND expires_at <= ? ORDER BY expires_at, seq LIMIT ?`,
+    ),
+    claim: db.prepare<LeaseParams, JobRow>(
+      `UPDATE jobs SET state = 'running', lease_owner = @owner, lease_until = @until, lease_counted = 1,
+         attempts = attempts + 1, started_at = COALESCE(started_at, @now)
+       WHERE seq = @seq AND (state = 'queued' OR (state = 'running' AND lease_until <= @now)) RETURNING ${JOB_COLS}`,
+    ),
+    leaseExpired: db.prepare<Omit<LeaseParams, 'now'>, JobRow>(
+      `UPDATE jobs SET state = 'running', lease_owner = @owner, lease_until = @until, lease_counted = 0
+       WHERE seq = @seq AND state = 'queued' RETURNING ${JOB_COLS}`,
+    ),
+    renew: db.prepare<[number, number, string]>(`UPDATE jobs SET lease_until = ? WHERE seq = ? AND state = 'running' AND lease_owner = ?`),
+    finish: db.prepare<[string, number, string | null, number, string]>(
+      `UPDATE jobs SET state = ?, finished_at = ?, failure_reason = ?, lease_owner = NULL, lease_until = NULL, lease_counted = 0
+       WHERE seq = ? AND state = 'running' AND lease_owner = ?`,
+    ),
+    release: db.prepare<[number, string], { endpoint: string }>(
+      `UPDATE jobs SET state = 'queued', attempts = attempts - lease_counted,
+         started_at = CASE WHEN attempts - lease_counted = 0 THEN NULL ELSE started_at END,
+         lease_owner = NULL, lease_until = NULL, lease_counted = 0
+       WHERE seq = ? AND state = 'running' AND lease_owner = ? RETURNING endpoint`,
+    ),
+    releaseOwner: db.prepare<[string], { endpoint: string }>(
+      `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, lease_counted = 0
+       WHERE state = 'running' AND lease_owner = ? RETURNING endpoint`,
+    ),
+    counts: db.prepare<[string], { state: JobState; n: number }>(
+      `SELECT state, n FROM job_counts WHERE endpoint = ? AND state IN ('queued', 'running')`,
+    ),
+    oldestQueued: db.prepare<[string], { received_at: number }>(
+      `SELECT received_at FROM jobs WHERE endpoint = ? AND state = 'queued' ORDER BY seq LIMIT 1`,
+    ),
+    purgeFinished: db.prepare<[number, number]>(
+      `DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT ?)`,
+    ),
+  };
+}
+
+function prepareWorkerStatements(db: Database.Database) {
+  return {
+    workerUpsert: db.prepare<[string, number, string, number, number]>(
+      `INSERT INTO workers (owner, pid, hostname, registered_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (owner) DO UPDATE SET pid = excluded.pid, hostname = excluded.hostname,
+         registered_at = excluded.registered_at, heartbeat_at = excluded.heartbeat_at`,
+    ),
+    workerHeartbeat: db.prepare<[number, string]>('UPDATE workers SET heartbeat_at = ? WHERE owner = ?'),
+    workerDelete: db.prepare<[string]>('DELETE FROM workers WHERE owner = ?'),
+    workersOnHost: db.prepare<[string], WorkerRow>('SELECT owner, pid, hostname FROM workers WHERE hostname = ? ORDER BY owner'),
+  };
+}
+
+function prepareStatements(db: Database.Database) {
+  return { ...prepareJobStatements(db), ...prepareWorkerStatements(db) };
+}
+
+/** The prepared statements of one queue. */
+export type Statements = ReturnType<typeof prepareStatements>;
+
+/** Prepares every statement the SQLite queue uses, once per opened database. */
+export function createStatements(db: Database.Database): Statements {
+  return prepareStatements(db);
+}
+
+/** Largest inline body (bytes) a job may carry, as for SageMaker's inline `Body`. */
+export const MAX_INLINE_BODY_BYTES = 128_000;
+
+function encodeInput(input: JobInput): { input: string; inputBody: Buffer | null } {
+  switch (input.kind) {
+    case 'inline':
+      if (input.body.length > MAX_INLINE_BODY_BYTES) {
+        throw new InferqError('EntityTooLarge', `An inline request body may be at most ${MAX_INLINE_BODY_BYTES} bytes.`);
+      }
+      return { input: JSON.stringify({ kind: 'inline' }), inputBody: input.body };
+    case 'object':
+      return { input: JSON.stringify({ kind: 'object', location: { bucket: input.location.bucket, key: input.location.key } }), inputBody: null };
+    case 'url':
+      return { input: JSON.stringify({ kind: 'url', url: input.url }), inputBody: null };
+  }
+}
+
+/** The insert parameters of a new job; throws EntityTooLarge for an oversized inline body. */
+export function toInsertParams(job: NewJob): InsertParams {
+  return {
+    endpoint: job.endpoint,
+    inferenceId: job.inferenceId,
+    receivedAt: job.receivedAt,
+    expiresAt: job.expiresAt,
+    fingerprint: job.fingerprint,
+    ...encodeInput(job.input),
+    contentType: job.contentType ?? null,
+    accept: job.accept ?? null,
+    customAttributes: job.customAttributes ?? null,
+    outputBucket: job.output.bucket,
+    outputKey: job.output.key,
+    failureBucket: job.failure.bucket,
+    failureKey: job.failure.key,
+    invocationTimeoutSeconds: job.invocationTimeoutSeconds,
+  };
+}
+
+function field(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new InferqError('InternalError', `A stored job input has no valid "${name}".`);
+  return value;
+}
+
+function decodeInput(text: string, body: Buffer | null): JobInput {
+  const parsed = JSON.parse(text) as unknown;
+  const record = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  const location = typeof record.location === 'object' && record.location !== null ? (record.location as Record<string, unknown>) : {};
+  switch (record.kind) {
+    case 'inline':
+      return { kind: 'inline', body: body ?? Buffer.alloc(0) };
+    case 'object':
+      return { kind: 'object', location: { bucket: field(location.bucket, 'bucket'), key: field(location.key, 'key') } };
+    case 'url':
+      return { kind: 'url', url: field(record.url, 'url') };
+    default:
+      throw new InferqError('InternalError', 'A stored job input has an unknown kind.');
+  }
+}
+
+/** The Job a fresh insert of `job` stored as `seq` (what {@link toJob} would read back). */
+export function insertedJob(job: NewJob, seq: number): Job {
+  const input: JobInput = job.input.kind === 'object' ? { kind: 'object', location: { bucket: job.input.location.bucket, key: job.input.location.key } } : job.input;
+  return {
+    id: String(seq),
+    inferenceId: job.inferenceId,
+    endpoint: job.endpoint,
+    input,
+    ...(job.contentType === undefined ? {} : { contentType: job.contentType }),
+    ...(job.accept === undefined ? {} : { accept: job.accept }),
+    ...(job.customAttributes === undefined ? {} : { customAttributes: job.customAttributes }),
+    output: { bucket: job.output.bucket, key: job.output.key },
+    failure: { bucket: job.failure.bucket, key: job.failure.key },
+    invocationTimeoutSeconds: job.invocationTimeoutSeconds,
+    receivedAt: job.receivedAt,
+    expiresAt: job.expiresAt,
+    fingerprint: job.fingerprint,
+    state: 'queued',
+    attempts: 0,
+  };
+}
+
+/** Builds the port's Job from a row; absent optional fields are omitted, not undefined. */
+export function toJob(row: JobRow): Job {
+  return {
+    id: String(row.seq),
+    inferenceId: row.inference_id,
+    endpoint: row.endpoint,
+    input: decodeInput(row.input, row.input_body),
+    ...(row.content_type === null ? {} : { contentType: row.content_type }),
+    ...(row.accept === null ? {} : { accept: row.accept }),
+    ...(row.custom_attributes === null ? {} : { customAttributes: row.custom_attributes }),
+    output: { bucket: row.output_bucket, key: row.output_key },
+    failure: { bucket: row.failure_bucket, key: row.failure_key },
+    invocationTimeoutSeconds: row.invocation_timeout_seconds,
+    receivedAt: row.received_at,
+    expiresAt: row.expires_at,
+    fingerprint: row.fingerprint,
+    state: row.state,
+    attempts: row.attempts,
+    ...(row.started_at === null ? {} : { startedAt: row.started_at }),
+    ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
+    ...(row.failure_reason === null ? {} : { failureReason: row.failure_reason }),
+  };
+}
+
+/** The `seq` of a job id, or undefined when `id` is not one this backend issued. */
+export function parseJobId(id: string): number | undefined {
+  if (!/^[1-9]\d{0,15}$/.test(id)) return undefined;
+  const seq = Number(id);
+  return Number.isSafeInteger(seq) ? seq : undefined;
+}

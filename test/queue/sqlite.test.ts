@@ -1,0 +1,245 @@
+/**
+ * The JobQueue behaviour suite on SQLite, plus SQLite-only guarantees: durability across reopen and
+ * SIGKILL, group commit, the worker registry, retention, schema versioning and a 1,000,000-row
+ * backlog (correctness only; latencies belong in benchmarks).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { openSqliteJobQueue, type SqliteJobQueue } from '../../src/queue/index.js';
+import { SCHEMA_VERSION } from '../../src/queue/sqlite/index.js';
+import { describeJobQueueBehaviour } from './behaviour.js';
+import { inline, newJob, rejectsWith } from './helpers.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const dirs: string[] = [];
+
+function freshFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'inferq-queue-'));
+  dirs.push(dir);
+  return join(dir, 'jobs.db');
+}
+
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describeJobQueueBehaviour('sqlite', () => {
+  const queue = openSqliteJobQueue({ file: freshFile() });
+  return Promise.resolve({ queue, cleanup: () => queue.close() });
+});
+
+async function withQueue<T>(file: string, use: (queue: SqliteJobQueue) => Promise<T>, maxBatchDelayMs?: number): Promise<T> {
+  const queue = openSqliteJobQueue({ file, ...(maxBatchDelayMs === undefined ? {} : { maxBatchDelayMs }) });
+  try {
+    return await use(queue);
+  } finally {
+    await queue.close();
+  }
+}
+
+void describe('sqlite job queue: durability', () => {
+  void it('keeps queued, leased and finished jobs across close and reopen', async () => {
+    const file = freshFile();
+    await withQueue(file, async (queue) => {
+      for (const id of ['a', 'b', 'c']) await queue.enqueue(newJob('ep', id, { input: inline(`body-${id}`) }));
+      const [a, b] = await queue.claim('ep', 'w1', 2, 1_000, 5_000);
+      assert.ok(a && b);
+      assert.equal(await queue.finish('w1', b.id, { state: 'failed', failureReason: 'boom' }, 5_500), true);
+    });
+    await withQueue(file, async (queue) => {
+      const a = await queue.get('ep', 'a');
+      assert.equal(a?.state, 'running');
+      assert.equal(a.attempts, 1);
+      assert.deepEqual(a.input, inline('body-a'));
+      assert.deepEqual(await queue.renew('w1', [a.id], 1_000, 5_900), []);
+      const b = await queue.get('ep', 'b');
+      assert.equal(b?.state, 'failed');
+      assert.equal(b.failureReason, 'boom');
+      assert.equal(b.finishedAt, 5_500);
+      assert.deepEqual(await queue.stats('ep', 6_000), { queued: 1, running: 1, oldestQueuedAgeMs: 5_000 });
+      const claimed = await queue.claim('ep', 'w2', 10, 1_000, 6_000);
+      assert.deepEqual(claimed.map((job) => job.inferenceId), ['c']);
+      const stolen = await queue.claim('ep', 'w2', 10, 1_000, 6_900);
+      assert.deepEqual(stolen.map((job) => [job.inferenceId, job.attempts]), [['a', 2]]);
+      assert.equal((await queue.enqueue(newJob('ep', 'a'))).created, false);
+    });
+  });
+
+  void it('has every acknowledged enqueue after a SIGKILL right after the ack', async () => {
+    const file = freshFile();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/enqueue-until-killed.ts'), file, '100000'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const acked: string[] = [];
+    const target = 300;
+    for await (const line of createInterface({ input: child.stdout })) {
+      if (!line.startsWith('acked ')) continue;
+      acked.push(line.slice('acked '.length));
+      if (acked.length === target) child.kill('SIGKILL');
+    }
+    assert.equal(await exited, 'SIGKILL');
+    assert.ok(acked.length >= target, `only ${acked.length} acks before exit`);
+    await withQueue(file, async (queue) => {
+      const missing: string[] = [];
+      for (const id of acked) if ((await queue.get('crash', id)) === undefined) missing.push(id);
+      assert.deepEqual(missing, []);
+      const stats = await queue.stats('crash', 0);
+      assert.ok(stats.queued >= acked.length && stats.queued < 100_000, `queued ${stats.queued}, acked ${acked.length}`);
+    });
+  });
+
+  void it('refuses a database written by a newer schema version', async () => {
+    const file = freshFile();
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    assert.throws(() => openSqliteJobQueue({ file }), (err: unknown) => err instanceof Error && 'code' in err && err.code === 'InternalError');
+    const fresh = freshFile();
+    await openSqliteJobQueue({ file: fresh }).close();
+    const check = new Database(fresh, { readonly: true });
+    assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.equal(check.pragma('journal_mode', { simple: true }), 'wal');
+    check.close();
+  });
+});
+
+void describe('sqlite job queue: group commit', () => {
+  void it('writes 1,000 enqueues of one tick in far fewer transactions than jobs', async () => {
+    await withQueue(freshFile(), async (queue) => {
+      const before = queue.commitCount();
+      const results = await Promise.all(Array.from({ length: 1_000 }, (_, i) => queue.enqueue(newJob('ep', `j${i}`))));
+      assert.equal(results.filter((r) => r.created).length, 1_000);
+      const commits = queue.commitCount() - before;
+      assert.ok(commits >= 1 && commits <= 2, `${commits} commits`);
+      await queue.enqueue(newJob('ep', 'alone'));
+      assert.equal(queue.commitCount() - before, commits + 1);
+    });
+  });
+
+  void it('waits up to maxBatchDelayMs to batch enqueues of later ticks', async () => {
+    await withQueue(
+      freshFile(),
+      async (queue) => {
+        const first = queue.enqueue(newJob('ep', 'a'));
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(queue.commitCount(), 0);
+        const second = queue.enqueue(newJob('ep', 'b'));
+        await Promise.all([first, second]);
+        assert.equal(queue.commitCount(), 1);
+      },
+      200,
+    );
+  });
+
+  void it('rejects an inline body over 128,000 bytes without failing its batch', async () => {
+    await withQueue(freshFile(), async (queue) => {
+      const [big, limit] = await Promise.allSettled([
+        queue.enqueue(newJob('ep', 'big', { input: { kind: 'inline', body: Buffer.alloc(128_001) } })),
+        queue.enqueue(newJob('ep', 'limit', { input: { kind: 'inline', body: Buffer.alloc(128_000, 7) } })),
+      ]);
+      assert.equal(big?.status, 'rejected');
+      await rejectsWith(queue.enqueue(newJob('ep', 'big', { input: { kind: 'inline', body: Buffer.alloc(200_000) } })), 'EntityTooLarge');
+      assert.ok(limit?.status === 'fulfilled' && limit.value.created);
+      const stored = await queue.get('ep', 'limit');
+      assert.ok(stored?.input.kind === 'inline' && stored.input.body.equals(Buffer.alloc(128_000, 7)));
+    });
+  });
+});
+
+void describe('sqlite job queue: leases, workers, retention', () => {
+  void it('finds dead workers on this host and recovers their leases', async () => {
+    await withQueue(freshFile(), async (queue) => {
+      await queue.registerWorker('alive', 100, 'host-a', 1_000);
+      await queue.registerWorker('dead', 200, 'host-a', 1_000);
+      await queue.registerWorker('elsewhere', 200, 'host-b', 1_000);
+      for (const id of ['a', 'b', 'c']) await queue.enqueue(newJob('ep', id));
+      await queue.claim('ep', 'dead', 2, 600_000, 2_000);
+      await queue.claim('ep', 'alive', 1, 600_000, 2_000);
+      const dead = await queue.deadWorkers('host-a', (pid) => pid === 100);
+      assert.deepEqual(dead, ['dead']);
+      for (const owner of dead) {
+        assert.equal(await queue.releaseOwner(owner), 2);
+        await queue.unregisterWorker(owner);
+      }
+      assert.deepEqual(await queue.deadWorkers('host-a', (pid) => pid === 100), []);
+      assert.deepEqual(await queue.deadWorkers('host-b', () => false), ['elsewhere']);
+      assert.equal(await queue.heartbeatWorker('alive', 3_000), true);
+      assert.equal(await queue.heartbeatWorker('dead', 3_000), false);
+      const reclaimed = await queue.claim('ep', 'new', 10, 600_000, 3_000);
+      assert.deepEqual(reclaimed.map((job) => [job.inferenceId, job.attempts]), [['a', 2], ['b', 2]]);
+    });
+  });
+
+  void it('does not refund an attempt when releasing a job leased by claimExpired', async () => {
+    await withQueue(freshFile(), async (queue) => {
+      await queue.enqueue(newJob('ep', 'x', { expiresAt: 5_000 }));
+      const [first] = await queue.claim('ep', 'w', 1, 1_000, 2_000);
+      assert.ok(first);
+      await queue.releaseOwner('w');
+      const [expired] = await queue.claimExpired('sweeper', 10, 1_000, 6_000);
+      assert.equal(expired?.attempts, 1);
+      await queue.release('sweeper', expired.id);
+      assert.equal((await queue.get('ep', 'x'))?.attempts, 1);
+      assert.equal((await queue.get('ep', 'x'))?.startedAt, 2_000);
+    });
+  });
+
+  void it('purges finished jobs older than a cutoff and keeps the rest', async () => {
+    await withQueue(freshFile(), async (queue) => {
+      for (const id of ['old', 'new', 'open']) await queue.enqueue(newJob('ep', id));
+      const [oldJob, newJob_] = await queue.claim('ep', 'w', 2, 1_000, 100);
+      assert.ok(oldJob && newJob_);
+      await queue.finish('w', oldJob.id, { state: 'succeeded' }, 150);
+      await queue.finish('w', newJob_.id, { state: 'failed', failureReason: 'x' }, 250);
+      assert.equal(await queue.purgeFinished(200), 1);
+      assert.equal(await queue.purgeFinished(200), 0);
+      assert.equal(await queue.get('ep', 'old'), undefined);
+      assert.equal((await queue.get('ep', 'new'))?.state, 'failed');
+      assert.deepEqual(await queue.stats('ep', 300), { queued: 1, running: 0, oldestQueuedAgeMs: 0 });
+      const again = await queue.enqueue(newJob('ep', 'old'));
+      assert.equal(again.created, true);
+      assert.ok(Number(again.job.id) > Number(newJob_.id));
+    });
+  });
+
+  void it('rejects a non-terminal finish state and unknown ids quietly', async () => {
+    await withQueue(freshFile(), async (queue) => {
+      await queue.enqueue(newJob('ep', 'x'));
+      const [job] = await queue.claim('ep', 'w', 1, 1_000, 100);
+      assert.ok(job);
+      const notTerminal = JSON.parse('{"state":"queued"}') as { state: 'failed' };
+      await rejectsWith(queue.finish('w', job.id, notTerminal, 200), 'InvalidArgument');
+      assert.equal(await queue.finish('w', 'abc', { state: 'succeeded' }, 200), false);
+      await queue.release('w', '0');
+      assert.deepEqual(await queue.renew('w', ['-1'], 1_000, 200), ['-1']);
+    });
+  });
+});
+
+void describe('sqlite job queue: 1,000,000 queued rows', () => {
+  void it('claims the oldest and reports exact stats over a million-row backlog', async () => {
+    await withQueue(freshFile(), async (queue) => {
+      await queue.enqueue(newJob('small', 's1', { receivedAt: 50 }));
+      const seeded = await queue.seedForBenchmark(1_000_000, { endpoint: 'big', receivedAt: 100, expiresAt: 1e12 });
+      assert.ok(seeded);
+      await queue.enqueue(newJob('big', 'tail', { receivedAt: 200 }));
+      assert.deepEqual(await queue.stats('big', 1_100), { queued: 1_000_001, running: 0, oldestQueuedAgeMs: 1_000 });
+      assert.deepEqual(await queue.stats('small', 1_100), { queued: 1, running: 0, oldestQueuedAgeMs: 1_050 });
+      const [head] = await queue.claim('big', 'w', 1, 1_000, 1_000);
+      assert.equal(head?.id, seeded.first);
+      const next = await queue.claim('big', 'w', 3, 1_000, 1_000);
+      assert.deepEqual(next.map((job) => Number(job.id)), [1, 2, 3].map((i) => Number(seeded.first) + i));
+      assert.deepEqual(await queue.claimExpired('sweeper', 10, 1_000, 1_000), []);
+      assert.deepEqual(await queue.stats('big', 1_100), { queued: 999_997, running: 4, oldestQueuedAgeMs: 1_000 });
+      assert.equal((await queue.get('big', 'tail'))?.state, 'queued');
+    });
+  });
+});
