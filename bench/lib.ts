@@ -34,15 +34,19 @@ export async function signS3(method: string, url: string, headers: Record<string
   return signed.headers;
 }
 
-export interface HttpResult { status: number; headers: IncomingHttpHeaders; bytes: number }
+export interface HttpResult { status: number; headers: IncomingHttpHeaders; bytes: number; text: string }
 
 /** Sends one request; the body may be a Buffer or a stream; the response body is counted and dropped. */
 export function send(method: string, url: string, headers: Record<string, string>, body?: Buffer | Readable): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers, agent }, (res) => {
       let bytes = 0;
-      res.on('data', (c: Buffer) => { bytes += c.length; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (text.length < 65536) text += c.toString('utf8');
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes, text }));
       res.on('error', reject);
     });
     req.on('error', reject);

@@ -87,7 +87,8 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
     const hasHash = req.headers['x-amz-content-sha256'] !== undefined;
     const body = await readBoundedBody(req, MAX_RUNTIME_BODY, () => new InferqError('InvalidArgument', `Request body is larger than ${MAX_RUNTIME_BODY} bytes.`));
     verifier.verify(signable(req), hasHash ? {} : { bodySha256Hex: createHash('sha256').update(body).digest('hex') });
-    if (hasHash && req.headers['x-amz-content-sha256'] !== createHash('sha256').update(body).digest('hex')) {
+    const declared = req.headers['x-amz-content-sha256'];
+    if (hasHash && declared !== 'UNSIGNED-PAYLOAD' && declared !== createHash('sha256').update(body).digest('hex')) {
       throw new InferqError('XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
     }
     const route = routeRuntimeRequest(req.method ?? 'GET', req.url ?? '/');

@@ -1,0 +1,146 @@
+/**
+ * Asynchronous-inference benchmarks (issue targets in brackets):
+ * (a) accepted InvokeEndpointAsync/s, distinct signatures, 64 connections, vs a bare node:http 202 [≥ 5,000/s, ≥ 40 %]
+ * (b) completed requests/s end to end with an instant model [≥ 1,000/s]
+ * (c) p50/p99 from 202 to output written, light load [p50 ≤ 5 ms]
+ * (d) peak RSS while a 1 GiB input flows through a model [≤ 300 MB]
+ * (e) enqueue rate and RSS with 1,000,000 requests queued [no worse than empty]
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { signRequest } from '../src/auth/index.js';
+import { openSqliteJobQueue } from '../src/queue/index.js';
+import { runLoad, serialize } from './load.js';
+import { agent, peakRssMiB, printTable, send, signS3 } from './lib.js';
+import type { BenchServer, StartServer } from './run.js';
+
+const CREDS = { accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1' };
+
+/** Pre-signs `n` InvokeEndpointAsync requests with inline bodies and distinct InferenceIds. */
+function asyncRequests(base: string, endpoint: string, n: number, prefix = randomUUID().slice(0, 8)): { buffers: Buffer[]; ids: string[] } {
+  const url = new URL(`/endpoints/${endpoint}/async-invocations`, base);
+  const buffers: Buffer[] = [];
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `${prefix}-${i}`;
+    const body = Buffer.from(`{"n":${i}}`);
+    const headers = signRequest({
+      method: 'POST', url, service: 'sagemaker', ...CREDS, payloadHash: createHash('sha256').update(body).digest('hex'),
+      headers: { 'content-length': String(body.length), 'content-type': 'application/octet-stream', 'x-amzn-sagemaker-content-type': 'application/json', 'x-amzn-sagemaker-inference-id': id },
+    });
+    buffers.push(serialize('POST', url.pathname, headers, body));
+    ids.push(id);
+  }
+  return { buffers, ids };
+}
+
+function signedHeaders(method: string, url: URL): Record<string, string> {
+  return signRequest({ method, url, service: 'sagemaker', ...CREDS, payloadHash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', headers: {} });
+}
+
+/** Long-polls the status API until the request is terminal; returns the status document. */
+async function awaitTerminal(base: string, endpoint: string, id: string): Promise<{ Status: string; FinishedTime?: string }> {
+  let unless = '';
+  for (;;) {
+    const url = new URL(`/endpoints/${endpoint}/async-invocations/${id}${unless ? `?waitSeconds=30&unlessStatus=${unless}` : ''}`, base);
+    const res = await send('GET', url.href, signedHeaders('GET', url));
+    if (res.status !== 200) throw new Error(`status ${id}: HTTP ${res.status}`);
+    const doc = JSON.parse(res.text) as { Status: string; FinishedTime?: string };
+    if (!['Queued', 'Running'].includes(doc.Status)) return doc;
+    unless = doc.Status;
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function acceptRate(server: BenchServer, n: number): Promise<{ rate: number; statuses: string }> {
+  const { buffers } = asyncRequests(server.url, 'echo', n);
+  const r = await runLoad(server.port, buffers, 64);
+  return { rate: r.perSecond, statuses: [...r.statuses].map(([s, c]) => `${s}×${c}`).join(' ') };
+}
+
+async function endToEnd(server: BenchServer, n: number): Promise<number> {
+  const { buffers, ids } = asyncRequests(server.url, 'echo', n);
+  const started = performance.now();
+  await runLoad(server.port, buffers, 64);
+  for (const id of ids) {
+    const doc = await awaitTerminal(server.url, 'echo', id);
+    if (doc.Status !== 'Succeeded') throw new Error(`${id} ended ${doc.Status}`);
+  }
+  return n / ((performance.now() - started) / 1000);
+}
+
+async function latency(server: BenchServer, n: number): Promise<{ p50: number; p99: number }> {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const { buffers, ids } = asyncRequests(server.url, 'echo', 1);
+    await runLoad(server.port, buffers, 1);
+    const accepted = Date.now();
+    const doc = await awaitTerminal(server.url, 'echo', ids[0]!);
+    samples.push(Math.max(0, Date.parse(doc.FinishedTime ?? '') - accepted));
+  }
+  samples.sort((a, b) => a - b);
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+}
+
+function generated(total: number): Readable {
+  const block = Buffer.alloc(1024 * 1024, 3);
+  let left = total;
+  return new Readable({ read() { const n = Math.min(left, block.length); left -= n; this.push(n > 0 ? block.subarray(0, n) : null); } });
+}
+
+async function gibThroughModel(server: BenchServer): Promise<{ seconds: number; rss: number }> {
+  const size = 1024 ** 3;
+  const put = await send('PUT', `${server.url}/bench-in`, await signS3('PUT', `${server.url}/bench-in`));
+  if (put.status !== 200) throw new Error(`create bucket: ${put.status}`);
+  const obj = `${server.url}/bench-in/one-gib`;
+  const up = await send('PUT', obj, { ...(await signS3('PUT', obj)), 'content-length': String(size) }, generated(size));
+  if (up.status !== 200) throw new Error(`upload: ${up.status}`);
+  const id = `gib-${randomUUID().slice(0, 8)}`;
+  const url = new URL('/endpoints/echo/async-invocations', server.url);
+  const started = performance.now();
+  const res = await send('POST', url.href, signRequest({ method: 'POST', url, service: 'sagemaker', ...CREDS, payloadHash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', headers: { 'x-amzn-sagemaker-inputlocation': 's3://bench-in/one-gib', 'x-amzn-sagemaker-inference-id': id } }));
+  if (res.status !== 202) throw new Error(`invoke: ${res.status} ${res.text}`);
+  const doc = await awaitTerminal(server.url, 'echo', id);
+  if (doc.Status !== 'Succeeded') throw new Error(`1 GiB request ended ${doc.Status}`);
+  return { seconds: (performance.now() - started) / 1000, rss: peakRssMiB(server.pid) };
+}
+
+const CONFIG = (workers: boolean, extra = ''): string => `server: { maxBacklogPerEndpoint: 100000000 }\nworker: { enabled: ${workers} }\nendpoints:\n  - name: echo\n    model: { builtin: echo }\n    async: { maxConcurrentInvocations: 64 }\n${extra}`;
+
+/** Runs the async benchmarks and prints their table. */
+export async function benchAsync(start: StartServer, baseline: BenchServer, quick: boolean): Promise<void> {
+  const n = quick ? 5000 : 20000;
+  const rows: (string | number)[][] = [];
+  const bare = await acceptRate(baseline, n);
+  const accept = await start(CONFIG(false));
+  const a = await acceptRate(accept, n);
+  const emptyRss = peakRssMiB(accept.pid);
+  await accept.stop();
+  rows.push(['(a) accepted InvokeEndpointAsync/s (64 conns, distinct signatures)', a.rate, bare.rate, `${((a.rate / bare.rate) * 100).toFixed(0)}%`, '≥ 5,000/s and ≥ 40%', a.statuses]);
+
+  const full = await start(CONFIG(true));
+  const b = await endToEnd(full, quick ? 2000 : 10000);
+  rows.push(['(b) completed requests/s end to end (echo model)', b, '—', '—', '≥ 1,000/s', '']);
+  const c = await latency(full, quick ? 100 : 500);
+  rows.push(['(c) 202 → output written, p50 ms', c.p50, '—', '—', '≤ 5 ms', `p99 ${c.p99} ms`]);
+  const d = await gibThroughModel(full);
+  rows.push(['(d) peak RSS, 1 GiB input through the model (MiB)', d.rss, '—', '—', '≤ 300', `${d.seconds.toFixed(1)} s end to end`]);
+  await full.stop();
+
+  const seeded = await start(CONFIG(false), async (dataDir) => {
+    mkdirSync(`${dataDir}/queue`, { recursive: true });
+    const queue = openSqliteJobQueue({ file: `${dataDir}/queue/jobs.db` });
+    await queue.seedForBenchmark(1_000_000, { endpoint: 'echo' });
+    await queue.close();
+  });
+  const e = await acceptRate(seeded, n);
+  rows.push(['(e) accepted/s with 1,000,000 queued', e.rate, a.rate, `${((e.rate / a.rate) * 100).toFixed(0)}% of empty`, 'no worse than empty', e.statuses]);
+  rows.push(['(e) peak RSS with 1,000,000 queued (MiB)', peakRssMiB(seeded.pid), emptyRss, '—', 'no worse than empty', '']);
+  await seeded.stop();
+  agent.destroy();
+  printTable(`Asynchronous inference (${n} requests per rate run)`, ['metric', 'inferq', 'baseline', 'ratio', 'target', 'notes'], rows);
+}
