@@ -63,15 +63,36 @@ interface Status {
   readonly FailureReason?: string;
 }
 
+/** On a terminal, keeps an `elapsed` counter running on the current status line. */
+function liveTicker(io: InvokeIo, started: number, status: () => string): () => void {
+  if (!io.stderr.isTTY) return () => undefined;
+  const timer = setInterval(() => io.stderr.write(`\r[${((performance.now() - started) / 1000).toFixed(1)}s] ${status().toLowerCase()}…`), 200);
+  return () => {
+    clearInterval(timer);
+    io.stderr.write('\r\x1b[K');
+  };
+}
+
 async function followStatus(config: ClientConfig, endpoint: string, id: string, io: InvokeIo, started: number): Promise<Status> {
+  let current = '';
+  const stopTicker = liveTicker(io, started, () => current);
+  try {
+    return await pollStatus(config, endpoint, id, io, started, (s) => { current = s; });
+  } finally {
+    stopTicker();
+  }
+}
+
+async function pollStatus(config: ClientConfig, endpoint: string, id: string, io: InvokeIo, started: number, onChange: (status: string) => void): Promise<Status> {
   let current = '';
   for (;;) {
     const query = current ? `?waitSeconds=20&unlessStatus=${current}` : '';
     const res = await failIfError(await send(config, 'sagemaker', 'GET', `/endpoints/${encodeURIComponent(endpoint)}/async-invocations/${encodeURIComponent(id)}${query}`, {}));
     const status = JSON.parse((await readAll(res.body)).toString('utf8')) as Status;
     if (status.Status !== current) {
-      io.stderr.write(`[${((performance.now() - started) / 1000).toFixed(3)}s] ${status.Status.toLowerCase()}\n`);
+      io.stderr.write(`${io.stderr.isTTY ? '\r\x1b[K' : ''}[${((performance.now() - started) / 1000).toFixed(3)}s] ${status.Status.toLowerCase()}\n`);
       current = status.Status;
+      onChange(current);
     }
     if (!['Queued', 'Running'].includes(status.Status)) return status;
   }

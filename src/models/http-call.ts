@@ -56,10 +56,15 @@ function abortError(signal: AbortSignal, url: URL): ModelCallError {
     : new ModelCallError('aborted', `model call to ${url.href} was aborted`, { cause: reason });
 }
 
+const STALE_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
 /** Classifies a socket-level failure before any response arrived. */
-function transportError(err: unknown, url: URL): ModelCallError {
+function transportError(err: unknown, url: URL, reusedSocket: boolean): ModelCallError {
   if (err instanceof ModelCallError) return err;
   const code = errorCode(err);
+  if (reusedSocket && code !== undefined && STALE_CODES.has(code)) {
+    return new ModelCallError('stale-connection', `a kept-alive connection to the model at ${url.origin} was closed before the request was read (${code})`, { cause: err });
+  }
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {
     return new ModelCallError('unreachable', `model at ${url.origin} is unreachable (${code})`, { cause: err });
   }
@@ -120,7 +125,7 @@ export function invokeModel(target: ModelTarget, call: ModelInvocation): Promise
     call.body.once('error', (err) => fail(err));
     req.on('error', (err) => {
       // A response that already arrived in full stays valid even if sending the rest failed.
-      if (response === undefined) fail(transportError(err, url));
+      if (response === undefined) fail(transportError(err, url, req.reusedSocket));
       else if (!response.complete) fail(connectionLost(err, url));
     });
     req.once('response', (res) => {

@@ -47,8 +47,12 @@ export interface ModelClient {
   stop(): Promise<void>;
 }
 
-/** Why a model call produced no HTTP response. */
-export type ModelCallFailure = 'unreachable' | 'connection-lost' | 'timeout' | 'aborted';
+/**
+ * Why a model call produced no HTTP response. `stale-connection`: a reused keep-alive connection
+ * was closed by the model server before it read the request (a race with its idle timeout), so
+ * the request was not processed and may safely be sent again.
+ */
+export type ModelCallFailure = 'unreachable' | 'connection-lost' | 'stale-connection' | 'timeout' | 'aborted';
 
 /** A model call that produced no HTTP response (SageMaker reports these as status 0). */
 export class ModelCallError extends Error {

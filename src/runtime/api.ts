@@ -7,7 +7,7 @@ import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
 import type { JobQueue } from '../queue/index.js';
 import type { Clock } from '../util/index.js';
-import { invokeEndpointAsync } from './async-invoke.js';
+import { BacklogGauge, invokeEndpointAsync } from './async-invoke.js';
 import { getAsyncInvocation } from './status.js';
 
 /** Operations of the runtime API. */
@@ -82,13 +82,14 @@ export interface RuntimeApi {
 /** Creates the runtime API over the configured endpoints. */
 export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
   const byName = new Map(deps.endpoints.map((e) => [e.name, e]));
+  const asyncDeps = { ...deps, backlog: new BacklogGauge(deps.queue) };
   return {
     async handle(req, res, route, body) {
       const endpoint = byName.get(route.endpointName);
       if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${route.endpointName} of account ${ACCOUNT_ID} not found.`);
       switch (route.operation) {
         case 'InvokeEndpointAsync':
-          return invokeEndpointAsync(deps, endpoint, req, res, body);
+          return invokeEndpointAsync(asyncDeps, endpoint, req, res, body);
         case 'GetAsyncInvocation':
           return getAsyncInvocation(deps.queue, deps.clock, endpoint.name, route.inferenceId ?? '', route.rawQuery, res);
         default:

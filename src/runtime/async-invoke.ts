@@ -11,9 +11,28 @@ import type { Clock } from '../util/index.js';
 import { parseAsyncInvokeRequest, type AsyncInvokeRequest } from './async-request.js';
 import { resolveInputLocation, resultLocations, s3Uri } from './locations.js';
 
+/** Backlog sizes, read at most every {@link BACKLOG_REFRESH_MS} per endpoint (the limit is a guard, not an exact count). */
+export class BacklogGauge {
+  private readonly cache = new Map<string, { queued: number; at: number }>();
+  constructor(private readonly queue: JobQueue) {}
+
+  /** Approximate queued count of `endpoint`. */
+  async queued(endpoint: string, now: number): Promise<number> {
+    const hit = this.cache.get(endpoint);
+    if (hit && now - hit.at < BACKLOG_REFRESH_MS) return hit.queued;
+    const { queued } = await this.queue.stats(endpoint, now);
+    this.cache.set(endpoint, { queued, at: now });
+    return queued;
+  }
+}
+
+/** How stale a backlog reading may be. */
+export const BACKLOG_REFRESH_MS = 100;
+
 /** What InvokeEndpointAsync needs. */
 export interface AsyncInvokeDeps {
   readonly queue: JobQueue;
+  readonly backlog: BacklogGauge;
   readonly clock: Clock;
   readonly inputUrlAllowList: readonly string[];
   readonly maxBacklogPerEndpoint: number;
@@ -50,9 +69,9 @@ export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: Endpo
   const request = parseAsyncInvokeRequest(req.headers, body);
   const input: JobInput = request.inputLocation !== undefined ? resolveInputLocation(request.inputLocation, deps.inputUrlAllowList) : { kind: 'inline', body: request.body ?? Buffer.alloc(0) };
   const now = deps.clock.now();
-  const stats = await deps.queue.stats(endpoint.name, now);
-  if (stats.queued >= deps.maxBacklogPerEndpoint) {
-    throw new InferqError('ServiceUnavailable', `Endpoint ${endpoint.name} has ${stats.queued} queued requests (the limit is ${deps.maxBacklogPerEndpoint}); try again later.`);
+  const queued = await deps.backlog.queued(endpoint.name, now);
+  if (queued >= deps.maxBacklogPerEndpoint) {
+    throw new InferqError('ServiceUnavailable', `Endpoint ${endpoint.name} has ${queued} queued requests (the limit is ${deps.maxBacklogPerEndpoint}); try again later.`);
   }
   const { job } = await deps.queue.enqueue(buildJob(endpoint, request, input, now));
   const payload = Buffer.from(JSON.stringify({ InferenceId: job.inferenceId }));

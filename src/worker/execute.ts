@@ -46,7 +46,13 @@ function describeInput(job: Job): string {
   return job.input.kind === 'object' ? `s3://${job.input.location.bucket}/${job.input.location.key}` : job.input.kind === 'url' ? job.input.url : 'the inline body';
 }
 
-async function deleteQuietly(ctx: ExecuteContext, location: ObjectLocation): Promise<void> {
+/**
+ * Removes the other terminal location. Only a retried job can have written it (keys are
+ * deterministic), so first attempts skip the write — and never delete an object another request
+ * with the same Filename produced.
+ */
+async function deleteQuietly(ctx: ExecuteContext, job: Job, location: ObjectLocation): Promise<void> {
+  if (job.attempts <= 1) return;
   try {
     await ctx.store.deleteObject(location.bucket, location.key);
   } catch (err) {
@@ -60,7 +66,7 @@ export async function writeFailureReason(ctx: Pick<ExecuteContext, 'store'>, job
     contentType: 'text/plain; charset=utf-8',
     userMetadata: { 'inference-id': job.inferenceId },
   });
-  await deleteQuietly(ctx as ExecuteContext, job.output);
+  await deleteQuietly(ctx as ExecuteContext, job, job.output);
 }
 
 async function failWith(ctx: ExecuteContext, job: Job, reason: string, state: 'failed' | 'expired' = 'failed'): Promise<JobOutcome> {
@@ -120,7 +126,7 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
   } catch (err) {
     input.body.destroy();
     if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
-    if (err instanceof ModelCallError && err.failure === 'unreachable') return { state: 'release', why: 'model unreachable' };
+    if (err instanceof ModelCallError && (err.failure === 'unreachable' || err.failure === 'stale-connection')) return { state: 'release', why: err.message };
     if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job));
     throw err;
   }
@@ -140,6 +146,6 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
     if (isInferqError(err)) throw err;
     return failWith(ctx, job, noResponseReason(new ModelCallError('connection-lost', err instanceof Error ? err.message : String(err)), job));
   }
-  await deleteQuietly(ctx, ok ? job.failure : job.output);
+  await deleteQuietly(ctx, job, ok ? job.failure : job.output);
   return ok ? { state: 'succeeded' } : { state: 'failed', failureReason: modelErrorReason(response.status) };
 }

@@ -38,7 +38,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
 
 function main(): void {
   const port = modelPortFromEnv();
-  const server = createServer(handle);
+  const server = createServer({ keepAliveTimeout: 65_000 }, handle);
   server.on('clientError', (_err, socket) => socket.destroy());
   server.listen(port, '127.0.0.1', () => process.stdout.write(`echo model listening on 127.0.0.1:${port}\n`));
   const shutdown = (signal: NodeJS.Signals): void => {
