@@ -15,5 +15,5 @@ export type {
   RangeRequest,
   UploadInfo,
 } from './port.js';
-export { openLocalObjectStore } from './local/index.js';
+export { INLINE_MAX_BYTES, openLocalObjectStore } from './local/index.js';
 export type { LocalObjectStoreOptions } from './local/index.js';

@@ -1,4 +1,7 @@
-/** The behaviour suite on the local-disk backend, plus local-only guarantees (paths, recovery, persistence). */
+/**
+ * The behaviour suite on the local-disk backend (with small objects inline, and with every object
+ * in a file), plus local-only guarantees (paths, recovery, persistence).
+ */
 import assert from 'node:assert/strict';
 import { existsSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,17 +27,22 @@ async function walk(dir: string): Promise<string[]> {
   return out;
 }
 
-describeObjectStoreBehaviour('local', async () => {
-  const dir = await freshDir();
-  const store = await openLocalObjectStore({ dataDir: dir });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await fsp.rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+for (const [name, extra] of [
+  ['local', {}],
+  ['local, inlineMaxBytes 0 (always files)', { inlineMaxBytes: 0 }],
+] as const) {
+  describeObjectStoreBehaviour(name, async () => {
+    const dir = await freshDir();
+    const store = await openLocalObjectStore({ dataDir: dir, ...extra });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await fsp.rm(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
 
 void describe('local object store', () => {
   const dirs: string[] = [];

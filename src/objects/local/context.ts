@@ -1,6 +1,7 @@
 /**
  * State shared by the local store's operation modules, and the helpers they all need: bucket
- * lookup, the closed check, and the atomic commit of a finished body as an object version.
+ * lookup, the closed check, body staging, and the atomic commit of a finished body (inline in
+ * the index row or a blob file) as an object version.
  */
 import type { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
@@ -8,6 +9,7 @@ import { InferqError } from '../../errors/index.js';
 import type { Clock, Logger } from '../../util/index.js';
 import type { ChecksumAlgorithm, ObjectInfo, PutObjectOptions } from '../port.js';
 import { removeQuietly, type BlobFiles, type TempFile } from './blobs.js';
+import { discardBody, stageBody, type StagedBody } from './staging.js';
 import { toObjectInfo, type BucketRow, type ObjectRow, type Statements } from './statements.js';
 
 /** Everything an operation needs from the open store. */
@@ -21,6 +23,8 @@ export interface StoreContext {
   readonly signal: AbortSignal;
   /** Upload ids whose completion is in progress (no part uploads or aborts meanwhile). */
   readonly completing: Set<string>;
+  /** Largest object stored inline in the index; 0 stores every object in a blob file. */
+  readonly inlineMaxBytes: number;
 }
 
 /** The error every operation reports once the store is closed or closing. */
@@ -64,6 +68,19 @@ export async function writeBody(ctx: StoreContext, source: Readable | AsyncItera
   }
 }
 
+/**
+ * Stages an object body: inline when it has at most `ctx.inlineMaxBytes` bytes, otherwise in a
+ * temp file (see stageBody). Errors are reported as by {@link writeBody}.
+ */
+export async function stageObjectBody(ctx: StoreContext, source: Readable): Promise<StagedBody> {
+  try {
+    return await stageBody(ctx.files, source, ctx.signal, ctx.inlineMaxBytes);
+  } catch (err) {
+    if (ctx.signal.aborted) throw closedError();
+    throw err;
+  }
+}
+
 /** What a commit records besides the body. */
 export interface CommitFields {
   readonly etag: string;
@@ -75,21 +92,23 @@ export interface CommitFields {
 }
 
 /**
- * Makes a finished temp file the current version of `bucket/key`: renames it into blobs/, then in
- * one transaction checks the bucket still exists and upserts the row, then unlinks the replaced
- * blob. On failure the new blob is removed and nothing is visible.
+ * Makes a finished body the current version of `bucket/key`. A file body is first renamed into
+ * blobs/; then one transaction checks the bucket still exists and upserts the row (holding the
+ * bytes themselves for an inline body); after commit the replaced blob file, if any, is unlinked.
+ * On failure the new blob is removed and nothing is visible.
  */
-export async function commitObject(ctx: StoreContext, bucket: string, key: Buffer, temp: TempFile, fields: CommitFields): Promise<ObjectInfo> {
-  let blob: string;
+export async function commitObject(ctx: StoreContext, bucket: string, key: Buffer, body: StagedBody, fields: CommitFields): Promise<ObjectInfo> {
+  let blob: string | null = null;
   try {
     ensureOpen(ctx);
-    blob = await ctx.files.promoteToBlob(temp.path);
+    if (body.kind === 'file') blob = await ctx.files.promoteToBlob(body.path);
   } catch (err) {
-    await removeQuietly(temp.path);
+    await discardBody(body);
     throw err;
   }
+  const inlineData = body.kind === 'inline' ? body.data : null;
+  const row: ObjectRow = { key, size: body.size, etag: fields.etag, last_modified: ctx.clock.now(), parts_count: fields.partsCount, blob, meta: fields.meta };
   let previous: ObjectRow | undefined;
-  const row: ObjectRow = { key, size: temp.size, etag: fields.etag, last_modified: ctx.clock.now(), parts_count: fields.partsCount, blob, meta: fields.meta };
   try {
     ensureOpen(ctx);
     previous = ctx.db
@@ -97,14 +116,14 @@ export async function commitObject(ctx: StoreContext, bucket: string, key: Buffe
         requireBucket(ctx, bucket);
         fields.inTransaction?.();
         const old = ctx.stmts.objectGet.get(bucket, key);
-        ctx.stmts.objectUpsert.run({ bucket, key, size: row.size, etag: row.etag, lastModified: row.last_modified, partsCount: row.parts_count, blob, meta: row.meta });
+        ctx.stmts.objectUpsert.run({ bucket, key, size: row.size, etag: row.etag, lastModified: row.last_modified, partsCount: row.parts_count, blob, meta: row.meta, inlineData });
         return old;
       })
       .immediate();
   } catch (err) {
-    await removeQuietly(ctx.files.blobPath(blob));
+    if (blob !== null) await removeQuietly(ctx.files.blobPath(blob));
     throw err;
   }
-  if (previous) await removeQuietly(ctx.files.blobPath(previous.blob));
+  if (previous && previous.blob !== null) await removeQuietly(ctx.files.blobPath(previous.blob));
   return toObjectInfo(bucket, row);
 }

@@ -11,6 +11,7 @@ import { InferqError } from '../../errors/index.js';
 import type { ListPartsPage, ObjectInfo, PartInfo, PutObjectOptions, UploadInfo } from '../port.js';
 import { removeQuietly } from './blobs.js';
 import { commitObject, ensureOpen, requireBucket, resolveChecksums, writeBody, type StoreContext } from './context.js';
+import { fileBody } from './staging.js';
 import { encodeMeta, toPartInfo, toUploadInfo, type PartRow, type UploadRow } from './statements.js';
 import { keyBytes, validatePartNumber } from './validate.js';
 
@@ -132,7 +133,7 @@ export async function completeUpload(
       await removeQuietly(temp.path);
       throw new InferqError('InternalError', `Stored parts of upload ${uploadId} hold ${temp.size} bytes, expected ${expected}.`);
     }
-    info = await commitObject(ctx, bucket, keyBuf, temp, {
+    info = await commitObject(ctx, bucket, keyBuf, fileBody(temp), {
       etag: multipartEtag(rows.map((row) => row.etag)),
       partsCount: rows.length,
       meta: upload.meta,

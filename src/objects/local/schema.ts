@@ -2,6 +2,9 @@
  * The SQLite index of the local object store: versioned schema (PRAGMA user_version) with an
  * ordered migrations list applied in one transaction at open. Keys are BLOBs (UTF-8 bytes), so
  * SQLite's memcmp ordering is S3's UTF-8 binary key order and listings walk the primary key.
+ * Small objects keep their bytes in the row (`inline_data`), larger ones name a blob file
+ * (`blob`); exactly one of the two is set. Commits are fully synchronous: an inline object is as
+ * durable as the fsynced blob file it replaces.
  */
 import Database from 'better-sqlite3';
 import { InferqError } from '../../errors/index.js';
@@ -42,17 +45,45 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (upload_id, part_number)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 2: inline small objects. SQLite cannot drop NOT NULL from `blob`, so the table is rebuilt
+  // (create, copy, drop, rename, re-index) inside the migration transaction. `inline_data` is
+  // the last column so scans reading the other columns never touch its overflow pages.
+  `
+  CREATE TABLE objects_v2 (
+    bucket        TEXT NOT NULL,
+    key           BLOB NOT NULL,
+    size          INTEGER NOT NULL,
+    etag          TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    parts_count   INTEGER,
+    blob          TEXT,
+    meta          TEXT NOT NULL,
+    inline_data   BLOB,
+    PRIMARY KEY (bucket, key),
+    CHECK ((blob IS NULL) <> (inline_data IS NULL)),
+    CHECK (inline_data IS NULL OR length(inline_data) = size)
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO objects_v2 (bucket, key, size, etag, last_modified, parts_count, blob, meta)
+    SELECT bucket, key, size, etag, last_modified, parts_count, blob, meta FROM objects;
+  DROP TABLE objects;
+  ALTER TABLE objects_v2 RENAME TO objects;
+  CREATE UNIQUE INDEX objects_blob ON objects (blob) WHERE blob IS NOT NULL;
+  `,
 ];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Opens (creating if needed) the index at `file`, in WAL mode, migrated to {@link SCHEMA_VERSION}. */
+/**
+ * Opens (creating if needed) the index at `file`, in WAL mode with `synchronous = FULL` (every
+ * commit fsyncs the WAL, so a committed inline object survives power loss), migrated to
+ * {@link SCHEMA_VERSION}.
+ */
 export function openIndex(file: string): Database.Database {
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     migrate(db);
     return db;

@@ -18,8 +18,14 @@ export interface ObjectRow {
   readonly etag: string;
   readonly last_modified: number;
   readonly parts_count: number | null;
-  readonly blob: string;
+  /** The blob file id (`xx/uuid`), or null when the bytes are inline. */
+  readonly blob: string | null;
   readonly meta: string;
+}
+
+/** A row of `objects` with its inline bytes (null when the bytes are in the blob file). */
+export interface ObjectBodyRow extends ObjectRow {
+  readonly inline_data: Buffer | null;
 }
 
 /** A row of `uploads`. */
@@ -47,8 +53,10 @@ export interface ObjectWrite {
   readonly etag: string;
   readonly lastModified: number;
   readonly partsCount: number | null;
-  readonly blob: string;
+  /** Exactly one of `blob` and `inlineData` is non-null. */
+  readonly blob: string | null;
   readonly meta: string;
+  readonly inlineData: Buffer | null;
 }
 
 const OBJECT_COLS = 'key, size, etag, last_modified, parts_count, blob, meta';
@@ -62,12 +70,13 @@ function prepareStatements(db: Database.Database) {
     bucketHasObject: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
     bucketHasUpload: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM uploads WHERE bucket = ? LIMIT 1'),
     objectGet: db.prepare<[string, Buffer], ObjectRow>(`SELECT ${OBJECT_COLS} FROM objects WHERE bucket = ? AND key = ?`),
+    objectGetBody: db.prepare<[string, Buffer], ObjectBodyRow>(`SELECT ${OBJECT_COLS}, inline_data FROM objects WHERE bucket = ? AND key = ?`),
     objectUpsert: db.prepare<ObjectWrite>(
-      `INSERT INTO objects (bucket, key, size, etag, last_modified, parts_count, blob, meta)
-       VALUES (@bucket, @key, @size, @etag, @lastModified, @partsCount, @blob, @meta)
+      `INSERT INTO objects (bucket, key, size, etag, last_modified, parts_count, blob, meta, inline_data)
+       VALUES (@bucket, @key, @size, @etag, @lastModified, @partsCount, @blob, @meta, @inlineData)
        ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
          last_modified = excluded.last_modified, parts_count = excluded.parts_count,
-         blob = excluded.blob, meta = excluded.meta`,
+         blob = excluded.blob, meta = excluded.meta, inline_data = excluded.inline_data`,
     ),
     objectDelete: db.prepare<[string, Buffer]>('DELETE FROM objects WHERE bucket = ? AND key = ?'),
     blobReferenced: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE blob = ?'),

@@ -1,10 +1,12 @@
 /**
- * The local-disk ObjectStore: buckets and objects over the SQLite index and blob files. Every
- * public method runs through `run`, which rejects after close and lets close wait for in-flight
- * operations (writes are aborted and clean up their temp files).
+ * The local-disk ObjectStore: buckets and objects over the SQLite index and blob files (small
+ * objects live inline in the index row). Every public method runs through `run`, which rejects
+ * after close and lets close wait for in-flight operations (writes are aborted and clean up
+ * their temp files).
  */
 import { openSync, createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { Statement } from 'better-sqlite3';
 import { InferqError } from '../../errors/index.js';
 import type {
   BucketInfo,
@@ -20,11 +22,12 @@ import type {
   RangeRequest,
   UploadInfo,
 } from '../port.js';
-import { removeQuietly } from './blobs.js';
-import { closedError, commitObject, ensureOpen, noSuchKey, requireBucket, resolveChecksums, writeBody, type StoreContext } from './context.js';
+import { removeQuietly, type BlobFiles } from './blobs.js';
+import { closedError, commitObject, ensureOpen, noSuchKey, requireBucket, resolveChecksums, stageObjectBody, type StoreContext } from './context.js';
 import { listObjectPage } from './listing.js';
 import * as multipart from './multipart.js';
-import { decodeMeta, encodeMeta, toObjectInfo, type ObjectRow } from './statements.js';
+import { discardBody } from './staging.js';
+import { decodeMeta, encodeMeta, toObjectInfo, type ObjectBodyRow, type ObjectRow } from './statements.js';
 import { keyBytes, validateBucketName } from './validate.js';
 
 const READ_HIGH_WATER_MARK = 1 << 20;
@@ -41,6 +44,22 @@ export function resolveRange(range: RangeRequest, size: number): { start: number
   if (!Number.isInteger(start) || start < 0 || start >= size) throw invalid();
   if (end !== undefined && (!Number.isInteger(end) || end < start)) throw invalid();
   return { start, end: Math.min(end ?? size - 1, size - 1) };
+}
+
+/**
+ * A stream over a stored object's bytes (inclusive range, or all of them). Inline bytes are
+ * already in memory; a blob file is opened synchronously, so a caller that looked the row up in
+ * the same tick reads the version it saw even if a concurrent overwrite unlinks the file.
+ */
+function openBody(files: BlobFiles, row: ObjectBodyRow, range?: { start: number; end: number }): Readable {
+  if (row.inline_data !== null) {
+    const bytes = range ? row.inline_data.subarray(range.start, range.end + 1) : row.inline_data;
+    return Readable.from(bytes.length > 0 ? [bytes] : [], { objectMode: false });
+  }
+  if (row.blob === null) throw new InferqError('InternalError', 'The object row references no bytes.');
+  const path = files.blobPath(row.blob);
+  const fd = openSync(path, 'r');
+  return createReadStream(path, { fd, start: range?.start, end: range?.end, highWaterMark: READ_HIGH_WATER_MARK });
 }
 
 /** The local-disk implementation of {@link ObjectStore}. */
@@ -101,27 +120,25 @@ export class LocalObjectStore implements ObjectStore {
     return this.run(async () => {
       const keyBuf = keyBytes(key);
       requireBucket(this.ctx, bucket);
-      const temp = await writeBody(this.ctx, body);
+      const staged = await stageObjectBody(this.ctx, body);
       let meta: string;
       try {
         meta = encodeMeta(options, resolveChecksums(options));
       } catch (err) {
-        await removeQuietly(temp.path);
+        await discardBody(staged);
         throw err;
       }
-      return commitObject(this.ctx, bucket, keyBuf, temp, { etag: `"${temp.md5}"`, partsCount: null, meta });
+      return commitObject(this.ctx, bucket, keyBuf, staged, { etag: `"${staged.md5}"`, partsCount: null, meta });
     });
   }
 
   getObject(bucket: string, key: string, range?: RangeRequest): Promise<ObjectStream> {
     return this.run(() => {
-      const row = this.lookup(bucket, key);
+      const row = this.find(bucket, key, this.ctx.stmts.objectGetBody);
       const resolved = range === undefined ? undefined : resolveRange(range, row.size);
-      // Open the blob in the same tick as the lookup: a concurrent overwrite unlinks it only
+      // Open the body in the same tick as the lookup: a concurrent overwrite unlinks a blob only
       // after its commit, and an open descriptor keeps reading the old bytes.
-      const path = this.ctx.files.blobPath(row.blob);
-      const fd = openSync(path, 'r');
-      const body = createReadStream(path, { fd, start: resolved?.start, end: resolved?.end, highWaterMark: READ_HIGH_WATER_MARK });
+      const body = openBody(this.ctx.files, row, resolved);
       const info = toObjectInfo(bucket, row);
       return resolved ? { info, body, range: resolved } : { info, body };
     });
@@ -139,7 +156,7 @@ export class LocalObjectStore implements ObjectStore {
       const previous = stmts.objectGet.get(bucket, keyBuf);
       if (!previous) return;
       stmts.objectDelete.run(bucket, keyBuf);
-      await removeQuietly(this.ctx.files.blobPath(previous.blob));
+      if (previous.blob !== null) await removeQuietly(this.ctx.files.blobPath(previous.blob));
     });
   }
 
@@ -147,16 +164,14 @@ export class LocalObjectStore implements ObjectStore {
     return this.run(async () => {
       const dstKeyBuf = keyBytes(dstKey);
       requireBucket(this.ctx, dstBucket);
-      const source = this.lookup(srcBucket, srcKey);
+      const source = this.find(srcBucket, srcKey, this.ctx.stmts.objectGetBody);
       if (srcBucket === dstBucket && srcKey === dstKey && options.metadataDirective !== 'REPLACE') {
         throw new InferqError(
           'InvalidRequest',
           "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         );
       }
-      const path = this.ctx.files.blobPath(source.blob);
-      const fd = openSync(path, 'r');
-      const temp = await writeBody(this.ctx, createReadStream(path, { fd, highWaterMark: READ_HIGH_WATER_MARK }));
+      const staged = await stageObjectBody(this.ctx, openBody(this.ctx.files, source));
       let meta = source.meta;
       try {
         if (options.metadataDirective === 'REPLACE') {
@@ -164,10 +179,10 @@ export class LocalObjectStore implements ObjectStore {
           meta = encodeMeta(options.metadata, Object.keys(given).length > 0 ? given : decodeMeta(source.meta).checksums);
         }
       } catch (err) {
-        await removeQuietly(temp.path);
+        await discardBody(staged);
         throw err;
       }
-      return commitObject(this.ctx, dstBucket, dstKeyBuf, temp, { etag: `"${temp.md5}"`, partsCount: null, meta });
+      return commitObject(this.ctx, dstBucket, dstKeyBuf, staged, { etag: `"${staged.md5}"`, partsCount: null, meta });
     });
   }
 
@@ -211,12 +226,17 @@ export class LocalObjectStore implements ObjectStore {
     return this.closing;
   }
 
-  /** The current row of an object, or NoSuchBucket / NoSuchKey. */
+  /** The current row of an object (without inline bytes), or NoSuchBucket / NoSuchKey. */
   private lookup(bucket: string, key: string): ObjectRow {
+    return this.find(bucket, key, this.ctx.stmts.objectGet);
+  }
+
+  /** The current row of an object as read by `stmt`, or NoSuchBucket / NoSuchKey. */
+  private find<R>(bucket: string, key: string, stmt: Statement<[string, Buffer], R>): R {
     const keyBuf = keyBytes(key);
     ensureOpen(this.ctx);
     requireBucket(this.ctx, bucket);
-    const row = this.ctx.stmts.objectGet.get(bucket, keyBuf);
+    const row = stmt.get(bucket, keyBuf);
     if (!row) throw noSuchKey(key);
     return row;
   }
