@@ -13,7 +13,7 @@ export function createModelClients(endpoints: readonly EndpointConfig[], baseEnv
       ? createHttpModelClient({ baseUrl: m.url, logger: log, pingIntervalMs: m.pingIntervalMs })
       : createCommandModelClient({
         name: endpoint.name,
-        command: m.kind === 'command' ? m.command : builtinModelCommand(m.builtin),
+        command: m.kind === 'command' ? m.command : builtinModelCommand(m.builtin === 'vad' ? 'echo' : m.builtin),
         env: m.kind === 'command' ? m.env : {},
         baseEnv,
         ...(m.kind === 'command' && m.cwd !== undefined ? { cwd: m.cwd } : {}),

@@ -46,12 +46,25 @@ export interface S3Path {
 export type ModelConfig =
   | { readonly kind: 'url'; readonly url: string; readonly pingIntervalMs: number }
   | { readonly kind: 'command'; readonly command: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly cwd?: string; readonly startTimeoutMs: number; readonly pingIntervalMs: number }
-  | { readonly kind: 'builtin'; readonly builtin: 'echo'; readonly startTimeoutMs: number; readonly pingIntervalMs: number };
+  | { readonly kind: 'builtin'; readonly builtin: 'echo' | 'vad'; readonly startTimeoutMs: number; readonly pingIntervalMs: number };
 
 /** One served endpoint. */
 export interface EndpointConfig {
   readonly name: string;
   readonly model: ModelConfig;
+  /** For command and built-in models; url models are one instance. */
+  readonly instances: {
+    readonly min: number;
+    readonly max: number;
+    readonly targetBacklogPerInstance: number;
+    readonly idleTimeoutMs: number;
+  };
+  readonly realtime: {
+    readonly maxBodyBytes: number;
+    readonly timeoutMs: number;
+    readonly startTimeoutMs: number;
+    readonly maxWaiting: number;
+  };
   readonly async: {
     readonly output: S3Path;
     readonly failure: S3Path;
@@ -116,9 +129,14 @@ function resolveEndpoints(raw: z.output<typeof endpointSchema>[], configDir: str
       : m.command !== undefined
         ? { kind: 'command', command: m.command, env: m.env ?? {}, ...(m.cwd !== undefined ? { cwd: resolvePath(configDir, m.cwd) } : {}), startTimeoutMs, pingIntervalMs }
         : { kind: 'builtin', builtin: m.builtin ?? 'echo', startTimeoutMs, pingIntervalMs };
+    if (m.url !== undefined && (e.instances.min !== 1 || e.instances.max !== 1)) {
+      throw new ConfigError(`endpoints.${i}.instances`, 'instances apply to command and built-in models; a url model is one server');
+    }
     return {
       name: e.name,
       model,
+      instances: { min: e.instances.min, max: e.instances.max, targetBacklogPerInstance: e.instances.targetBacklogPerInstance, idleTimeoutMs: e.instances.idleTimeoutSeconds * 1000 },
+      realtime: { maxBodyBytes: e.realtime.maxBodyBytes, timeoutMs: e.realtime.timeoutSeconds * 1000, startTimeoutMs: e.realtime.startTimeoutSeconds * 1000, maxWaiting: e.realtime.maxWaiting },
       async: {
         output: parseS3Path(e.async.outputPath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/output`),
         failure: parseS3Path(e.async.failurePath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/failures`),

@@ -49,7 +49,7 @@ export const modelSchema = z
     /** Working directory for `command` (relative to the config file's directory). */
     cwd: z.string().min(1).optional(),
     /** A model that ships with inferq: `echo` returns the payload unchanged. */
-    builtin: z.enum(['echo']).optional(),
+    builtin: z.enum(['echo', 'vad']).optional(),
     /** Seconds a `command` model may take to answer its first /ping. @default 240 */
     startTimeoutSeconds: z.number().int().min(1).max(3600).default(240),
     /** Seconds between health pings. @default 5 */
@@ -68,16 +68,44 @@ export const asyncSchema = z.strictObject({
   outputPath: s3PathSchema.optional(),
   /** Where failures go. @default s3://inferq-async/<endpoint>/failures */
   failurePath: s3PathSchema.optional(),
-  /** Requests sent to the model at once (SageMaker's MaxConcurrentInvocationsPerInstance). @default 4 */
+  /** Calls in flight per model instance, real-time and async together (SageMaker's MaxConcurrentInvocationsPerInstance). @default 4 */
   maxConcurrentInvocations: z.number().int().min(1).max(1000).default(4),
   /** Times a request is started before it fails because its workers kept dying. @default 3 */
   maxAttempts: z.number().int().min(1).max(100).default(3),
+});
+
+/** `instances:` of an endpoint (command and built-in models). */
+export const instancesSchema = z
+  .strictObject({
+    /** Instances kept running; 0 = scale to zero when idle. @default 1 */
+    min: z.number().int().min(0).max(64).default(1),
+    /** Most instances under backlog. @default 1 */
+    max: z.number().int().min(1).max(64).default(1),
+    /** Instances are added while the backlog per instance stays above this (SageMaker's recommended target). @default 5 */
+    targetBacklogPerInstance: z.number().min(0.1).max(100000).default(5),
+    /** An instance above `min` with nothing to do for this long is stopped. @default 300 */
+    idleTimeoutSeconds: z.number().min(1).max(86400).default(300),
+  })
+  .refine((i) => i.min <= i.max, { message: 'min must not exceed max', path: ['min'] });
+
+/** `realtime:` of an endpoint (InvokeEndpoint and InvokeEndpointWithResponseStream). */
+export const realtimeSchema = z.strictObject({
+  /** Largest request body. @default 6291456 (6 MB, as SageMaker) */
+  maxBodyBytes: z.number().int().min(1).max(1024 ** 3).default(6 * 1024 * 1024),
+  /** Model call timeout. @default 60 */
+  timeoutSeconds: z.number().min(0.1).max(3600).default(60),
+  /** How long a call waits for a healthy model (cold start) before ModelNotReadyException. @default 60 */
+  startTimeoutSeconds: z.number().min(0).max(3600).default(60),
+  /** Calls waiting for a free slot beyond this are refused with ServiceUnavailable. @default 64 */
+  maxWaiting: z.number().int().min(0).max(100000).default(64),
 });
 
 /** One entry of `endpoints:`. */
 export const endpointSchema = z.strictObject({
   name: z.string().max(63).regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/, 'must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])* (at most 63 characters)'),
   model: modelSchema,
+  instances: instancesSchema.default(instancesSchema.parse({})),
+  realtime: realtimeSchema.default(realtimeSchema.parse({})),
   async: asyncSchema.default(asyncSchema.parse({})),
 });
 

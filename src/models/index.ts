@@ -3,7 +3,7 @@
  * server already running at a URL or a process inferq supervises, plus the built-in echo model.
  */
 export { ModelCallError } from './port.js';
-export type { ModelCallFailure, ModelClient, ModelHealth, ModelInvocation, ModelResponse } from './port.js';
+export type { InstanceSnapshot, ManagedModel, ModelCallFailure, ModelClient, ModelHealth, ModelInvocation, ModelResponse } from './port.js';
 export { createHttpModelClient } from './http-client.js';
 export type { HttpModelClientOptions } from './http-client.js';
 export { createCommandModelClient } from './command-client.js';

@@ -61,3 +61,34 @@ export class ModelCallError extends Error {
     super(message, options);
   }
 }
+
+/** Counts describing a model's instances, for logs, the status command and scaling decisions. */
+export interface InstanceSnapshot {
+  /** Processes running or starting. */
+  readonly instances: number;
+  readonly healthy: number;
+  readonly starting: number;
+  /** Calls in flight across all instances. */
+  readonly inFlight: number;
+  /** Work waiting for a slot, as last reported with {@link ManagedModel.reportDemand}. */
+  readonly waiting: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * A model whose capacity can change: a pool of `command` model instances (scale to zero, scale
+ * out under backlog, least-loaded routing) or a single `url` model. `health()` is `healthy` while
+ * at least one instance is healthy.
+ */
+export interface ManagedModel extends ModelClient {
+  /** Calls that may be in flight now: healthy instances × per-instance concurrency (0 while none is healthy). */
+  capacity(): number;
+  /**
+   * Reports how much work waits (queued async requests plus waiting real-time calls). From zero
+   * instances, any demand starts one at once; between min and max, instances are added while the
+   * backlog per instance stays above the target, and removed after the idle timeout.
+   */
+  reportDemand(waiting: number): void;
+  snapshot(): InstanceSnapshot;
+}

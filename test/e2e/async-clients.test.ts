@@ -165,15 +165,18 @@ describe('result naming rule', () => {
       assert.equal(ok.FailureLocation, c.failure);
       assert.equal((await onlyOutput(`name-${i}`)).body.toString(), `ok ${i}`);
 
-      // A failing request with the same extension/filename goes to the failure key; with a
-      // Filename that is the same key as above, so the earlier output is replaced by the failure.
+      // A failing request (with its own Filename, if any) lands only at its failure key; it never
+      // deletes an object another request produced, so the success above stays.
       const failingId = `name-fail-${i}`;
-      const bad = await sm.send(new InvokeEndpointAsyncCommand({ ...fields, Body: Buffer.from('x'), CustomAttributes: 'mode=status-500', InferenceId: failingId }));
+      const failFields = { ...fields, ...(c.filename ? { Filename: `fail-${c.filename}` } : {}) };
+      const bad = await sm.send(new InvokeEndpointAsyncCommand({ ...failFields, Body: Buffer.from('x'), CustomAttributes: 'mode=status-500', InferenceId: failingId }));
       const status = await awaitTerminal(server.url, 'fixture', failingId);
       assert.equal(status.Status, 'Failed');
-      assert.equal(bad.FailureLocation, c.filename ? c.failure : c.failure.replace(`name-${i}`, failingId));
+      const expectedFailure = c.filename ? c.failure.replace(c.filename, `fail-${c.filename}`) : c.failure.replace(`name-${i}`, failingId);
+      assert.equal(bad.FailureLocation, expectedFailure);
       const objects = await terminalObjects(server.url, status);
       assert.equal(objects.output, undefined, 'no output object next to the failure');
+      assert.equal((await onlyOutput(`name-${i}`)).body.toString(), `ok ${i}`, 'the earlier success is untouched');
       assert.equal(objects.failure?.body.toString(), '{"error":"fixture status 500"}');
     });
   }
