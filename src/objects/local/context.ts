@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
+import type { GroupCommitter } from './group-commit.js';
 import { InferqError } from '../../errors/index.js';
 import type { Clock, Logger } from '../../util/index.js';
 import type { ChecksumAlgorithm, ObjectInfo, PutObjectOptions } from '../port.js';
@@ -25,6 +26,8 @@ export interface StoreContext {
   readonly completing: Set<string>;
   /** Largest object stored inline in the index; 0 stores every object in a blob file. */
   readonly inlineMaxBytes: number;
+  /** Batches object commits of the same tick into one transaction. */
+  readonly commits: GroupCommitter;
 }
 
 /** The error every operation reports once the store is closed or closing. */
@@ -111,15 +114,14 @@ export async function commitObject(ctx: StoreContext, bucket: string, key: Buffe
   let previous: ObjectRow | undefined;
   try {
     ensureOpen(ctx);
-    previous = ctx.db
-      .transaction(() => {
-        requireBucket(ctx, bucket);
-        fields.inTransaction?.();
-        const old = ctx.stmts.objectGet.get(bucket, key);
-        ctx.stmts.objectUpsert.run({ bucket, key, size: row.size, etag: row.etag, lastModified: row.last_modified, partsCount: row.parts_count, blob, meta: row.meta, inlineData });
-        return old;
-      })
-      .immediate();
+    previous = await ctx.commits.run(() => {
+      ensureOpen(ctx);
+      requireBucket(ctx, bucket);
+      fields.inTransaction?.();
+      const old = ctx.stmts.objectGet.get(bucket, key);
+      ctx.stmts.objectUpsert.run({ bucket, key, size: row.size, etag: row.etag, lastModified: row.last_modified, partsCount: row.parts_count, blob, meta: row.meta, inlineData });
+      return old;
+    });
   } catch (err) {
     if (blob !== null) await removeQuietly(ctx.files.blobPath(blob));
     throw err;

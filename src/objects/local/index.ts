@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { silentLogger, systemClock, type Clock, type Logger } from '../../util/index.js';
 import type { ObjectStore } from '../port.js';
 import { BlobFiles } from './blobs.js';
+import { GroupCommitter } from './group-commit.js';
 import { sweepLeftovers } from './recovery.js';
 import { openIndex } from './schema.js';
 import { INLINE_MAX_BYTES } from './staging.js';
@@ -44,7 +45,7 @@ export async function openLocalObjectStore(options: LocalObjectStoreOptions): Pr
     const controller = new AbortController();
     // Every in-flight write listens on this one signal; many concurrent writes are expected.
     setMaxListeners(0, controller.signal);
-    const ctx = { db, stmts, files, clock: options.clock ?? systemClock, logger, signal: controller.signal, completing: new Set<string>(), inlineMaxBytes };
+    const ctx = { db, stmts, files, clock: options.clock ?? systemClock, logger, signal: controller.signal, completing: new Set<string>(), inlineMaxBytes, commits: new GroupCommitter(db) };
     return new LocalObjectStore(ctx, () => controller.abort());
   } catch (err) {
     db.close();

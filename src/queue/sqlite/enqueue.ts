@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { InferqError, toInferqError } from '../../errors/index.js';
 import type { EnqueueResult, NewJob } from '../port.js';
 import { closedError, toQueueError, type QueueContext } from './context.js';
+import { withFullSync } from './schema.js';
 import { insertedJob, toInsertParams, toJob, type InsertParams } from './statements.js';
 
 /** Most jobs written by one transaction; a larger backlog is flushed in several. */
@@ -90,7 +91,7 @@ export class EnqueueBatcher {
     if (batch.length === 0) return;
     let outcomes: Outcome[];
     try {
-      outcomes = this.ctx.db.transaction(() => batch.map((item) => this.insert(item))).immediate();
+      outcomes = withFullSync(this.ctx.db, () => this.ctx.db.transaction(() => batch.map((item) => this.insert(item))).immediate());
       this.commits++;
     } catch (err) {
       const error = toQueueError(err);

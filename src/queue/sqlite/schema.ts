@@ -78,14 +78,18 @@ const MIGRATIONS: readonly string[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
- * Opens (creating if needed) the job database at `file` in WAL mode with `synchronous = FULL`
- * (a committed enqueue survives power loss), migrated to {@link SCHEMA_VERSION}.
+ * Opens (creating if needed) the job database at `file` in WAL mode, migrated to
+ * {@link SCHEMA_VERSION}. The connection runs with `synchronous = NORMAL` (every commit survives a
+ * crash of the process); enqueue batches switch to `FULL` around their commit (see
+ * {@link withFullSync}) so an acknowledged request also survives power loss. Lease bookkeeping
+ * (claim, renew, finish) lost to a power cut only makes a job run again, which overwrites its
+ * deterministic output.
  */
 export function openJobDatabase(file: string): Database.Database {
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     migrate(db);
     return db;
@@ -107,4 +111,17 @@ function migrate(db: Database.Database): void {
     for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] ?? '');
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+/**
+ * Runs `commit` with `synchronous = FULL`, so its commit fsyncs the write-ahead log (including any
+ * earlier NORMAL commits), then returns the connection to NORMAL.
+ */
+export function withFullSync<T>(db: Database.Database, commit: () => T): T {
+  db.pragma('synchronous = FULL');
+  try {
+    return commit();
+  } finally {
+    db.pragma('synchronous = NORMAL');
+  }
 }
