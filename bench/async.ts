@@ -57,6 +57,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function acceptRate(server: BenchServer, n: number): Promise<{ rate: number; statuses: string }> {
+  await runLoad(server.port, asyncRequests(server.url, 'echo', 2000).buffers, 64); // warm-up (JIT, caches)
   const { buffers } = asyncRequests(server.url, 'echo', n);
   const r = await runLoad(server.port, buffers, 64);
   return { rate: r.perSecond, statuses: [...r.statuses].map(([s, c]) => `${s}×${c}`).join(' ') };
@@ -113,7 +114,7 @@ const CONFIG = (workers: boolean, extra = ''): string => `server: { maxBacklogPe
 
 /** Runs the async benchmarks and prints their table. */
 export async function benchAsync(start: StartServer, baseline: BenchServer, quick: boolean): Promise<void> {
-  const n = quick ? 5000 : 20000;
+  const n = quick ? 10000 : 30000;
   const rows: (string | number)[][] = [];
   const bare = await acceptRate(baseline, n);
   const accept = await start(CONFIG(false));
