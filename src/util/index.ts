@@ -3,3 +3,5 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
+export { openMigratedDatabase } from './sqlite.js';
+export type { MigratedDatabaseOptions } from './sqlite.js';

@@ -6,8 +6,8 @@
  * (`blob`); exactly one of the two is set. Commits are fully synchronous: an inline object is as
  * durable as the fsynced blob file it replaces.
  */
-import Database from 'better-sqlite3';
-import { InferqError } from '../../errors/index.js';
+import type Database from 'better-sqlite3';
+import { openMigratedDatabase } from '../../util/index.js';
 
 /** Migration N (index N-1) brings the schema from version N-1 to N. Append only; never edit. */
 const MIGRATIONS: readonly string[] = [
@@ -80,27 +80,5 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * {@link SCHEMA_VERSION}.
  */
 export function openIndex(file: string): Database.Database {
-  const db = new Database(file);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    migrate(db);
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-}
-
-function migrate(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > SCHEMA_VERSION) {
-    throw new InferqError('InternalError', `The object index has schema version ${current}, newer than this inferq supports (${SCHEMA_VERSION}).`);
-  }
-  if (current === SCHEMA_VERSION) return;
-  db.transaction(() => {
-    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] ?? '');
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
+  return openMigratedDatabase(file, { name: 'object index', migrations: MIGRATIONS, synchronous: 'FULL' });
 }

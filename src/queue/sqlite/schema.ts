@@ -5,8 +5,8 @@
  * over only the rows in the matching state, so their cost does not grow with the backlog.
  * `job_counts` is kept exact by triggers, so backlog stats never count rows.
  */
-import Database from 'better-sqlite3';
-import { InferqError } from '../../errors/index.js';
+import type Database from 'better-sqlite3';
+import { openMigratedDatabase } from '../../util/index.js';
 
 /** Migration N (index N-1) brings the schema from version N-1 to N. Append only; never edit. */
 const MIGRATIONS: readonly string[] = [
@@ -86,31 +86,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * deterministic output.
  */
 export function openJobDatabase(file: string): Database.Database {
-  const db = new Database(file);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
-    migrate(db);
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-}
-
-function migrate(db: Database.Database): void {
-  const version = (): number => db.pragma('user_version', { simple: true }) as number;
-  if (version() === SCHEMA_VERSION) return;
-  // Re-read under the write lock: another process may have migrated since.
-  db.transaction(() => {
-    const current = version();
-    if (current > SCHEMA_VERSION) {
-      throw new InferqError('InternalError', `The job database has schema version ${current}, newer than this inferq supports (${SCHEMA_VERSION}).`);
-    }
-    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] ?? '');
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
+  return openMigratedDatabase(file, { name: 'job database', migrations: MIGRATIONS, synchronous: 'NORMAL' });
 }
 
 /**
