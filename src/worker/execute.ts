@@ -100,18 +100,26 @@ export async function executeJob(ctx: ExecuteContext, job: Job, shutdown: AbortS
   }
   const timeout = AbortSignal.timeout(job.invocationTimeoutSeconds * 1000);
   const signal = AbortSignal.any([timeout, shutdown]);
-  let input: OpenedInput;
-  try {
-    input = await openInput(ctx, job, signal);
-  } catch (err) {
-    if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
-    const detail = isInferqError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
-    return failWith(ctx, job, `ClientError: Could not read the input at ${describeInput(job)} (${detail}).`);
+  // A reused keep-alive connection that the model had just closed fails before the model read
+  // the request; that one case is sent again once, on a fresh connection, with the input reopened.
+  for (let staleRetries = 0; ; staleRetries++) {
+    let input: OpenedInput;
+    try {
+      input = await openInput(ctx, job, signal);
+    } catch (err) {
+      if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
+      const detail = isInferqError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+      return failWith(ctx, job, `ClientError: Could not read the input at ${describeInput(job)} (${detail}).`);
+    }
+    const result = await callModel(ctx, job, input, signal, shutdown, staleRetries === 0);
+    if (result !== STALE) return result;
   }
-  return callModel(ctx, job, input, signal, shutdown);
 }
 
-async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, signal: AbortSignal, shutdown: AbortSignal): Promise<ExecuteResult> {
+/** Returned by callModel when the call hit a stale connection and may be sent once more. */
+const STALE = Symbol('stale connection');
+
+async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, signal: AbortSignal, shutdown: AbortSignal, mayRetryStale: boolean): Promise<ExecuteResult | typeof STALE> {
   let response;
   try {
     response = await ctx.model.invoke({
@@ -126,7 +134,8 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
   } catch (err) {
     input.body.destroy();
     if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
-    if (err instanceof ModelCallError && (err.failure === 'unreachable' || err.failure === 'stale-connection')) return { state: 'release', why: err.message };
+    if (err instanceof ModelCallError && err.failure === 'stale-connection' && mayRetryStale) return STALE;
+    if (err instanceof ModelCallError && err.failure === 'unreachable') return { state: 'release', why: err.message };
     if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job));
     throw err;
   }
