@@ -1,13 +1,16 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, resolveConfig } from '../../src/config/index.js';
 
+const dir = mkdtempSync(join(tmpdir(), 'inferq-cfg-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
 function file(yaml: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'inferq-cfg-'));
-  const p = join(dir, 'c.yaml');
+  const p = join(dir, `c${files++}.yaml`);
   writeFileSync(p, yaml);
   return p;
 }
