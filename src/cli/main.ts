@@ -2,7 +2,8 @@
 /** The `inferq` command line: parses arguments and runs a subcommand. Only this module exits the process. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, resolveClientConfig, resolveConfig, type ConfigOverrides } from '../config/index.js';
+import { ConfigError, modelPortFromEnv, resolveClientConfig, resolveConfig, type ConfigOverrides } from '../config/index.js';
+import { DEFAULT_MAX_BODY_BYTES, runHandlerServer } from '../models/index.js';
 import { ServerError } from './client.js';
 import { runInvoke } from './invoke.js';
 import { runServe, runWorker } from './serve.js';
@@ -18,6 +19,10 @@ Commands:
          [--endpoint-url URL] [--bucket B] [--inference-id ID]
         Upload FILE, call InvokeEndpointAsync, and with --wait follow the request and write
         the result (stdout or --out) or print the failure (exit 1).
+  model serve --handler FILE [--port N] [--host H] [--max-body-bytes N]
+        Serve a JavaScript module exporting invoke(body, ctx) (and optionally load()) as a
+        SageMaker-contract model server (GET /ping, POST /invocations). Port default:
+        SAGEMAKER_BIND_TO_PORT, then PORT, then 8080. TypeScript handlers: node --import tsx.
   version
         Print the version.
 
@@ -36,8 +41,23 @@ function version(): string {
 
 function parsePort(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw)) throw new ConfigError('--port', `must be an integer from 0 to 65535, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || Number(raw) > 65_535) throw new ConfigError('--port', `must be an integer from 0 to 65535, got ${JSON.stringify(raw)}`);
   return Number(raw);
+}
+
+function runModel(rest: string[], values: { handler?: string; port?: string; host?: string; 'max-body-bytes'?: string }): Promise<number> {
+  const [sub, ...extra] = rest;
+  if (sub !== 'serve') throw new ConfigError('model', `unknown subcommand ${JSON.stringify(sub ?? '')}: use inferq model serve --handler FILE`);
+  if (extra.length > 0) throw new ConfigError('model serve', `unexpected argument ${JSON.stringify(extra[0])}`);
+  if (values.handler === undefined) throw new ConfigError('--handler', 'required: the module exporting invoke(body, ctx)');
+  const maxBody = values['max-body-bytes'];
+  if (maxBody !== undefined && !/^[1-9]\d*$/.test(maxBody)) throw new ConfigError('--max-body-bytes', `must be a positive integer, got ${JSON.stringify(maxBody)}`);
+  return runHandlerServer({
+    handlerFile: values.handler,
+    port: parsePort(values.port) ?? modelPortFromEnv(),
+    ...(values.host !== undefined ? { host: values.host } : {}),
+    maxBodyBytes: maxBody !== undefined ? Number(maxBody) : DEFAULT_MAX_BODY_BYTES,
+  });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -56,6 +76,8 @@ async function main(argv: string[]): Promise<number> {
       'endpoint-url': { type: 'string' },
       bucket: { type: 'string' },
       'inference-id': { type: 'string' },
+      handler: { type: 'string' },
+      'max-body-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -80,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
       ...(values['inference-id'] !== undefined ? { inferenceId: values['inference-id'] } : {}),
     }, { stdout: process.stdout, stderr: process.stderr });
   }
+  if (command === 'model') return runModel(rest, values);
   if (rest.length > 0) throw new ConfigError(command, `unexpected argument ${JSON.stringify(rest[0])}`);
   switch (command) {
     case 'version':
