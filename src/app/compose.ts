@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SigV4Verifier } from '../auth/index.js';
-import type { ResolvedConfig } from '../config/index.js';
 import { InferqError, isInferqError } from '../errors/index.js';
 import { createGatewayServer } from '../http/index.js';
-import type { ModelClient } from '../models/index.js';
+import type { EndpointConfig, ResolvedConfig } from '../config/index.js';
+import type { ManagedModel } from '../models/index.js';
 import { openLocalObjectStore, type ObjectStore } from '../objects/index.js';
 import { openSqliteJobQueue, type SqliteJobQueue } from '../queue/index.js';
-import { createRuntimeApi } from '../runtime/index.js';
+import { createRuntimeApi, type RealtimeTarget } from '../runtime/index.js';
+import { SlotScheduler } from '../scheduling/index.js';
 import { createS3Api } from '../s3api/index.js';
 import { systemClock, type Clock, type Logger } from '../util/index.js';
 import { startWorkerPool, type WorkerPool } from '../worker/index.js';
@@ -26,7 +27,7 @@ export interface RunningInferq {
   readonly url: string;
   readonly store: ObjectStore;
   readonly queue: SqliteJobQueue;
-  readonly models: ReadonlyMap<string, ModelClient>;
+  readonly models: ReadonlyMap<string, ManagedModel>;
   /** Graceful stop: stop accepting, drain for the configured grace, stop models, close storage. */
   stop(): Promise<void>;
 }
@@ -52,8 +53,59 @@ async function ensureBuckets(store: ObjectStore, config: ResolvedConfig): Promis
 interface Core {
   store: ObjectStore;
   queue: SqliteJobQueue;
-  models: Map<string, ModelClient>;
+  models: Map<string, ManagedModel>;
+  slots: Map<string, SlotScheduler>;
   pool: WorkerPool | undefined;
+  /** Stops the capacity watch and the health subscriptions of the schedulers. */
+  unwatch: () => void;
+}
+
+/** While work waits for a slot, capacity is re-read this often (a pool scaling out adds capacity without a health change). */
+const CAPACITY_RECHECK_MS = 100;
+
+/**
+ * One slot scheduler per endpoint, shared by the real-time API and the async dispatcher: it reads
+ * the model's capacity, reports the waiting work to it (this starts scaled-to-zero models), and
+ * re-checks on health changes and, while anything waits, every {@link CAPACITY_RECHECK_MS}.
+ */
+function createSchedulers(endpoints: readonly EndpointConfig[], models: ReadonlyMap<string, ManagedModel>, clock: Clock): { slots: Map<string, SlotScheduler>; unwatch: () => void } {
+  const slots = new Map<string, SlotScheduler>();
+  const offs: (() => void)[] = [];
+  for (const endpoint of endpoints) {
+    const model = models.get(endpoint.name);
+    if (!model) throw new Error(`no model for endpoint ${endpoint.name}`);
+    const scheduler = new SlotScheduler({
+      capacity: () => model.capacity(),
+      now: () => clock.now(),
+      maxWaiting: endpoint.realtime.maxWaiting,
+      onDemand: (waiting) => model.reportDemand(waiting),
+    });
+    offs.push(model.onHealthChange(() => scheduler.recheck()));
+    slots.set(endpoint.name, scheduler);
+  }
+  const timer = setInterval(() => {
+    for (const s of slots.values()) if (s.hasWaiters()) s.recheck();
+  }, CAPACITY_RECHECK_MS);
+  timer.unref();
+  return { slots, unwatch: () => { clearInterval(timer); for (const off of offs) off(); } };
+}
+
+/** The real-time view of each endpoint; a process without workers starts a model on its first real-time call. */
+function realtimeTargets(core: Core, modelsStarted: boolean): Map<string, RealtimeTarget> {
+  const targets = new Map<string, RealtimeTarget>();
+  for (const [name, model] of core.models) {
+    let started = modelsStarted;
+    targets.set(name, {
+      model,
+      slots: core.slots.get(name)!,
+      ensureStarted: () => {
+        if (started) return;
+        started = true;
+        void model.start();
+      },
+    });
+  }
+  return targets;
 }
 
 async function startCore(config: ResolvedConfig, logger: Logger, clock: Clock, withWorkers: boolean): Promise<Core> {
@@ -63,21 +115,23 @@ async function startCore(config: ResolvedConfig, logger: Logger, clock: Clock, w
   const queue = openSqliteJobQueue({ file: join(cfg.dataDir, 'queue', 'jobs.db'), clock, logger: logger.child('queue') });
   await ensureBuckets(store, config);
   const models = createModelClients(config.endpoints, config.modelBaseEnv, logger.child('model'));
+  const { slots, unwatch } = createSchedulers(config.endpoints, models, clock);
   let pool: WorkerPool | undefined;
   if (withWorkers) {
     await Promise.all([...models.values()].map((m) => m.start()));
     pool = await startWorkerPool({
-      endpoints: config.endpoints, models, queue, store, fetchUrl,
+      endpoints: config.endpoints, models, slots, queue, store, fetchUrl,
       leaseMs: config.worker.leaseSeconds * 1000,
       sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
       clock, logger: logger.child('worker'),
     });
   }
-  return { store, queue, models, pool };
+  return { store, queue, models, slots, pool, unwatch };
 }
 
 async function stopCore(core: Core, graceMs: number): Promise<void> {
   await core.pool?.stop(graceMs);
+  core.unwatch();
   await Promise.all([...core.models.values()].map((m) => m.stop()));
   await core.queue.close();
   await core.store.close();
@@ -95,7 +149,10 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
     credentials,
     clock,
     s3: createS3Api({ store: core.store, region: cfg.region, logger: logger.child('s3') }),
-    runtime: createRuntimeApi({ endpoints: config.endpoints, queue: core.queue, clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint }),
+    runtime: createRuntimeApi({
+      endpoints: config.endpoints, queue: core.queue, clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
+      realtime: realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
+    }),
     logger,
   });
   let url: string;

@@ -61,6 +61,9 @@ export const ERROR_CATALOGUE = {
   // Asynchronous inference
   ValidationError: spec(400, false, 'InvalidArgument', 'ValidationError', 'A SageMaker Runtime request parameter is invalid or the endpoint does not exist.'),
   InferenceIdConflict: spec(400, false, 'InvalidArgument', 'ValidationError', 'The InferenceId is already used by a different request on this endpoint.'),
+  // Real-time inference
+  ModelError: spec(424, false, 'InvalidRequest', 'ModelError', 'The model answered a real-time call with a non-2xx status, closed the connection, or did not answer within realtime.timeoutSeconds (OriginalStatusCode 0).'),
+  ModelNotReady: spec(429, true, 'SlowDown', 'ModelNotReadyException', 'No healthy model instance became available within realtime.startTimeoutSeconds; retry later.'),
   // Server
   ServiceUnavailable: spec(503, true, 'SlowDown', 'ServiceUnavailable', 'The server is overloaded or shutting down; retry later.'),
   InternalError: spec(500, true, 'InternalError', 'InternalFailure', 'An unexpected internal error; the request may be retried.'),
@@ -74,10 +77,10 @@ export class InferqError extends Error {
   override readonly name = 'InferqError';
   /** Stable code from {@link ERROR_CATALOGUE}. */
   readonly code: ErrorCode;
-  /** Extra fields rendered into the wire error (e.g. `Key`, `BucketName`). */
-  readonly details: Readonly<Record<string, string>>;
+  /** Extra fields rendered into the wire error (e.g. `Key`, `BucketName`, ModelError's `OriginalStatusCode`). */
+  readonly details: Readonly<Record<string, string | number>>;
 
-  constructor(code: ErrorCode, message: string, details: Record<string, string> = {}, options?: ErrorOptions) {
+  constructor(code: ErrorCode, message: string, details: Record<string, string | number> = {}, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
     this.details = details;

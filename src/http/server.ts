@@ -14,8 +14,8 @@ import type { Clock, Logger } from '../util/index.js';
 import { readBoundedBody } from './body.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
-/** Largest SageMaker Runtime request body read into memory (6 MB real-time limit plus headroom). */
-const MAX_RUNTIME_BODY = 6 * 1024 * 1024 + 64 * 1024;
+/** An over-limit real-time body is still read (and dropped) up to this much beyond the limit, so the client sees the ValidationError. */
+const OVERSIZE_DRAIN = 16 * 1024 * 1024;
 
 /** What the server dispatches to. */
 export interface HttpServerDeps {
@@ -85,7 +85,11 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
 
   async function serveRuntime(req: IncomingMessage, res: ServerResponse): Promise<string> {
     const hasHash = req.headers['x-amz-content-sha256'] !== undefined;
-    const body = await readBoundedBody(req, MAX_RUNTIME_BODY, () => new InferqError('InvalidArgument', `Request body is larger than ${MAX_RUNTIME_BODY} bytes.`));
+    const limit = deps.runtime.bodyLimit(req.method ?? 'GET', req.url ?? '/');
+    const tooLarge = (): InferqError => limit.realtime
+      ? new InferqError('ValidationError', `The request body is larger than this endpoint's limit of ${limit.bytes} bytes (realtime.maxBodyBytes).`)
+      : new InferqError('InvalidArgument', `Request body is larger than ${limit.bytes} bytes.`);
+    const body = await readBoundedBody(req, limit.bytes, tooLarge, limit.realtime ? limit.bytes + OVERSIZE_DRAIN : limit.bytes);
     verifier.verify(signable(req), hasHash ? {} : { bodySha256Hex: createHash('sha256').update(body).digest('hex') });
     const declared = req.headers['x-amz-content-sha256'];
     if (hasHash && declared !== 'UNSIGNED-PAYLOAD' && declared !== createHash('sha256').update(body).digest('hex')) {

@@ -6,9 +6,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
 import type { JobQueue } from '../queue/index.js';
-import type { Clock } from '../util/index.js';
+import type { Clock, Logger } from '../util/index.js';
 import { BacklogGauge, invokeEndpointAsync } from './async-invoke.js';
+import { invokeEndpoint } from './invoke.js';
+import { ACCOUNT_ID } from './model-errors.js';
+import type { RealtimeTarget } from './realtime.js';
 import { getAsyncInvocation } from './status.js';
+import { invokeEndpointWithResponseStream } from './stream.js';
 
 /** Operations of the runtime API. */
 export type RuntimeOperation = 'InvokeEndpointAsync' | 'InvokeEndpoint' | 'InvokeEndpointWithResponseStream' | 'GetAsyncInvocation';
@@ -21,8 +25,7 @@ const POST_OPERATIONS: Readonly<Record<string, RuntimeOperation>> = {
 
 const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
 
-/** The account id inferq reports in ARNs and messages. */
-export const ACCOUNT_ID = '000000000000';
+export { ACCOUNT_ID };
 
 /** A routed runtime request. */
 export interface RuntimeRoute {
@@ -72,18 +75,47 @@ export interface RuntimeApiDeps {
   readonly clock: Clock;
   readonly inputUrlAllowList: readonly string[];
   readonly maxBacklogPerEndpoint: number;
+  /** The model and slot scheduler of each endpoint, for the real-time operations. */
+  readonly realtime: ReadonlyMap<string, RealtimeTarget>;
+  /** Region named in ModelError messages and log ARNs. */
+  readonly region: string;
+  readonly logger: Logger;
 }
 
 /** The runtime API. */
 export interface RuntimeApi {
+  /**
+   * Largest body the request at `method rawUrl` may carry: the endpoint's `realtime.maxBodyBytes`
+   * for the real-time operations of a known endpoint, otherwise {@link DEFAULT_RUNTIME_BODY_LIMIT}.
+   */
+  bodyLimit(method: string, rawUrl: string): { readonly bytes: number; readonly realtime: boolean };
   handle(req: IncomingMessage, res: ServerResponse, route: RuntimeRoute, body: Buffer): Promise<void>;
 }
+
+/** Body limit of every other runtime request (InvokeEndpointAsync allows 128,000 inline bytes; the rest is headroom). */
+export const DEFAULT_RUNTIME_BODY_LIMIT = 6 * 1024 * 1024 + 64 * 1024;
 
 /** Creates the runtime API over the configured endpoints. */
 export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
   const byName = new Map(deps.endpoints.map((e) => [e.name, e]));
   const asyncDeps = { ...deps, backlog: new BacklogGauge(deps.queue) };
+  const ctx = { region: deps.region, logger: deps.logger };
+  const targetOf = (name: string): RealtimeTarget => {
+    const target = deps.realtime.get(name);
+    if (!target) throw new InferqError('InternalError', `endpoint ${name} has no model`);
+    return target;
+  };
   return {
+    bodyLimit(method, rawUrl) {
+      try {
+        const route = routeRuntimeRequest(method, rawUrl);
+        const endpoint = byName.get(route.endpointName);
+        if (endpoint && (route.operation === 'InvokeEndpoint' || route.operation === 'InvokeEndpointWithResponseStream')) return { bytes: endpoint.realtime.maxBodyBytes, realtime: true };
+      } catch {
+        // Reported once the request is authenticated.
+      }
+      return { bytes: DEFAULT_RUNTIME_BODY_LIMIT, realtime: false };
+    },
     async handle(req, res, route, body) {
       const endpoint = byName.get(route.endpointName);
       if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${route.endpointName} of account ${ACCOUNT_ID} not found.`);
@@ -92,8 +124,10 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
           return invokeEndpointAsync(asyncDeps, endpoint, req, res, body);
         case 'GetAsyncInvocation':
           return getAsyncInvocation(deps.queue, deps.clock, endpoint.name, route.inferenceId ?? '', route.rawQuery, res);
-        default:
-          throw new InferqError('NotImplemented', `${route.operation} is not implemented yet.`);
+        case 'InvokeEndpoint':
+          return invokeEndpoint(ctx, endpoint, targetOf(endpoint.name), req, res, body);
+        case 'InvokeEndpointWithResponseStream':
+          return invokeEndpointWithResponseStream(ctx, endpoint, targetOf(endpoint.name), req, res, body);
       }
     },
   };

@@ -4,6 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { InferqError } from '../errors/index.js';
+import { ASCII_1024, PRINTABLE_ID_64, fail, headerValue, text } from './validate.js';
 
 /** Largest inline body, in bytes. */
 export const MAX_INLINE_BODY_BYTES = 128_000;
@@ -23,29 +24,9 @@ export interface AsyncInvokeRequest {
   readonly body?: Buffer;
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
-const PRINTABLE_ID = /^[\x21-\x7e][\x20-\x7e]*$/;
 const INPUT_LOCATION = /^(https|s3):\/\/([^/]+)\/?(.*)$/s;
 const OUTPUT_EXTENSION = /^(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+$/;
 const FILENAME = /^(?!.*\..*\.)[a-zA-Z0-9][a-zA-Z0-9\-_.]*$/;
-
-function fail(field: string, value: string, constraint: string): never {
-  const shown = value.length > 100 ? `${value.slice(0, 100)}…` : value;
-  throw new InferqError('ValidationError', `1 validation error detected: Value '${shown}' at '${field}' failed to satisfy constraint: ${constraint}`);
-}
-
-function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
-}
-
-function text(headers: IncomingHttpHeaders, name: string, field: string, rule: { min?: number; max: number; pattern?: RegExp; patternText?: string }): string | undefined {
-  const value = headerValue(headers, name);
-  if (value === undefined) return undefined;
-  if (value.length < (rule.min ?? 0) || value.length > rule.max) fail(field, value, `Member must have length between ${rule.min ?? 0} and ${rule.max}`);
-  if (rule.pattern && !rule.pattern.test(value)) fail(field, value, `Member must satisfy regular expression pattern: ${rule.patternText ?? rule.pattern.source}`);
-  return value;
-}
 
 function integer(headers: IncomingHttpHeaders, name: string, field: string, min: number, max: number, fallback: number): number {
   const value = headerValue(headers, name);
@@ -62,11 +43,11 @@ function integer(headers: IncomingHttpHeaders, name: string, field: string, min:
  * @throws InferqError ValidationError naming the field.
  */
 export function parseAsyncInvokeRequest(headers: IncomingHttpHeaders, body: Buffer): AsyncInvokeRequest {
-  const ascii = { max: 1024, pattern: ASCII, patternText: '\\p{ASCII}*' };
+  const ascii = ASCII_1024;
   const contentType = text(headers, 'x-amzn-sagemaker-content-type', 'contentType', ascii);
   const accept = text(headers, 'x-amzn-sagemaker-accept', 'accept', ascii);
   const customAttributes = text(headers, 'x-amzn-sagemaker-custom-attributes', 'customAttributes', ascii);
-  const inferenceId = text(headers, 'x-amzn-sagemaker-inference-id', 'inferenceId', { min: 1, max: 64, pattern: PRINTABLE_ID, patternText: '\\A\\S[\\p{Print}]*\\z' });
+  const inferenceId = text(headers, 'x-amzn-sagemaker-inference-id', 'inferenceId', PRINTABLE_ID_64);
   const inputLocation = text(headers, 'x-amzn-sagemaker-inputlocation', 'inputLocation', { min: 1, max: 1024, pattern: INPUT_LOCATION, patternText: '^(https|s3)://([^/]+)/?(.*)$' });
   const outputPathExtension = text(headers, 'x-amzn-sagemaker-s3outputpathextension', 's3OutputPathExtension', { min: 1, max: 512, pattern: OUTPUT_EXTENSION, patternText: "^(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+$" });
   const filename = text(headers, 'x-amzn-sagemaker-filename', 'filename', { min: 1, max: 32, pattern: FILENAME, patternText: '^(?!.*\\..*\\.)[a-zA-Z0-9][a-zA-Z0-9-_\\.]*$' });

@@ -16,7 +16,7 @@ export function sendS3Error(res: ServerResponse, err: InferqError, resource: str
     res.end();
     return;
   }
-  const details = Object.entries(err.details).map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join('');
+  const details = Object.entries(err.details).map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`).join('');
   const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(err.spec.s3)}</Code><Message>${escapeXml(err.message)}</Message>${details}<Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`;
   const body = Buffer.from(xml, 'utf8');
   res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': body.length });

@@ -1,12 +1,16 @@
 /**
- * One endpoint's dispatcher: keeps up to `maxConcurrentInvocations` jobs in flight, claiming more
- * as soon as a slot frees, a job is enqueued (same-process event) or the model becomes healthy,
- * with a slow poll as the fallback for jobs enqueued by other processes. While the model is not
- * healthy nothing is claimed, so requests wait in the queue (within their TTL) instead of failing.
+ * One endpoint's dispatcher: runs as many jobs as the endpoint's slot scheduler grants it (the
+ * model's capacity, shared with real-time calls, which go first), claiming more as soon as a slot
+ * is set aside for async work, a job is enqueued (same-process event) or the model becomes
+ * healthy, with a slow poll as the fallback for jobs enqueued by other processes. While the model
+ * has no capacity (unhealthy, or scaled to zero) nothing is claimed, so requests wait in the queue
+ * (within their TTL) instead of failing — but the backlog is still reported, which is what starts
+ * a scaled-to-zero model.
  */
 import type { EndpointConfig } from '../config/index.js';
 import type { ModelClient } from '../models/index.js';
 import type { Job, JobQueue } from '../queue/index.js';
+import type { SlotScheduler } from '../scheduling/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import { executeJob, type ExecuteContext, type ExecuteResult } from './execute.js';
 
@@ -15,6 +19,8 @@ export interface DispatcherDeps {
   readonly endpoint: EndpointConfig;
   readonly queue: JobQueue;
   readonly model: ModelClient;
+  /** The endpoint's slots, shared with real-time calls. */
+  readonly slots: SlotScheduler;
   readonly execute: Omit<ExecuteContext, 'model' | 'maxAttempts'>;
   readonly owner: string;
   readonly leaseMs: number;
@@ -24,6 +30,9 @@ export interface DispatcherDeps {
   /** Called after every terminal outcome (status watchers, metrics). */
   readonly onFinished?: (job: Job, result: ExecuteResult) => void;
 }
+
+/** The queued backlog is read (and reported as demand) at most this often. */
+export const BACKLOG_INTERVAL_MS = 200;
 
 interface InFlight {
   readonly job: Job;
@@ -39,6 +48,8 @@ export class EndpointDispatcher {
   private stopping = false;
   private poll: NodeJS.Timeout | undefined;
   private drained: (() => void) | undefined;
+  private backlogAt = -Infinity;
+  private readingBacklog = false;
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -50,11 +61,33 @@ export class EndpointDispatcher {
   /** Starts claiming. */
   start(): void {
     const name = this.deps.endpoint.name;
-    this.unsubscribe.push(this.deps.queue.onAvailable((endpoint) => { if (endpoint === name) this.pump(); }));
+    this.unsubscribe.push(this.deps.queue.onAvailable((endpoint) => {
+      if (endpoint !== name) return;
+      this.noteBacklog();
+      this.pump();
+    }));
     this.unsubscribe.push(this.deps.model.onHealthChange((health) => { if (health === 'healthy') this.pump(); }));
-    this.poll = setInterval(() => this.pump(), this.deps.pollIntervalMs);
+    this.unsubscribe.push(this.deps.slots.onAsyncSlots(() => this.pump()));
+    this.poll = setInterval(() => {
+      this.noteBacklog();
+      this.pump();
+    }, this.deps.pollIntervalMs);
     this.poll.unref();
+    this.noteBacklog();
     this.pump();
+  }
+
+  /** Reads the queued count (at most every {@link BACKLOG_INTERVAL_MS}) and reports it as demand. */
+  private noteBacklog(): void {
+    const { queue, slots, clock, endpoint, logger } = this.deps;
+    const now = clock.now();
+    if (this.readingBacklog || this.stopping || now - this.backlogAt < BACKLOG_INTERVAL_MS) return;
+    this.readingBacklog = true;
+    this.backlogAt = now;
+    queue.stats(endpoint.name, now)
+      .then((stats) => slots.setAsyncBacklog(stats.queued))
+      .catch((err: unknown) => logger.warn('could not read the backlog', { error: err instanceof Error ? err.message : String(err) }))
+      .finally(() => { this.readingBacklog = false; });
   }
 
   /** Aborts jobs whose lease was lost (another worker owns them now). */
@@ -67,6 +100,7 @@ export class EndpointDispatcher {
     this.stopping = true;
     clearInterval(this.poll);
     for (const off of this.unsubscribe) off();
+    this.deps.slots.asyncIdle();
     if (this.inFlight.size === 0) return;
     const drained = new Promise<void>((resolve) => { this.drained = resolve; });
     const timer = setTimeout(() => { for (const f of this.inFlight.values()) f.abort.abort(new Error('shutdown')); }, graceMs);
@@ -74,7 +108,7 @@ export class EndpointDispatcher {
     clearTimeout(timer);
   }
 
-  /** Claims as many jobs as there are free slots, repeatedly, while the model is healthy. */
+  /** Claims as many jobs as the scheduler grants slots, repeatedly, until the queue or the slots run out. */
   pump(): void {
     if (this.pumping) {
       this.pumpAgain = true;
@@ -93,14 +127,25 @@ export class EndpointDispatcher {
   }
 
   private async claimLoop(): Promise<void> {
-    const { endpoint, queue, model, owner, leaseMs, clock } = this.deps;
-    while (!this.stopping && model.health() === 'healthy') {
-      const free = endpoint.async.maxConcurrentInvocations - this.inFlight.size;
-      if (free <= 0) return;
+    const { endpoint, queue, slots, owner, leaseMs, clock } = this.deps;
+    while (!this.stopping) {
+      const granted = slots.tryAcquireAsync(Math.max(1, slots.capacity()));
+      if (granted === 0) return;
       this.pumpAgain = false;
-      const jobs = await queue.claim(endpoint.name, owner, free, leaseMs, clock.now());
+      let jobs: Job[];
+      try {
+        jobs = await queue.claim(endpoint.name, owner, granted, leaseMs, clock.now());
+      } catch (err) {
+        slots.releaseAsync(granted);
+        throw err;
+      }
       for (const job of jobs) this.run(job);
-      if (jobs.length < free) return;
+      this.noteBacklog();
+      if (jobs.length < granted) {
+        slots.releaseAsync(granted - jobs.length);
+        slots.asyncIdle();
+        return;
+      }
     }
   }
 
@@ -116,6 +161,7 @@ export class EndpointDispatcher {
       })
       .finally(() => {
         this.inFlight.delete(job.id);
+        this.deps.slots.releaseAsync();
         if (this.inFlight.size === 0) this.drained?.();
         this.pump();
       });

@@ -98,8 +98,17 @@ export async function executeJob(ctx: ExecuteContext, job: Job, shutdown: AbortS
   if (job.attempts > ctx.maxAttempts) {
     return failWith(ctx, job, `InternalFailure: the request was started ${job.attempts - 1} times and the worker running it stopped each time; giving up.`);
   }
-  const timeout = AbortSignal.timeout(job.invocationTimeoutSeconds * 1000);
-  const signal = AbortSignal.any([timeout, shutdown]);
+  // A timer, not AbortSignal.timeout: only referenced through AbortSignal.any, a timeout signal may be garbage-collected and never fire.
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new DOMException(`invocation timeout of ${job.invocationTimeoutSeconds} s`, 'TimeoutError')), job.invocationTimeoutSeconds * 1000);
+  try {
+    return await attempt(ctx, job, AbortSignal.any([timeout.signal, shutdown]), shutdown);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function attempt(ctx: ExecuteContext, job: Job, signal: AbortSignal, shutdown: AbortSignal): Promise<ExecuteResult> {
   // A reused keep-alive connection that the model had just closed fails before the model read
   // the request; that one case is sent again once, on a fresh connection, with the input reopened.
   for (let staleRetries = 0; ; staleRetries++) {

@@ -9,6 +9,7 @@ import type { EndpointConfig } from '../config/index.js';
 import type { ModelClient } from '../models/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { Job, JobQueue, WorkerRegistry } from '../queue/index.js';
+import type { SlotScheduler } from '../scheduling/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import { EndpointDispatcher } from './dispatcher.js';
 import type { ExecuteContext, ExecuteResult } from './execute.js';
@@ -18,6 +19,8 @@ import { sweepExpired } from './sweeper.js';
 export interface WorkerPoolDeps {
   readonly endpoints: readonly EndpointConfig[];
   readonly models: ReadonlyMap<string, ModelClient>;
+  /** Each endpoint's slot scheduler (shared with the real-time API of the same process). */
+  readonly slots: ReadonlyMap<string, SlotScheduler>;
   readonly queue: JobQueue & WorkerRegistry;
   readonly store: ObjectStore;
   readonly fetchUrl: ExecuteContext['fetchUrl'];
@@ -65,6 +68,7 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
     endpoint,
     queue: deps.queue,
     model: deps.models.get(endpoint.name)!,
+    slots: deps.slots.get(endpoint.name)!,
     execute: { store: deps.store, logger: deps.logger.child(endpoint.name), fetchUrl: deps.fetchUrl },
     owner,
     leaseMs: deps.leaseMs,

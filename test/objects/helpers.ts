@@ -26,8 +26,8 @@ export function etagOf(data: Buffer): string {
 }
 
 /** Asserts that `promise` rejects with an InferqError of one of `codes`; returns it. */
-export async function rejectsWith(promise: Promise<unknown>, ...codes: ErrorCode[]): Promise<Readonly<Record<string, string>>> {
-  let details: Readonly<Record<string, string>> = {};
+export async function rejectsWith(promise: Promise<unknown>, ...codes: ErrorCode[]): Promise<Readonly<Record<string, string | number>>> {
+  let details: Readonly<Record<string, string | number>> = {};
   await assert.rejects(promise, (err: unknown) => {
     assert.ok(isInferqError(err), `expected an InferqError, got ${String(err)}`);
     assert.ok(codes.includes(err.code), `expected ${codes.join('|')}, got ${err.code}: ${err.message}`);

@@ -12,7 +12,7 @@ test('every catalogue entry has a client-error or server-error status and names 
     assert.ok(spec.httpStatus >= 300 && spec.httpStatus < 600, code);
     assert.match(spec.s3, /^[A-Z][A-Za-z0-9]+$/, code);
     assert.match(spec.sagemaker, /^[A-Z][A-Za-z0-9]+$/, code);
-    if (spec.retryable) assert.ok(spec.httpStatus >= 500, `${code}: only server-side failures are retryable`);
+    if (spec.retryable) assert.ok(spec.httpStatus >= 500 || spec.httpStatus === 429, `${code}: only server-side failures and throttling are retryable`);
   }
 });
 
