@@ -19,7 +19,9 @@ import { SlotScheduler } from '../scheduling/index.js';
 import { createS3Api } from '../s3api/index.js';
 import { systemClock, type Clock, type Logger } from '../util/index.js';
 import { startWorkerPool, type WorkerPool } from '../worker/index.js';
+import { availableEndpoints, type DisabledEndpoint } from './endpoints.js';
 import { createModelClients } from './models.js';
+import { endpointStatus, startStatusLog } from './status.js';
 
 /** A started inferq instance. */
 export interface RunningInferq {
@@ -28,6 +30,10 @@ export interface RunningInferq {
   readonly store: ObjectStore;
   readonly queue: SqliteJobQueue;
   readonly models: ReadonlyMap<string, ManagedModel>;
+  /** Endpoints served. */
+  readonly endpoints: readonly EndpointConfig[];
+  /** Configured endpoints that are off (a built-in model's optional dependency is missing). */
+  readonly disabled: readonly DisabledEndpoint[];
   /** Graceful stop: stop accepting, drain for the configured grace, stop models, close storage. */
   stop(): Promise<void>;
 }
@@ -39,8 +45,8 @@ async function fetchUrl(url: string, signal: AbortSignal): Promise<{ body: Reada
   return { body: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), ...(Number.isFinite(length) ? { length } : {}) };
 }
 
-async function ensureBuckets(store: ObjectStore, config: ResolvedConfig): Promise<void> {
-  const buckets = new Set(config.endpoints.flatMap((e) => [e.async.output.bucket, e.async.failure.bucket]));
+async function ensureBuckets(store: ObjectStore, endpoints: readonly EndpointConfig[]): Promise<void> {
+  const buckets = new Set(endpoints.flatMap((e) => [e.async.output.bucket, e.async.failure.bucket]));
   for (const bucket of buckets) {
     try {
       await store.createBucket(bucket);
@@ -51,6 +57,8 @@ async function ensureBuckets(store: ObjectStore, config: ResolvedConfig): Promis
 }
 
 interface Core {
+  endpoints: EndpointConfig[];
+  disabled: DisabledEndpoint[];
   store: ObjectStore;
   queue: SqliteJobQueue;
   models: Map<string, ManagedModel>;
@@ -113,20 +121,24 @@ async function startCore(config: ResolvedConfig, logger: Logger, clock: Clock, w
   mkdirSync(join(cfg.dataDir, 'queue'), { recursive: true });
   const store = await openLocalObjectStore({ dataDir: cfg.dataDir, clock, logger: logger.child('objects') });
   const queue = openSqliteJobQueue({ file: join(cfg.dataDir, 'queue', 'jobs.db'), clock, logger: logger.child('queue') });
-  await ensureBuckets(store, config);
-  const models = createModelClients(config.endpoints, config.modelBaseEnv, logger.child('model'));
-  const { slots, unwatch } = createSchedulers(config.endpoints, models, clock);
+  const { endpoints, disabled } = availableEndpoints(config.endpoints);
+  for (const off of disabled) logger.warn(`endpoint ${off.name} is off`, { reason: off.reason });
+  await ensureBuckets(store, endpoints);
+  const models = createModelClients(endpoints, config.modelBaseEnv, logger.child('model'));
+  const { slots, unwatch: unwatchSlots } = createSchedulers(endpoints, models, clock);
+  const stopStatusLog = startStatusLog(endpointStatus(models, disabled, queue, clock), logger.child('status'));
+  const unwatch = (): void => { unwatchSlots(); stopStatusLog(); };
   let pool: WorkerPool | undefined;
   if (withWorkers) {
     await Promise.all([...models.values()].map((m) => m.start()));
     pool = await startWorkerPool({
-      endpoints: config.endpoints, models, slots, queue, store, fetchUrl,
+      endpoints, models, slots, queue, store, fetchUrl,
       leaseMs: config.worker.leaseSeconds * 1000,
       sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
       clock, logger: logger.child('worker'),
     });
   }
-  return { store, queue, models, slots, pool, unwatch };
+  return { endpoints, disabled, store, queue, models, slots, pool, unwatch };
 }
 
 async function stopCore(core: Core, graceMs: number): Promise<void> {
@@ -150,7 +162,7 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
     clock,
     s3: createS3Api({ store: core.store, region: cfg.region, logger: logger.child('s3') }),
     runtime: createRuntimeApi({
-      endpoints: config.endpoints, queue: core.queue, clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
+      endpoints: core.endpoints, queue: core.queue, status: endpointStatus(core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
       realtime: realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
     }),
     logger,
@@ -168,6 +180,8 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
     store: core.store,
     queue: core.queue,
     models: core.models,
+    endpoints: core.endpoints,
+    disabled: core.disabled,
     stop() {
       stopping ??= (async () => {
         const graceMs = cfg.shutdownGraceSeconds * 1000;
@@ -188,6 +202,8 @@ export async function startWorkers(config: ResolvedConfig, logger: Logger, clock
     store: core.store,
     queue: core.queue,
     models: core.models,
+    endpoints: core.endpoints,
+    disabled: core.disabled,
     stop() {
       stopping ??= stopCore(core, config.server.shutdownGraceSeconds * 1000);
       return stopping;

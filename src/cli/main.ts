@@ -6,6 +6,7 @@ import { ConfigError, modelPortFromEnv, resolveClientConfig, resolveConfig, type
 import { DEFAULT_MAX_BODY_BYTES, runHandlerServer } from '../models/index.js';
 import { ServerError } from './client.js';
 import { runInvoke } from './invoke.js';
+import { runStatus } from './status.js';
 import { runServe, runWorker } from './serve.js';
 
 const USAGE = `Usage: inferq <command> [options]
@@ -23,6 +24,8 @@ Commands:
         Serve a JavaScript module exporting invoke(body, ctx) (and optionally load()) as a
         SageMaker-contract model server (GET /ping, POST /invocations). Port default:
         SAGEMAKER_BIND_TO_PORT, then PORT, then 8080. TypeScript handlers: node --import tsx.
+  status [--endpoint-url URL] [--json]
+        Instances (healthy/running, min, max), calls in flight and backlog of every endpoint.
   version
         Print the version.
 
@@ -78,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
       'inference-id': { type: 'string' },
       handler: { type: 'string' },
       'max-body-bytes': { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -85,6 +89,11 @@ async function main(argv: string[]): Promise<number> {
   if (values.help || command === undefined || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
+  }
+  if (command === 'status') {
+    if (rest.length > 0) throw new ConfigError('status', `unexpected argument ${JSON.stringify(rest[0])}`);
+    const client = resolveClientConfig(values['endpoint-url'] !== undefined ? { endpointUrl: values['endpoint-url'] } : {});
+    return runStatus(client, values.json ?? false, process.stdout);
   }
   if (command === 'invoke') {
     const [endpoint, ...extra] = rest;

@@ -4,9 +4,10 @@ import type { ResolvedConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../util/index.js';
 
 /** The start-up banner: URL, credentials in force and a copy-paste example. */
-export function banner(config: ResolvedConfig, url: string, version: string): string {
+export function banner(config: ResolvedConfig, running: RunningInferq, version: string): string {
   const { server } = config;
-  const first = config.endpoints[0];
+  const { url } = running;
+  const first = running.endpoints[0];
   const cred = server.credentials[0];
   const credLine = server.usingDevCredentials
     ? 'test / test (development pair, loopback only; set server.credentials in a config file to change)'
@@ -25,7 +26,8 @@ export function banner(config: ResolvedConfig, url: string, version: string): st
       `    aws s3 cp s3://${first.async.output.bucket}/${[first.async.output.prefix, 'demo-1.out'].filter(Boolean).join('/')} -`,
       `    npx inferq invoke ${first.name} --input README.md --wait`,
     ] : []),
-    `  endpoints:   ${config.endpoints.map((e) => `${e.name} (${describeModel(e)})`).join(', ') || 'none'}`,
+    `  endpoints:   ${running.endpoints.map((e) => `${e.name} (${describeModel(e)})`).join(', ') || 'none'}`,
+    ...running.disabled.map((d) => `  off:         ${d.name} (${d.reason})`),
     '',
   ].join('\n');
 }
@@ -39,7 +41,7 @@ function describeModel(e: ResolvedConfig['endpoints'][number]): string {
 export async function runServe(config: ResolvedConfig, version: string): Promise<number> {
   const logger = createLogger(config.server.logLevel);
   const running = await startInferq(config, logger);
-  process.stdout.write(banner(config, running.url, version));
+  process.stdout.write(banner(config, running, version));
   return untilSignal(running, logger);
 }
 

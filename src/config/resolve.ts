@@ -106,7 +106,10 @@ export interface ResolvedConfig {
 export const DEFAULT_ASYNC_BUCKET = 'inferq-async';
 
 /** The endpoint served when the config names none. */
-const DEFAULT_ENDPOINTS: readonly z.input<typeof endpointSchema>[] = [{ name: 'echo', model: { builtin: 'echo' } }];
+const DEFAULT_ENDPOINTS: readonly z.input<typeof endpointSchema>[] = [
+  { name: 'echo', model: { builtin: 'echo' } },
+  { name: 'vad', model: { builtin: 'vad' } },
+];
 
 function parseS3Path(uri: string): S3Path {
   const rest = uri.slice('s3://'.length);

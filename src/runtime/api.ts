@@ -15,7 +15,7 @@ import { getAsyncInvocation } from './status.js';
 import { invokeEndpointWithResponseStream } from './stream.js';
 
 /** Operations of the runtime API. */
-export type RuntimeOperation = 'InvokeEndpointAsync' | 'InvokeEndpoint' | 'InvokeEndpointWithResponseStream' | 'GetAsyncInvocation';
+export type RuntimeOperation = 'InvokeEndpointAsync' | 'InvokeEndpoint' | 'InvokeEndpointWithResponseStream' | 'GetAsyncInvocation' | 'ListEndpointStatus' | 'GetEndpointStatus';
 
 const POST_OPERATIONS: Readonly<Record<string, RuntimeOperation>> = {
   'async-invocations': 'InvokeEndpointAsync',
@@ -60,6 +60,8 @@ export function routeRuntimeRequest(method: string, rawUrl: string): RuntimeRout
     operation = 'GetAsyncInvocation';
     inferenceId = decodeSegment(segments[4] ?? '', 'InferenceId');
   }
+  if (segments[1] === 'endpoints' && method === 'GET' && segments.length === 2) return { operation: 'ListEndpointStatus', endpointName: '', rawQuery };
+  if (segments[1] === 'endpoints' && method === 'GET' && segments.length === 3) operation = 'GetEndpointStatus';
   if (operation === undefined) throw new InferqError('NotImplemented', `No SageMaker Runtime operation at ${method} ${path}.`);
   const endpointName = decodeSegment(segments[2] ?? '', 'EndpointName');
   if (endpointName.length < 1 || endpointName.length > 63 || !ENDPOINT_NAME.test(endpointName)) {
@@ -79,7 +81,22 @@ export interface RuntimeApiDeps {
   readonly realtime: ReadonlyMap<string, RealtimeTarget>;
   /** Region named in ModelError messages and log ARNs. */
   readonly region: string;
+  /** Instances and backlog of every endpoint (`GET /endpoints`), including endpoints that are off. */
+  readonly status: () => Promise<readonly EndpointStatusDoc[]>;
   readonly logger: Logger;
+}
+
+/** One endpoint's status document (`GET /endpoints[/{name}]`). */
+export interface EndpointStatusDoc {
+  readonly EndpointName: string;
+  readonly EndpointStatus: 'InService' | 'OutOfService';
+  readonly [field: string]: unknown;
+}
+
+function sendJson(res: ServerResponse, doc: unknown): void {
+  const body = Buffer.from(JSON.stringify(doc));
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+  res.end(body);
 }
 
 /** The runtime API. */
@@ -117,6 +134,12 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
       return { bytes: DEFAULT_RUNTIME_BODY_LIMIT, realtime: false };
     },
     async handle(req, res, route, body) {
+      if (route.operation === 'ListEndpointStatus') return sendJson(res, { Endpoints: await deps.status() });
+      if (route.operation === 'GetEndpointStatus') {
+        const doc = (await deps.status()).find((e) => e.EndpointName === route.endpointName);
+        if (!doc) throw new InferqError('ValidationError', `Endpoint ${route.endpointName} of account ${ACCOUNT_ID} not found.`);
+        return sendJson(res, doc);
+      }
       const endpoint = byName.get(route.endpointName);
       if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${route.endpointName} of account ${ACCOUNT_ID} not found.`);
       switch (route.operation) {
