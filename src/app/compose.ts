@@ -174,6 +174,15 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
     await stopCore(core, 0);
     throw err;
   }
+  const graceMs = cfg.shutdownGraceSeconds * 1000;
+  return running(core, url, async () => {
+    await server.close(graceMs);
+    await stopCore(core, graceMs);
+  });
+}
+
+/** The public view of a started core; `stop` runs once however often it is called. */
+function running(core: Core, url: string, stopOnce: () => Promise<void>): RunningInferq {
   let stopping: Promise<void> | undefined;
   return {
     url,
@@ -183,11 +192,7 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
     endpoints: core.endpoints,
     disabled: core.disabled,
     stop() {
-      stopping ??= (async () => {
-        const graceMs = cfg.shutdownGraceSeconds * 1000;
-        await server.close(graceMs);
-        await stopCore(core, graceMs);
-      })();
+      stopping ??= stopOnce();
       return stopping;
     },
   };
@@ -196,17 +201,5 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
 /** Starts workers only (`inferq worker`), against the same data directory as a `serve` process. */
 export async function startWorkers(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningInferq> {
   const core = await startCore(config, logger, clock, true);
-  let stopping: Promise<void> | undefined;
-  return {
-    url: '',
-    store: core.store,
-    queue: core.queue,
-    models: core.models,
-    endpoints: core.endpoints,
-    disabled: core.disabled,
-    stop() {
-      stopping ??= stopCore(core, config.server.shutdownGraceSeconds * 1000);
-      return stopping;
-    },
-  };
+  return running(core, '', () => stopCore(core, config.server.shutdownGraceSeconds * 1000));
 }
