@@ -21,8 +21,8 @@ export function serialize(method: string, path: string, headers: Record<string, 
   return body ? Buffer.concat([head, body]) : head;
 }
 
-/** Reads responses off one socket: returns a function that yields each response's status. */
-function responseReader(socket: Socket, onResponse: (status: number) => void): void {
+/** Reads responses (Content-Length framed) off one socket and calls `onResponse` with each one's status. */
+export function responseReader(socket: Socket, onResponse: (status: number) => void): void {
   let buf: Buffer = Buffer.alloc(0);
   socket.on('data', (chunk: Buffer) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;

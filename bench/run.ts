@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: starts the real inferq server (built dist) and a bare node:http baseline, runs
  * each benchmark against both in the same run and prints tables. Not a test: numbers only.
- * `--quick` runs smaller counts; `--only=s3|async` runs one group.
+ * `--quick` runs smaller counts; `--only=s3|async|realtime` runs one group.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { benchAsync } from './async.js';
+import { benchRealtime } from './realtime.js';
 import { benchObjectStore } from './s3.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
       await inferq.stop();
     }
     if (!only || only === 'async') await benchAsync(startInferq, baseline, quick);
+    if (!only || only === 'realtime') await benchRealtime(startInferq, quick);
   } finally {
     await baseline.stop();
   }

@@ -115,14 +115,14 @@ export function invokeModel(target: ModelTarget, call: ModelInvocation): Promise
       failed = true;
       call.signal.removeEventListener('abort', onAbort);
       req.destroy(err);
-      if (!call.body.destroyed) call.body.destroy();
+      if (!Buffer.isBuffer(call.body) && !call.body.destroyed) call.body.destroy();
       if (response === undefined) reject(err);
       else if (!response.destroyed) response.destroy(err);
     };
     const onAbort = (): void => fail(abortError(call.signal, url));
 
     const req = target.request(url, { method: 'POST', agent: target.agent, headers: requestHeaders(call) });
-    call.body.once('error', (err) => fail(err));
+    if (!Buffer.isBuffer(call.body)) call.body.once('error', (err) => fail(err));
     req.on('error', (err) => {
       // A response that already arrived in full stays valid even if sending the rest failed.
       if (response === undefined) fail(transportError(err, url, req.reusedSocket));
@@ -143,7 +143,8 @@ export function invokeModel(target: ModelTarget, call: ModelInvocation): Promise
     }
     call.signal.addEventListener('abort', onAbort, { once: true });
     // Errors are handled by the listeners above; pipeline only wires data and end.
-    pipeline(call.body, req, () => undefined);
+    if (Buffer.isBuffer(call.body)) req.end(call.body);
+    else pipeline(call.body, req, () => undefined);
   });
 }
 

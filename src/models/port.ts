@@ -10,8 +10,8 @@ export type ModelHealth = 'starting' | 'healthy' | 'unhealthy' | 'stopped';
 
 /** One call of `POST /invocations`. */
 export interface ModelInvocation {
-  /** The payload, streamed. */
-  readonly body: Readable;
+  /** The payload: streamed, or a Buffer when already in memory (then sent with the headers in one write). */
+  readonly body: Readable | Buffer;
   /** Byte length when known (sent as Content-Length; otherwise chunked). */
   readonly contentLength?: number;
   readonly contentType?: string;

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
@@ -116,7 +116,7 @@ export async function callModel(ctx: RealtimeContext, endpoint: EndpointConfig, 
   for (;;) {
     try {
       return await model.invoke({
-        body: Readable.from([body]),
+        body,
         contentLength: body.length,
         contentType: request.contentType,
         ...(request.accept !== undefined ? { accept: request.accept } : {}),

@@ -25,14 +25,14 @@ export interface ExecuteContext {
 export type ExecuteResult = JobOutcome | { readonly state: 'release'; readonly why: string };
 
 interface OpenedInput {
-  readonly body: Readable;
+  readonly body: Readable | Buffer;
   readonly length?: number;
 }
 
 async function openInput(ctx: ExecuteContext, job: Job, signal: AbortSignal): Promise<OpenedInput> {
   switch (job.input.kind) {
     case 'inline':
-      return { body: Readable.from([job.input.body]), length: job.input.body.length };
+      return { body: job.input.body, length: job.input.body.length };
     case 'object': {
       const object = await ctx.store.getObject(job.input.location.bucket, job.input.location.key);
       return { body: object.body, length: object.info.size };
@@ -141,7 +141,7 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
       signal,
     });
   } catch (err) {
-    input.body.destroy();
+    if (!Buffer.isBuffer(input.body)) input.body.destroy();
     if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
     if (err instanceof ModelCallError && err.failure === 'stale-connection' && mayRetryStale) return STALE;
     if (err instanceof ModelCallError && err.failure === 'unreachable') return { state: 'release', why: err.message };

@@ -1,0 +1,334 @@
+/**
+ * Real-time inference benchmarks (issue targets in brackets), inferq against calling the same
+ * model directly, in the same run:
+ * (a) p50/p99 of sequential InvokeEndpoint calls (small body) vs the same model's `POST /invocations`
+ *     [added p50 < 1 ms]. Both paths hit the very same echo model process: inferq's endpoint is
+ *     `model: { url: … }` pointing at it.
+ * (b) requests/s over 64 connections, through inferq vs direct [≥ 70 % of direct]
+ * (c) cold start of each built-in model from zero instances to the first 200, vs starting the model
+ *     process directly and calling it as soon as its /ping answers 200; and the warm calls after it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { signRequest } from '../src/auth/index.js';
+import { builtinModelAvailable, type BuiltinModelName } from '../src/models/builtin-command.js';
+import { printTable } from './lib.js';
+import { responseReader, runLoad, serialize, type LoadResult } from './load.js';
+import type { BenchServer, StartServer } from './run.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CREDS = { accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1' };
+
+/** The built models, started as `builtinModelCommand` starts them from `dist/` (paths spelled out so the bench type-checks without a build). */
+const MODEL_ARGS: Record<BuiltinModelName, string[]> = {
+  echo: [join(ROOT, 'dist/models/builtin/echo-server.js')],
+  vad: [join(ROOT, 'dist/cli/main.js'), 'model', 'serve', '--handler', join(ROOT, 'dist/models/builtin/vad-handler.js')],
+};
+
+/** Input sent to each built-in model in the cold-start runs. */
+function modelInput(name: BuiltinModelName): { body: Buffer; contentType: string } {
+  if (name === 'vad') return { body: readFileSync(join(ROOT, 'test/fixtures/speech-16k.wav')), contentType: 'audio/wav' };
+  return { body: smallBody(), contentType: 'application/json' };
+}
+
+/** A 100-byte JSON body. */
+function smallBody(): Buffer {
+  const s = '{"text":"';
+  return Buffer.from(`${s}${'x'.repeat(100 - s.length - 2)}"}`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** One keep-alive connection with one request in flight, timing each request with hrtime. */
+class Connection {
+  private pending: { ok: (status: number) => void; fail: (err: Error) => void } | undefined;
+
+  private constructor(private readonly socket: Socket) {
+    responseReader(socket, (status) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.ok(status);
+    });
+    socket.on('error', (err) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.fail(err);
+    });
+    socket.on('close', () => this.pending?.fail(new Error('connection closed')));
+  }
+
+  static async open(port: number): Promise<Connection> {
+    const socket = connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    await once(socket, 'connect');
+    return new Connection(socket);
+  }
+
+  /** Writes one serialised request; resolves with the response's status once it has fully arrived. */
+  send(req: Buffer): Promise<number> {
+    return new Promise((ok, fail) => {
+      this.pending = { ok, fail };
+      this.socket.write(req);
+    });
+  }
+
+  async timed(req: Buffer): Promise<{ status: number; ms: number }> {
+    const started = process.hrtime.bigint();
+    const status = await this.send(req);
+    return { status, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** A model process started directly on `port` (SAGEMAKER_BIND_TO_PORT). */
+interface ModelProcess {
+  readonly proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+function spawnModel(name: BuiltinModelName, port: number): ModelProcess {
+  const proc = spawn(process.execPath, MODEL_ARGS[name], { env: { ...process.env, SAGEMAKER_BIND_TO_PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = once(proc, 'exit');
+  return {
+    proc,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function ping(port: number): Promise<number> {
+  return new Promise((ok) => {
+    const req = request({ host: '127.0.0.1', port, path: '/ping', agent: false }, (res) => {
+      res.resume();
+      ok(res.statusCode ?? 0);
+    });
+    req.on('error', () => ok(0));
+    req.end();
+  });
+}
+
+/** Polls /ping every 5 ms until it answers 200 (the best a client of the bare model can do). */
+async function waitHealthy(model: ModelProcess, port: number, timeoutMs = 300_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while ((await ping(port)) !== 200) {
+    if (model.proc.exitCode !== null || model.proc.signalCode !== null) throw new Error(`model exited (${model.proc.exitCode ?? model.proc.signalCode}) before answering /ping`);
+    if (performance.now() > deadline) throw new Error('model did not answer /ping with 200 in time');
+    await sleep(5);
+  }
+}
+
+function directRequest(port: number, body: Buffer, contentType: string): Buffer {
+  return serialize('POST', '/invocations', { host: `127.0.0.1:${port}`, 'content-type': contentType, 'content-length': String(body.length) }, body);
+}
+
+/** Pre-signs `n` InvokeEndpoint requests with distinct InferenceIds (and so distinct signatures). */
+function invokeRequests(server: BenchServer, endpoint: string, body: Buffer, contentType: string, n: number): Buffer[] {
+  const url = new URL(`/endpoints/${endpoint}/invocations`, server.url);
+  const payloadHash = createHash('sha256').update(body).digest('hex');
+  const prefix = randomUUID().slice(0, 8);
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const headers = signRequest({
+      method: 'POST', url, service: 'sagemaker', ...CREDS, payloadHash,
+      headers: { 'content-length': String(body.length), 'content-type': contentType, 'x-amzn-sagemaker-inference-id': `${prefix}-${i}` },
+    });
+    out.push(serialize('POST', url.pathname, headers, body));
+  }
+  return out;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+/** "all 200", or the count of each status when any was not 200. */
+function statusNote(statuses: ReadonlyMap<number, number>): string {
+  const other = [...statuses].filter(([s]) => s !== 200);
+  return other.length === 0 ? 'all 200' : [...statuses].map(([s, c]) => `${s}×${c}`).join(' ');
+}
+
+function count(statuses: Map<number, number>, status: number): void {
+  statuses.set(status, (statuses.get(status) ?? 0) + 1);
+}
+
+const ms3 = (v: number): string => v.toFixed(3);
+const ms0 = (v: number): string => v.toFixed(0);
+
+interface Latency { p50: number; p99: number }
+
+/** Sequential calls, direct and through inferq interleaved one for one (so drift hits both alike). */
+async function sequentialLatency(modelPort: number, server: BenchServer, warmup: number, n: number): Promise<{ direct: Latency; inferq: Latency; statuses: Map<number, number> }> {
+  const body = smallBody();
+  const direct = directRequest(modelPort, body, 'application/json');
+  const invokes = invokeRequests(server, 'model', body, 'application/json', warmup + n);
+  const a = await Connection.open(modelPort);
+  const b = await Connection.open(server.port);
+  const d: number[] = [];
+  const q: number[] = [];
+  const statuses = new Map<number, number>();
+  try {
+    for (let i = 0; i < warmup + n; i++) {
+      const x = await a.timed(direct);
+      const y = await b.timed(invokes[i]!);
+      count(statuses, x.status);
+      count(statuses, y.status);
+      if (i >= warmup) {
+        d.push(x.ms);
+        q.push(y.ms);
+      }
+    }
+  } finally {
+    a.close();
+    b.close();
+  }
+  d.sort((x, y) => x - y);
+  q.sort((x, y) => x - y);
+  return { direct: { p50: percentile(d, 50), p99: percentile(d, 99) }, inferq: { p50: percentile(q, 50), p99: percentile(q, 99) }, statuses };
+}
+
+async function loadRuns(modelPort: number, server: BenchServer, n: number): Promise<{ direct: LoadResult; inferq: LoadResult }> {
+  const body = smallBody();
+  const direct = directRequest(modelPort, body, 'application/json');
+  const warm = Math.min(2000, n);
+  await runLoad(modelPort, new Array<Buffer>(warm).fill(direct), 64);
+  const d = await runLoad(modelPort, new Array<Buffer>(n).fill(direct), 64);
+  await runLoad(server.port, invokeRequests(server, 'model', body, 'application/json', warm), 64);
+  const q = await runLoad(server.port, invokeRequests(server, 'model', body, 'application/json', n), 64);
+  return { direct: d, inferq: q };
+}
+
+interface ColdRun { cold: number; warm1: number; warm2: number; statuses: number[] }
+
+/** A fresh inferq with the model at zero instances: InvokeEndpoint until its 200, then two more calls. */
+async function coldInferq(start: StartServer, name: BuiltinModelName): Promise<ColdRun> {
+  const { body, contentType } = modelInput(name);
+  const server = await start(`endpoints:\n  - name: ${name}\n    model: { builtin: ${name} }\n    instances: { min: 0, max: 1 }\n    realtime: { startTimeoutSeconds: 600 }\n`);
+  try {
+    const reqs = invokeRequests(server, name, body, contentType, 3);
+    const conn = await Connection.open(server.port);
+    try {
+      const first = await conn.timed(reqs[0]!);
+      const second = await conn.timed(reqs[1]!);
+      const third = await conn.timed(reqs[2]!);
+      return { cold: first.ms, warm1: second.ms, warm2: third.ms, statuses: [first.status, second.status, third.status] };
+    } finally {
+      conn.close();
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The model process started directly: spawn → /ping 200 (polled every 5 ms) → first 200, then two more calls. */
+async function coldDirect(name: BuiltinModelName): Promise<ColdRun> {
+  const { body, contentType } = modelInput(name);
+  const port = await freePort();
+  const req = directRequest(port, body, contentType);
+  const started = process.hrtime.bigint();
+  const model = spawnModel(name, port);
+  try {
+    await waitHealthy(model, port);
+    const conn = await Connection.open(port);
+    try {
+      const status = await conn.send(req);
+      const cold = Number(process.hrtime.bigint() - started) / 1e6;
+      const second = await conn.timed(req);
+      const third = await conn.timed(req);
+      return { cold, warm1: second.ms, warm2: third.ms, statuses: [status, second.status, third.status] };
+    } finally {
+      conn.close();
+    }
+  } finally {
+    await model.stop();
+  }
+}
+
+function coldRows(name: BuiltinModelName, q: ColdRun[], d: ColdRun[]): (string | number)[][] {
+  const pick = (runs: ColdRun[], f: (r: ColdRun) => number): number[] => runs.map(f).sort((a, b) => a - b);
+  const qc = pick(q, (r) => r.cold);
+  const dc = pick(d, (r) => r.cold);
+  const bad = [...q, ...d].flatMap((r) => r.statuses).filter((s) => s !== 200);
+  const statuses = bad.length === 0 ? 'all 200' : `non-200: ${bad.join(', ')}`;
+  return [
+    [`(c) ${name}: cold start, zero → first 200, min / median (ms)`, `${ms0(qc[0]!)} / ${ms0(median(qc))}`, `${ms0(dc[0]!)} / ${ms0(median(dc))}`, `${(median(qc) / median(dc)).toFixed(2)}×`, '—', `${q.length} runs each, inferq restarted per run; ${statuses}`],
+    [`(c) ${name}: next two calls after the cold one, median (ms)`, `${ms3(median(q.map((r) => r.warm1)))} / ${ms3(median(q.map((r) => r.warm2)))}`, `${ms3(median(d.map((r) => r.warm1)))} / ${ms3(median(d.map((r) => r.warm2)))}`, '—', '—', '2nd call / 3rd call on the same connection'],
+  ];
+}
+
+/** Runs the real-time benchmarks and prints their table. */
+export async function benchRealtime(start: StartServer, quick: boolean): Promise<void> {
+  const warmup = quick ? 200 : 500;
+  const calls = quick ? 500 : 2000;
+  const loadN = quick ? 5000 : 20000;
+  const rows: (string | number)[][] = [];
+
+  const modelPort = await freePort();
+  const model = spawnModel('echo', modelPort);
+  try {
+    await waitHealthy(model, modelPort);
+    const server = await start(`endpoints:\n  - name: model\n    model: { url: 'http://127.0.0.1:${modelPort}' }\n    async: { maxConcurrentInvocations: 64 }\n    realtime: { maxWaiting: 1000 }\n`);
+    try {
+      const lat = await sequentialLatency(modelPort, server, warmup, calls);
+      rows.push([`(a) sequential call p50 (ms), ${calls} calls of 100 B`, ms3(lat.inferq.p50), ms3(lat.direct.p50), `${(lat.inferq.p50 / lat.direct.p50).toFixed(2)}×`, '—', `p99 ${ms3(lat.inferq.p99)} vs ${ms3(lat.direct.p99)} direct; ${statusNote(lat.statuses)}`]);
+      rows.push(['(a) added p50 latency (ms)', ms3(lat.inferq.p50 - lat.direct.p50), '—', '—', '< 1 ms', `added p99 ${ms3(lat.inferq.p99 - lat.direct.p99)} ms`]);
+      const load = await loadRuns(modelPort, server, loadN);
+      rows.push([`(b) requests/s, 64 connections, ${loadN} requests of 100 B`, load.inferq.perSecond, load.direct.perSecond, `${((load.inferq.perSecond / load.direct.perSecond) * 100).toFixed(0)}%`, '≥ 70%', `inferq ${statusNote(load.inferq.statuses)}; direct ${statusNote(load.direct.statuses)}`]);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await model.stop();
+  }
+
+  for (const name of ['echo', 'vad'] as const) {
+    const available = builtinModelAvailable(name);
+    if (!available.ok) {
+      process.stdout.write(`${name}: not installed (${available.reason})\n`);
+      rows.push([`(c) ${name}: cold start`, '—', '—', '—', '—', `not installed (${available.reason})`]);
+      continue;
+    }
+    const q: ColdRun[] = [];
+    const d: ColdRun[] = [];
+    for (let i = 0; i < 3; i++) {
+      q.push(await coldInferq(start, name));
+      d.push(await coldDirect(name));
+    }
+    rows.push(...coldRows(name, q, d));
+  }
+
+  printTable('Real-time inference (baseline: the same model called directly)', ['metric', 'inferq', 'baseline (direct)', 'ratio', 'target', 'notes'], rows);
+  process.stdout.write([
+    '',
+    'Notes: (a) alternates one direct call and one InvokeEndpoint call, each on its own keep-alive socket, after a',
+    `${warmup}-call warm-up; every InvokeEndpoint request is signed before timing, with a distinct InferenceId and so a`,
+    'distinct signature (no reuse). inferq\'s endpoint is `model: { url }` on the very echo process called directly, with',
+    '`async.maxConcurrentInvocations: 64` and `realtime.maxWaiting: 1000`. The load client, inferq and the model share',
+    'this machine\'s cores. (c) inferq is started afresh per run (model at `instances: { min: 0, max: 1 }`), so the cold',
+    'call also pays inferq\'s own first-request cost; the direct baseline spawns the same built model and polls /ping',
+    'every 5 ms; inferq polls a starting model at 100 ms, then ×1.5 up to 1 s.',
+    '',
+  ].join('\n'));
+}
