@@ -20,7 +20,7 @@ Commands:
          [--endpoint-url URL] [--bucket B] [--inference-id ID]
         Upload FILE, call InvokeEndpointAsync, and with --wait follow the request and write
         the result (stdout or --out) or print the failure (exit 1).
-  model serve --handler FILE [--port N] [--host H] [--max-body-bytes N]
+  model serve --handler FILE [--port N] [--host H] [--max-body-bytes N] [--exit-with-parent]
         Serve a JavaScript module exporting invoke(body, ctx) (and optionally load()) as a
         SageMaker-contract model server (GET /ping, POST /invocations). Port default:
         SAGEMAKER_BIND_TO_PORT, then PORT, then 8080. TypeScript handlers: node --import tsx.
@@ -48,7 +48,7 @@ function parsePort(raw: string | undefined): number | undefined {
   return Number(raw);
 }
 
-function runModel(rest: string[], values: { handler?: string; port?: string; host?: string; 'max-body-bytes'?: string }): Promise<number> {
+function runModel(rest: string[], values: { handler?: string; port?: string; host?: string; 'max-body-bytes'?: string; 'exit-with-parent'?: boolean }): Promise<number> {
   const [sub, ...extra] = rest;
   if (sub !== 'serve') throw new ConfigError('model', `unknown subcommand ${JSON.stringify(sub ?? '')}: use inferq model serve --handler FILE`);
   if (extra.length > 0) throw new ConfigError('model serve', `unexpected argument ${JSON.stringify(extra[0])}`);
@@ -60,6 +60,7 @@ function runModel(rest: string[], values: { handler?: string; port?: string; hos
     port: parsePort(values.port) ?? modelPortFromEnv(),
     ...(values.host !== undefined ? { host: values.host } : {}),
     maxBodyBytes: maxBody !== undefined ? Number(maxBody) : DEFAULT_MAX_BODY_BYTES,
+    exitWithParent: values['exit-with-parent'] ?? false,
   });
 }
 
@@ -81,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
       'inference-id': { type: 'string' },
       handler: { type: 'string' },
       'max-body-bytes': { type: 'string' },
+      'exit-with-parent': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -5,6 +5,7 @@
  * {@link builtinModelAvailable} says whether a built-in model's optional dependencies are installed.
  */
 import { extname } from 'node:path';
+import { EXIT_WITH_PARENT_FLAG } from './parent-watch.js';
 import { fileURLToPath } from 'node:url';
 import { locateVadAssets, type Availability } from './builtin/vad-assets.js';
 
@@ -28,8 +29,8 @@ function sibling(relative: string, extension: string): string {
 export function builtinModelCommand(name: BuiltinModelName): string[] {
   const extension = extname(fileURLToPath(import.meta.url));
   const node = extension === '.ts' ? [process.execPath, '--import', 'tsx'] : [process.execPath];
-  if (name === 'echo') return [...node, sibling('./builtin/echo-server', extension)];
-  return [...node, sibling('../cli/main', extension), 'model', 'serve', '--handler', sibling('./builtin/vad-handler', extension)];
+  if (name === 'echo') return [...node, sibling('./builtin/echo-server', extension), EXIT_WITH_PARENT_FLAG];
+  return [...node, sibling('../cli/main', extension), 'model', 'serve', '--handler', sibling('./builtin/vad-handler', extension), EXIT_WITH_PARENT_FLAG];
 }
 
 /**

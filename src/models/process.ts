@@ -57,7 +57,7 @@ export class ModelProcess {
   constructor(private readonly spec: ProcessSpec, readonly port: number) {
     const [file, ...args] = spec.command;
     if (file === undefined) throw new TypeError('model command is empty');
-    this.child = spawn(file, args, { env: { ...spec.env }, cwd: spec.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+    this.child = spawn(file, args, { env: { ...spec.env }, cwd: spec.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: false });
     if (this.child.stdout) logLines(this.child.stdout, 'stdout', spec.logger);
     if (this.child.stderr) logLines(this.child.stderr, 'stderr', spec.logger);
     this.exited = new Promise<ProcessExit>((resolve) => {

@@ -195,3 +195,33 @@ describe('inferq serve', () => {
     assert.match(text, /\r\nx-amz-request-id: [^\r]+\r\n/i, 'and a request id');
   });
 });
+
+describe('model processes end with their server', () => {
+  function alive(pid: number): boolean {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  test('a SIGKILLed server leaves no built-in model process behind', async () => {
+    const server = await startServer();
+    try {
+      const modelsUp = /model health changed from=starting to=healthy/;
+      while (!modelsUp.test(server.output())) await once(server.proc.stderr!, 'data');
+      const pids = [...server.output().matchAll(/model process started pid=(\d+)/g)].map((m) => Number(m[1]));
+      assert.ok(pids.length >= 1, server.output());
+      assert.ok(pids.every(alive));
+      await server.kill();
+      // The children see their stdin pipe close; a process's exit has no event to await from here, so poll (bounded).
+      const deadline = Date.now() + 10_000;
+      while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(pids.filter(alive), [], 'model processes still running after their server was killed');
+    } finally {
+      await server.kill();
+      server.cleanup();
+    }
+  });
+});

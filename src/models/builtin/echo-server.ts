@@ -6,6 +6,7 @@
  * (default application/octet-stream) and Custom-Attributes, and its Content-Length when it had one.
  * SIGTERM or SIGINT closes the server; the process exits 0 once in-flight requests finish.
  */
+import { EXIT_WITH_PARENT_FLAG, onParentExit } from '../parent-watch.js';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import { modelPortFromEnv } from '../../config/index.js';
@@ -50,6 +51,12 @@ function main(): void {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  if (process.argv.includes(EXIT_WITH_PARENT_FLAG)) {
+    onParentExit(() => {
+      process.stdout.write('echo model: parent process gone; exiting\n');
+      process.exit(0);
+    });
+  }
 }
 
 main();

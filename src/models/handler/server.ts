@@ -9,6 +9,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { onParentExit } from '../parent-watch.js';
 import { HandlerLoadError, loadHandler } from './load-handler.js';
 import { contextOf, errorReply, readBody, replyFor, send, type Reply } from './respond.js';
 import type { HandlerModule } from './types.js';
@@ -25,6 +26,8 @@ export interface HandlerServerOptions {
   readonly maxBodyBytes?: number;
   /** Where log lines go. @default a line on stderr */
   readonly log?: (line: string) => void;
+  /** Exit when the parent's stdin pipe closes (see {@link EXIT_WITH_PARENT_FLAG}). @default false */
+  readonly exitWithParent?: boolean;
 }
 
 /** The default of {@link HandlerServerOptions.maxBodyBytes}: 100 MiB. */
@@ -98,10 +101,12 @@ function startLoading(handler: HandlerModule, log: (line: string) => void, set: 
     );
 }
 
-function nextSignal(): Promise<NodeJS.Signals> {
+function nextSignal(exitWithParent: boolean): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
+    // The parent inferq process is gone (its stdin pipe closed): stop as on SIGTERM.
+    if (exitWithParent) onParentExit(() => resolve('SIGTERM'));
   });
 }
 
@@ -121,7 +126,7 @@ async function closeOnSignal(server: Server, signalled: Promise<NodeJS.Signals>,
  */
 export async function runHandlerServer(options: HandlerServerOptions): Promise<number> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`inferq model: ${line}\n`));
-  const signalled = nextSignal();
+  const signalled = nextSignal(options.exitWithParent ?? false);
   let handler: HandlerModule;
   try {
     handler = await loadHandler(options.handlerFile);
