@@ -7,7 +7,7 @@
 /** Flag that asks a model server to exit when its parent's stdin pipe closes. */
 export const EXIT_WITH_PARENT_FLAG = '--exit-with-parent';
 
-/** Calls `onExit` once when stdin reaches end-of-file or closes (the parent is gone). */
+/** Calls `onExit` once when stdin reaches end-of-file or closes (the parent is gone); stdin does not keep the process alive. */
 export function onParentExit(onExit: () => void): void {
   let fired = false;
   const fire = (): void => {
@@ -19,4 +19,6 @@ export function onParentExit(onExit: () => void): void {
   process.stdin.once('close', fire);
   process.stdin.once('error', fire);
   process.stdin.resume();
+  // Watching must not keep the process alive: after SIGTERM closed its server, a model exits.
+  (process.stdin as { unref?: () => void }).unref?.();
 }

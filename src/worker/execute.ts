@@ -111,7 +111,9 @@ export async function executeJob(ctx: ExecuteContext, job: Job, shutdown: AbortS
 async function attempt(ctx: ExecuteContext, job: Job, signal: AbortSignal, shutdown: AbortSignal): Promise<ExecuteResult> {
   // A reused keep-alive connection that the model had just closed fails before the model read
   // the request; that one case is sent again once, on a fresh connection, with the input reopened.
-  for (let staleRetries = 0; ; staleRetries++) {
+  // (A model that crashed on the request fails the same way; the retry then finds it unreachable.)
+  let stale: ModelCallError | undefined;
+  for (;;) {
     let input: OpenedInput;
     try {
       input = await openInput(ctx, job, signal);
@@ -120,15 +122,18 @@ async function attempt(ctx: ExecuteContext, job: Job, signal: AbortSignal, shutd
       const detail = isInferqError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
       return failWith(ctx, job, `ClientError: Could not read the input at ${describeInput(job)} (${detail}).`);
     }
-    const result = await callModel(ctx, job, input, signal, shutdown, staleRetries === 0);
-    if (result !== STALE) return result;
+    const result = await callModel(ctx, job, input, signal, shutdown, stale);
+    if (!(result instanceof ModelCallError)) return result;
+    stale = result;
   }
 }
 
-/** Returned by callModel when the call hit a stale connection and may be sent once more. */
-const STALE = Symbol('stale connection');
-
-async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, signal: AbortSignal, shutdown: AbortSignal, mayRetryStale: boolean): Promise<ExecuteResult | typeof STALE> {
+/**
+ * Calls the model and stores its answer. Returns the stale-connection error instead when the call
+ * hit one and `stale` is undefined (the caller sends it once more); `stale` is the error of that
+ * first call on the retry.
+ */
+async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, signal: AbortSignal, shutdown: AbortSignal, stale: ModelCallError | undefined): Promise<ExecuteResult | ModelCallError> {
   let response;
   try {
     response = await ctx.model.invoke({
@@ -143,8 +148,14 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
   } catch (err) {
     if (!Buffer.isBuffer(input.body)) input.body.destroy();
     if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
-    if (err instanceof ModelCallError && err.failure === 'stale-connection' && mayRetryStale) return STALE;
-    if (err instanceof ModelCallError && err.failure === 'unreachable') return { state: 'release', why: err.message };
+    if (err instanceof ModelCallError && err.failure === 'stale-connection' && stale === undefined) return err;
+    if (err instanceof ModelCallError && err.failure === 'unreachable') {
+      // Unreachable right after a lost connection: the model process went away with the request
+      // (it crashed on it or was killed), so this is a lost connection, not a model still starting;
+      // releasing it would send it to the restarted model again, without counting an attempt.
+      if (stale !== undefined) return failWith(ctx, job, noResponseReason(new ModelCallError('connection-lost', `the connection was lost before a response, and right after: ${err.message}`, { cause: stale }), job));
+      return { state: 'release', why: err.message };
+    }
     if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job));
     throw err;
   }
