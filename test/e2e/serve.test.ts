@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { CreateBucketCommand, ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NodeSha256 } from '../../bench/lib.js';
+import { alive } from '../helpers/process.js';
 import { CLI, startServer, tempDir, writeConfig, type ServerProcess } from '../helpers/server.js';
 import { DEV, REGION, aws, run, s3Client, type RunResult } from '../helpers/clients.js';
 
@@ -197,15 +198,6 @@ describe('inferq serve', () => {
 });
 
 describe('model processes end with their server', () => {
-  function alive(pid: number): boolean {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   test('a SIGKILLed server leaves no built-in model process behind', async () => {
     const server = await startServer();
     try {

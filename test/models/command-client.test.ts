@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ModelCallError, createCommandModelClient, waitForHealthy, type CommandModelClient, type CommandModelClientOptions } from '../../src/models/index.js';
 import { FIXTURE_COMMAND, ROOT, call, healthHistory, nextHealth, readAll, recordingLogger } from './helpers.js';
+import { alive } from '../helpers/process.js';
 
 function fixtureClient(overrides: Partial<CommandModelClientOptions> = {}): CommandModelClient {
   return createCommandModelClient({
@@ -23,14 +24,6 @@ function fixtureClient(overrides: Partial<CommandModelClientOptions> = {}): Comm
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function inspect(client: CommandModelClient): Promise<{ pid: number; env: Record<string, string | undefined> }> {
   const res = await client.invoke(call('', { customAttributes: 'mode=inspect' }));

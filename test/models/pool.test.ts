@@ -13,6 +13,7 @@ import {
 } from '../../src/models/index.js';
 import { silentLogger } from '../../src/util/index.js';
 import { FIXTURE_COMMAND, ROOT, call, readAll, recordingLogger, startFixture, type RecordingLogger } from './helpers.js';
+import { alive } from '../helpers/process.js';
 
 const IDLE_MS = 300;
 
@@ -62,14 +63,6 @@ function waitFor(pool: ModelPool, predicate: () => boolean, what: string, timeou
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function pids(pool: ModelPool): number[] {
   return pool.instances().map((i) => i.pid).filter((p): p is number => p !== undefined);
