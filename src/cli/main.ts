@@ -64,78 +64,86 @@ function runModel(rest: string[], values: { handler?: string; port?: string; hos
   });
 }
 
+const OPTIONS = {
+  config: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'data-dir': { type: 'string' },
+  input: { type: 'string' },
+  'content-type': { type: 'string' },
+  wait: { type: 'boolean' },
+  out: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  bucket: { type: 'string' },
+  'inference-id': { type: 'string' },
+  handler: { type: 'string' },
+  'max-body-bytes': { type: 'string' },
+  'exit-with-parent': { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type CliValues = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>>['values'];
+
+function noExtra(command: string, rest: readonly string[]): void {
+  if (rest.length > 0) throw new ConfigError(command, `unexpected argument ${JSON.stringify(rest[0])}`);
+}
+
+function clientConfig(values: CliValues): ReturnType<typeof resolveClientConfig> {
+  return resolveClientConfig(values['endpoint-url'] !== undefined ? { endpointUrl: values['endpoint-url'] } : {});
+}
+
+function runInvokeCommand(rest: readonly string[], values: CliValues): Promise<number> {
+  const [endpoint, ...extra] = rest;
+  if (endpoint === undefined) throw new ConfigError('invoke', 'name the endpoint: inferq invoke ENDPOINT --input FILE');
+  noExtra('invoke', extra);
+  if (values.input === undefined) throw new ConfigError('--input', 'required: the file to send');
+  return runInvoke(clientConfig(values), {
+    endpoint,
+    input: values.input,
+    wait: values.wait ?? false,
+    bucket: values.bucket ?? 'inferq-inputs',
+    ...(values['content-type'] !== undefined ? { contentType: values['content-type'] } : {}),
+    ...(values.out !== undefined ? { out: values.out } : {}),
+    ...(values['inference-id'] !== undefined ? { inferenceId: values['inference-id'] } : {}),
+  }, { stdout: process.stdout, stderr: process.stderr });
+}
+
+function serverOverrides(values: CliValues, withAddress: boolean): ConfigOverrides {
+  const port = withAddress ? parsePort(values.port) : undefined;
+  return {
+    ...(values.config !== undefined ? { configFile: values.config } : {}),
+    ...(withAddress && values.host !== undefined ? { host: values.host } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
+  };
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'data-dir': { type: 'string' },
-      input: { type: 'string' },
-      'content-type': { type: 'string' },
-      wait: { type: 'boolean' },
-      out: { type: 'string' },
-      'endpoint-url': { type: 'string' },
-      bucket: { type: 'string' },
-      'inference-id': { type: 'string' },
-      handler: { type: 'string' },
-      'max-body-bytes': { type: 'string' },
-      'exit-with-parent': { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
-  if (command === 'status') {
-    if (rest.length > 0) throw new ConfigError('status', `unexpected argument ${JSON.stringify(rest[0])}`);
-    const client = resolveClientConfig(values['endpoint-url'] !== undefined ? { endpointUrl: values['endpoint-url'] } : {});
-    return runStatus(client, values.json ?? false, process.stdout);
-  }
-  if (command === 'invoke') {
-    const [endpoint, ...extra] = rest;
-    if (endpoint === undefined) throw new ConfigError('invoke', 'name the endpoint: inferq invoke ENDPOINT --input FILE');
-    if (extra.length > 0) throw new ConfigError('invoke', `unexpected argument ${JSON.stringify(extra[0])}`);
-    if (values.input === undefined) throw new ConfigError('--input', 'required: the file to send');
-    const client = resolveClientConfig(values['endpoint-url'] !== undefined ? { endpointUrl: values['endpoint-url'] } : {});
-    return runInvoke(client, {
-      endpoint,
-      input: values.input,
-      wait: values.wait ?? false,
-      bucket: values.bucket ?? 'inferq-inputs',
-      ...(values['content-type'] !== undefined ? { contentType: values['content-type'] } : {}),
-      ...(values.out !== undefined ? { out: values.out } : {}),
-      ...(values['inference-id'] !== undefined ? { inferenceId: values['inference-id'] } : {}),
-    }, { stdout: process.stdout, stderr: process.stderr });
-  }
-  if (command === 'model') return runModel(rest, values);
-  if (rest.length > 0) throw new ConfigError(command, `unexpected argument ${JSON.stringify(rest[0])}`);
   switch (command) {
+    case 'invoke':
+      return runInvokeCommand(rest, values);
+    case 'model':
+      return runModel(rest, values);
+    case 'status':
+      noExtra(command, rest);
+      return runStatus(clientConfig(values), values.json ?? false, process.stdout);
     case 'version':
+      noExtra(command, rest);
       process.stdout.write(`${version()}\n`);
       return 0;
-    case 'serve': {
-      const port = parsePort(values.port);
-      const overrides: ConfigOverrides = {
-        ...(values.config !== undefined ? { configFile: values.config } : {}),
-        ...(values.host !== undefined ? { host: values.host } : {}),
-        ...(port !== undefined ? { port } : {}),
-        ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
-      };
-      return runServe(resolveConfig(overrides), version());
-    }
-    case 'worker': {
-      const overrides: ConfigOverrides = {
-        ...(values.config !== undefined ? { configFile: values.config } : {}),
-        ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
-      };
-      return runWorker(resolveConfig(overrides));
-    }
+    case 'serve':
+      noExtra(command, rest);
+      return runServe(resolveConfig(serverOverrides(values, true)), version());
+    case 'worker':
+      noExtra(command, rest);
+      return runWorker(resolveConfig(serverOverrides(values, false)));
     default:
       process.stderr.write(`inferq: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       return 2;

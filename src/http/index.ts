@@ -1,3 +1,4 @@
 /** The HTTP edge: one server for every API, error rendering per API family. */
 export { createGatewayServer } from './server.js';
-export type { GatewayServer, HttpServerDeps } from './server.js';
+export type { GatewayServer } from './server.js';
+export type { HttpServerDeps } from './dispatch.js';

@@ -1,32 +1,11 @@
 /**
- * The one HTTP server: health check, SigV4 verification, and dispatch by credential-scope service
- * (`s3` → S3 front, `sagemaker` → SageMaker Runtime front). Errors are rendered here, in the shape
- * of the API the request belongs to. Tracks connections for graceful shutdown.
+ * The one HTTP server: its lifecycle (listen, graceful close) and connection tracking; each
+ * request is served by {@link handleRequest}.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { isSigV2Presigned, verifySigV2Presigned, type CredentialLookup, type SignableRequest, type SigV4Verifier } from '../auth/index.js';
-import { InferqError, toInferqError } from '../errors/index.js';
-import { routeRuntimeRequest, type RuntimeApi } from '../runtime/index.js';
-import { parseS3Address, sendS3Error, type S3Api } from '../s3api/index.js';
-import type { Clock, Logger } from '../util/index.js';
-import { readBoundedBody } from './body.js';
-import { sendSageMakerError } from './sagemaker-errors.js';
-
-/** An over-limit real-time body is still read (and dropped) up to this much beyond the limit, so the client sees the ValidationError. */
-const OVERSIZE_DRAIN = 16 * 1024 * 1024;
-
-/** What the server dispatches to. */
-export interface HttpServerDeps {
-  readonly verifier: SigV4Verifier;
-  /** For Signature Version 2 presigned S3 URLs (botocore's default for `aws s3 presign`). */
-  readonly credentials: CredentialLookup;
-  readonly clock: Clock;
-  readonly s3: S3Api;
-  readonly runtime: RuntimeApi;
-  readonly logger: Logger;
-}
+import { handleRequest, type HttpServerDeps } from './dispatch.js';
 
 /** The running gateway server. */
 export interface GatewayServer {
@@ -36,100 +15,11 @@ export interface GatewayServer {
   close(graceMs: number): Promise<void>;
 }
 
-type Family = 's3' | 'sagemaker';
-
-function familyWithoutAuth(req: IncomingMessage): Family {
-  return (req.url ?? '').startsWith('/endpoints/') ? 'sagemaker' : 's3';
-}
-
-function signable(req: IncomingMessage): SignableRequest {
-  return { method: req.method ?? 'GET', rawUrl: req.url ?? '/', headers: req.headers, headersDistinct: req.headersDistinct };
-}
-
-/** Bodies up to this size are read and discarded after an error so the connection can be reused. */
-const DRAIN_LIMIT = 1024 * 1024;
-
-/**
- * After an early error the request body may be unread. Small bodies are drained (keep-alive
- * survives); larger ones get `Connection: close` and are cut off past the drain limit, so a
- * rejected 1 GB upload is not read to the end.
- */
-function settleUnreadBody(req: IncomingMessage, res: ServerResponse): void {
-  if (req.complete) return;
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (!(declared <= DRAIN_LIMIT) && !res.headersSent) res.setHeader('Connection', 'close');
-  let seen = 0;
-  req.on('data', (chunk: Buffer) => {
-    seen += chunk.length;
-    if (seen > DRAIN_LIMIT) req.socket.destroy();
-  });
-  req.resume();
-}
-
-function sendError(req: IncomingMessage, res: ServerResponse, family: Family, err: InferqError, requestId: string): void {
-  if (family === 's3') sendS3Error(res, err, (req.url ?? '/').split('?', 1)[0] ?? '/', requestId, req.method === 'HEAD');
-  else sendSageMakerError(res, err);
-}
-
 /** Creates the server (not yet listening). */
 export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
-  const { verifier, logger } = deps;
   const sockets = new Set<Socket>();
   let inFlight = 0;
   let idle: (() => void) | undefined;
-
-  async function serveS3(req: IncomingMessage, res: ServerResponse, sigV2: boolean): Promise<string> {
-    const auth = sigV2 ? verifySigV2Presigned(signable(req), deps.credentials, deps.clock, parseS3Address(req.url ?? '/', req.headers).bucketFromHost) : verifier.verify(signable(req));
-    return deps.s3.handle(req, res, auth);
-  }
-
-  async function serveRuntime(req: IncomingMessage, res: ServerResponse): Promise<string> {
-    const hasHash = req.headers['x-amz-content-sha256'] !== undefined;
-    const limit = deps.runtime.bodyLimit(req.method ?? 'GET', req.url ?? '/');
-    const tooLarge = (): InferqError => limit.realtime
-      ? new InferqError('ValidationError', `The request body is larger than this endpoint's limit of ${limit.bytes} bytes (realtime.maxBodyBytes).`)
-      : new InferqError('InvalidArgument', `Request body is larger than ${limit.bytes} bytes.`);
-    const body = await readBoundedBody(req, limit.bytes, tooLarge, limit.realtime ? limit.bytes + OVERSIZE_DRAIN : limit.bytes);
-    verifier.verify(signable(req), hasHash ? {} : { bodySha256Hex: createHash('sha256').update(body).digest('hex') });
-    const declared = req.headers['x-amz-content-sha256'];
-    if (hasHash && declared !== 'UNSIGNED-PAYLOAD' && declared !== createHash('sha256').update(body).digest('hex')) {
-      throw new InferqError('XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
-    }
-    const route = routeRuntimeRequest(req.method ?? 'GET', req.url ?? '/');
-    await deps.runtime.handle(req, res, route, body);
-    return route.operation;
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = randomUUID();
-    res.setHeader('x-amz-request-id', requestId);
-    res.setHeader('x-amzn-RequestId', requestId);
-    res.setHeader('Server', 'inferq');
-    const started = performance.now();
-    let family: Family = familyWithoutAuth(req);
-    let operation = 'unknown';
-    try {
-      if (req.method === 'GET' && req.url === '/ping' && req.headers.authorization === undefined) {
-        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 2 }).end('ok');
-        operation = 'Ping';
-        return;
-      }
-      const sigV2 = isSigV2Presigned(signable(req));
-      const service = sigV2 ? 's3' : verifier.claimedService(signable(req));
-      if (service === undefined && req.headers.authorization !== undefined) throw new InferqError('IncompleteSignature', 'The Authorization header is not a valid AWS Signature Version 4 header.');
-      if (service === undefined) throw new InferqError('MissingAuthentication', 'Request is missing Authentication Token');
-      family = service === 's3' ? 's3' : 'sagemaker';
-      operation = family === 's3' ? await serveS3(req, res, sigV2) : await serveRuntime(req, res);
-    } catch (raw) {
-      const err = toInferqError(raw);
-      if (err.code === 'InternalError') logger.error('request failed', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.stack : String(raw) });
-      settleUnreadBody(req, res);
-      sendError(req, res, family, err, requestId);
-      operation = `${operation}!${err.code}`;
-    } finally {
-      logger.debug('request', { requestId, method: req.method, url: req.url, operation, status: res.statusCode, ms: Math.round(performance.now() - started) });
-    }
-  }
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
     inFlight++;
@@ -137,7 +27,7 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
       inFlight--;
       if (inFlight === 0) idle?.();
     });
-    void handle(req, res);
+    void handleRequest(deps, req, res);
   });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
