@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { startFixture, type FixtureProcess } from '../models/helpers.js';
-import type { ServerProcess } from '../helpers/server.js';
+import { waitForOutput, type ServerProcess } from '../helpers/server.js';
 import {
   Harness, awaitChange, awaitTerminal, errorOf, fixtureModel, getStatus, invokeRaw, putObject, signed, terminalObjects, type AsyncStatus,
 } from '../helpers/async.js';
@@ -81,11 +81,13 @@ describe('the model fails', () => {
   }
 
   test('the model process crashes mid-request: Failed with "(0)", and the model is restarted for the next request', async () => {
+    const mark = server.output().length;
     await sm.send(new InvokeEndpointAsyncCommand({ EndpointName: 'crashy', Body: Buffer.from('boom'), CustomAttributes: 'mode=crash', InferenceId: 'crash-1' }));
     const { status, failure } = await onlyFailure('crashy', 'crash-1');
     assert.equal(status.Status, 'Failed');
     assert.match(status.FailureReason ?? '', /\(0\)/);
     assert.match(failure.toString(), /\(0\)/, 'the failure object states the reason');
+    await waitForOutput(server, /\[inferq:model:crashy#0\] model health changed from=starting to=healthy/, mark);
     await sm.send(new InvokeEndpointAsyncCommand({ EndpointName: 'crashy', Body: Buffer.from('after the crash'), InferenceId: 'crash-2' }));
     const next = await awaitTerminal(server.url, 'crashy', 'crash-2');
     assert.equal(next.Status, 'Succeeded', next.FailureReason);

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sagemaker-runtime';
 import { aws, python } from '../helpers/clients.js';
 import { Harness, awaitTerminal, errorOf, fixtureModel, getStatus, signed } from '../helpers/async.js';
-import type { ServerProcess } from '../helpers/server.js';
+import { waitForOutput, type ServerProcess } from '../helpers/server.js';
 
 const h = new Harness();
 let server: ServerProcess;
@@ -128,12 +128,15 @@ except rt.exceptions.ModelError as e:
   });
 
   test('JS SDK: a model that dies mid-call is ModelError with OriginalStatusCode 0; the model is restarted', async () => {
+    const mark = server.output().length;
     await assert.rejects(sm.send(new InvokeEndpointCommand({ EndpointName: 'crashy', Body: Buffer.from('{}'), CustomAttributes: 'mode=crash' })), (err: unknown) => {
       assert.ok(err instanceof ModelError, String(err));
       assert.equal(err.OriginalStatusCode, 0);
       assert.match(err.OriginalMessage ?? '', /connection/);
       return true;
     });
+    // The next call must reach the restarted process, not the one still dying.
+    await waitForOutput(server, /\[inferq:model:crashy#0\] model health changed from=starting to=healthy/, mark);
     const res = await sm.send(new InvokeEndpointCommand({ EndpointName: 'crashy', Body: Buffer.from('alive'), CustomAttributes: 'mode=echo' }));
     assert.equal(Buffer.from(res.Body).toString(), 'alive', 'the next call waits for the restarted model');
   });

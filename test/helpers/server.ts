@@ -85,3 +85,29 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     },
   };
 }
+
+/** Resolves once the server's output after offset `from` matches `pattern` (awaits output events; rejects after `timeoutMs`). */
+export function waitForOutput(server: ServerProcess, pattern: RegExp, from = 0, timeoutMs = 30_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const m = pattern.exec(server.output().slice(from));
+      if (!m) return false;
+      cleanup();
+      resolve(m);
+      return true;
+    };
+    const onData = (): void => void setImmediate(check);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      server.proc.stdout!.off('data', onData);
+      server.proc.stderr!.off('data', onData);
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no ${String(pattern)} in the server output within ${timeoutMs} ms`));
+    }, timeoutMs);
+    server.proc.stdout!.on('data', onData);
+    server.proc.stderr!.on('data', onData);
+    check();
+  });
+}
