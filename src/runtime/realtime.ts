@@ -77,6 +77,8 @@ function busy(endpoint: EndpointConfig, slots: SlotScheduler, waitedMs: number):
  */
 export async function acquireSlot(endpoint: EndpointConfig, target: RealtimeTarget, gone: AbortSignal): Promise<SlotLease> {
   target.ensureStarted();
+  const free = target.slots.tryAcquire();
+  if (free) return free;
   const { startTimeoutMs, timeoutMs } = endpoint.realtime;
   const deadline = new AbortController();
   const started = performance.now();

@@ -94,6 +94,12 @@ export class SlotScheduler {
     return Math.max(0, this.options.capacity());
   }
 
+  /** A real-time slot now if one is free and nobody is ahead (no timers, no promise), else undefined. */
+  tryAcquire(): SlotLease | undefined {
+    this.drain();
+    return this.waiters.length === 0 && this.hasFreeSlot() && !this.asyncTurn() ? this.grantRealtime() : undefined;
+  }
+
   /**
    * Waits for a real-time slot. Rejects with {@link SlotsSaturatedError} when `maxWaiting` calls
    * already wait, or with `signal.reason` when `signal` aborts first.

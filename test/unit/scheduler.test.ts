@@ -195,3 +195,24 @@ describe('capacity changes and demand', () => {
     assert.deepEqual(log, ['rt']);
   });
 });
+
+describe('tryAcquire (the real-time fast path)', () => {
+  test('grants a free slot at once, nothing when full or when a waiter is ahead, and never jumps async work whose turn it is', async () => {
+    const { slots } = setup({ capacity: 1 });
+    const first = slots.tryAcquire();
+    assert.ok(first);
+    assert.equal(slots.tryAcquire(), undefined, 'full');
+    const log: string[] = [];
+    waitFor(slots, log, 'waiter');
+    first.release();
+    await flush();
+    assert.deepEqual(log, ['waiter'], 'the waiter got the freed slot, not a later tryAcquire');
+    assert.equal(slots.tryAcquire(), undefined);
+    const fresh = setup({ capacity: 1 });
+    assert.equal(fresh.slots.tryAcquireAsync(1), 1);
+    assert.equal(fresh.slots.tryAcquireAsync(1), 0, 'async work now waits');
+    fresh.slots.releaseAsync(1);
+    await flush();
+    assert.equal(fresh.slots.tryAcquire(), undefined, 'the freed slot is set aside for the waiting async work');
+  });
+});
