@@ -9,15 +9,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { EndpointConfig } from '../config/index.js';
-import { modelError } from './model-errors.js';
-import { acquireSlot, asModelFailure, callModel, clientGone, idleTimeout, modelChunks, readText, type RealtimeContext, type RealtimeTarget } from './realtime.js';
+import { asModelFailure, modelChunks, runRealtimeCall, type RealtimeContext, type RealtimeTarget } from './realtime.js';
 import { DEFAULT_CONTENT_TYPE, parseRealtimeRequest, VARIANT } from './realtime-request.js';
 
 /** Model answers up to this size are buffered before the 200 is sent. */
 export const RESPONSE_BUFFER_BYTES = 6 * 1024 * 1024;
-
-/** Longest model error body kept as OriginalMessage. */
-export const MAX_ORIGINAL_MESSAGE_BYTES = 64 * 1024;
 
 interface Buffered {
   readonly chunks: Buffer[];
@@ -50,34 +46,13 @@ async function* rest(first: readonly Buffer[], iterator: AsyncIterator<Buffer>):
 }
 
 /** Handles one InvokeEndpoint call for a known endpoint. */
-export async function invokeEndpoint(ctx: RealtimeContext, endpoint: EndpointConfig, target: RealtimeTarget, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+export function invokeEndpoint(ctx: RealtimeContext, endpoint: EndpointConfig, target: RealtimeTarget, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
   const request = parseRealtimeRequest(req.headers, endpoint.name, false);
-  const gone = clientGone(res);
-  let lease;
-  let deadline;
-  try {
-    lease = await acquireSlot(endpoint, target, gone.signal);
-    deadline = idleTimeout(endpoint.realtime.timeoutMs);
-    const signal = AbortSignal.any([deadline.signal, gone.signal]);
-    const response = await callModel(ctx, endpoint, target.model, request, body, signal, gone.signal);
-    if (response.status < 200 || response.status >= 300) {
-      const text = await readText(response.body, MAX_ORIGINAL_MESSAGE_BYTES);
-      throw modelError({ endpointName: endpoint.name, region: ctx.region }, response.status, text);
-    }
-    const headers = {
-      'Content-Type': response.contentType ?? DEFAULT_CONTENT_TYPE,
-      'x-Amzn-Invoked-Production-Variant': VARIANT,
-      ...(response.customAttributes !== undefined ? { 'X-Amzn-SageMaker-Custom-Attributes': response.customAttributes } : {}),
-    };
-    await relay(ctx, endpoint, response.body, res, headers);
-  } catch (err) {
-    if (gone.signal.aborted) return;
-    throw err;
-  } finally {
-    deadline?.dispose();
-    lease?.release();
-    gone.dispose();
-  }
+  return runRealtimeCall(ctx, endpoint, target, res, request, body, (response) => relay(ctx, endpoint, response.body, res, {
+    'Content-Type': response.contentType ?? DEFAULT_CONTENT_TYPE,
+    'x-Amzn-Invoked-Production-Variant': VARIANT,
+    ...(response.customAttributes !== undefined ? { 'X-Amzn-SageMaker-Custom-Attributes': response.customAttributes } : {}),
+  }));
 }
 
 async function relay(ctx: RealtimeContext, endpoint: EndpointConfig, body: Readable, res: ServerResponse, headers: Record<string, string>): Promise<void> {

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
 import { ModelCallError, type ModelClient, type ModelResponse } from '../models/index.js';
+import { modelError } from './model-errors.js';
 import { SlotsSaturatedError, type SlotLease, type SlotScheduler } from '../scheduling/index.js';
 import type { Logger } from '../util/index.js';
 import { noResponseError } from './model-errors.js';
@@ -181,4 +182,39 @@ export async function readText(body: Readable, max: number): Promise<string> {
     // A body cut short still tells the client what the model said so far.
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Largest model error body quoted in a ModelError's OriginalMessage. */
+export const MAX_ORIGINAL_MESSAGE_BYTES = 64 * 1024;
+
+/**
+ * The frame of every real-time call: take a slot, call the model within the idle timeout, turn a
+ * non-2xx answer into ModelError, and hand a 2xx response to `relay` (which may `touch` the idle
+ * timer as bytes flow). The slot, the timer and the client watch are always released; a client
+ * that went away ends the call quietly.
+ */
+export async function runRealtimeCall(
+  ctx: RealtimeContext, endpoint: EndpointConfig, target: RealtimeTarget, res: ServerResponse, request: RealtimeRequest, body: Buffer,
+  relay: (response: ModelResponse, touch: () => void) => Promise<void>,
+): Promise<void> {
+  const gone = clientGone(res);
+  let lease: SlotLease | undefined;
+  let idle: ReturnType<typeof idleTimeout> | undefined;
+  try {
+    lease = await acquireSlot(endpoint, target, gone.signal);
+    idle = idleTimeout(endpoint.realtime.timeoutMs);
+    const response = await callModel(ctx, endpoint, target.model, request, body, AbortSignal.any([idle.signal, gone.signal]), gone.signal);
+    if (response.status < 200 || response.status >= 300) {
+      const text = await readText(response.body, MAX_ORIGINAL_MESSAGE_BYTES);
+      throw modelError({ endpointName: endpoint.name, region: ctx.region }, response.status, text);
+    }
+    await relay(response, idle.touch);
+  } catch (err) {
+    if (gone.signal.aborted) return;
+    throw err;
+  } finally {
+    idle?.dispose();
+    lease?.release();
+    gone.dispose();
+  }
 }

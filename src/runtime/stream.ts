@@ -10,10 +10,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointConfig } from '../config/index.js';
 import { ModelCallError, type ModelResponse } from '../models/index.js';
 import { exceptionFrame, payloadPartFrames, type StreamException } from './eventstream.js';
-import { modelError } from './model-errors.js';
-import { acquireSlot, asModelFailure, callModel, clientGone, idleTimeout, modelChunks, readText, type RealtimeContext, type RealtimeTarget } from './realtime.js';
+import { asModelFailure, modelChunks, runRealtimeCall, type RealtimeContext, type RealtimeTarget } from './realtime.js';
 import { DEFAULT_CONTENT_TYPE, parseRealtimeRequest, VARIANT } from './realtime-request.js';
-import { MAX_ORIGINAL_MESSAGE_BYTES } from './invoke.js';
 
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -67,26 +65,7 @@ async function relayFrames(ctx: RealtimeContext, endpoint: EndpointConfig, respo
 }
 
 /** Handles one InvokeEndpointWithResponseStream call for a known endpoint. */
-export async function invokeEndpointWithResponseStream(ctx: RealtimeContext, endpoint: EndpointConfig, target: RealtimeTarget, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+export function invokeEndpointWithResponseStream(ctx: RealtimeContext, endpoint: EndpointConfig, target: RealtimeTarget, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
   const request = parseRealtimeRequest(req.headers, endpoint.name, true);
-  const gone = clientGone(res);
-  let lease;
-  let idle;
-  try {
-    lease = await acquireSlot(endpoint, target, gone.signal);
-    idle = idleTimeout(endpoint.realtime.timeoutMs);
-    const response = await callModel(ctx, endpoint, target.model, request, body, AbortSignal.any([idle.signal, gone.signal]), gone.signal);
-    if (response.status < 200 || response.status >= 300) {
-      const text = await readText(response.body, MAX_ORIGINAL_MESSAGE_BYTES);
-      throw modelError({ endpointName: endpoint.name, region: ctx.region }, response.status, text);
-    }
-    await relayFrames(ctx, endpoint, response, res, idle.touch);
-  } catch (err) {
-    if (gone.signal.aborted) return;
-    throw err;
-  } finally {
-    idle?.dispose();
-    lease?.release();
-    gone.dispose();
-  }
+  return runRealtimeCall(ctx, endpoint, target, res, request, body, (response, touch) => relayFrames(ctx, endpoint, response, res, touch));
 }
