@@ -1,7 +1,8 @@
-/** Small shared utilities: clock and logger. */
+/** Small shared utilities: clock, logger, SQLite opening and WAL group sync. */
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
 export { openMigratedDatabase } from './sqlite.js';
 export type { MigratedDatabaseOptions } from './sqlite.js';
+export { WalSync } from './wal-sync.js';

@@ -1,15 +1,16 @@
 /**
  * Group commit of enqueues: every enqueue made before the next flush (the same tick, or within
- * `maxBatchDelayMs`) is inserted in ONE transaction, so one WAL fsync acknowledges the whole batch.
- * Each promise settles only after that commit. Idempotency is decided per job inside the batch: a
+ * `maxBatchDelayMs`) is inserted in ONE transaction, committed at `synchronous = NORMAL`; each
+ * promise settles only once a group fdatasync of the write-ahead log (off the event loop, see
+ * {@link WalSync}) has made the batch survive power loss. Idempotency is decided per job inside the batch: a
  * repeated (endpoint, inferenceId) resolves to the stored job when its fingerprint matches and
  * rejects with InferenceIdConflict otherwise, without affecting the other jobs of the batch.
  */
 import Database from 'better-sqlite3';
 import { InferqError, toInferqError } from '../../errors/index.js';
+import type { WalSync } from '../../util/index.js';
 import type { EnqueueResult, NewJob } from '../port.js';
 import { closedError, toQueueError, type QueueContext } from './context.js';
-import { withFullSync } from './schema.js';
 import { insertedJob, toInsertParams, toJob, type InsertParams } from './statements.js';
 
 /** Most jobs written by one transaction; a larger backlog is flushed in several. */
@@ -34,6 +35,7 @@ export class EnqueueBatcher {
   constructor(
     private readonly ctx: QueueContext,
     private readonly delayMs: number,
+    private readonly wal: WalSync,
   ) {}
 
   /** Number of batch transactions committed so far. */
@@ -91,25 +93,27 @@ export class EnqueueBatcher {
     if (batch.length === 0) return;
     let outcomes: Outcome[];
     try {
-      outcomes = withFullSync(this.ctx.db, () => this.ctx.db.transaction(() => batch.map((item) => this.insert(item))).immediate());
+      outcomes = this.ctx.db.transaction(() => batch.map((item) => this.insert(item))).immediate();
       this.commits++;
     } catch (err) {
-      const error = toQueueError(err);
-      this.ctx.logger.error('job enqueue batch failed', { jobs: batch.length, error: err });
-      for (const item of batch) item.reject(error);
+      this.fail(batch, err);
       return;
     }
     const endpoints = new Set<string>();
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i];
-      if (outcome === undefined) item.reject(new InferqError('InternalError', 'A batched enqueue has no outcome.'));
-      else if ('error' in outcome) item.reject(outcome.error);
-      else {
-        if (outcome.result.created) endpoints.add(outcome.result.job.endpoint);
-        item.resolve(outcome.result);
-      }
+    outcomes.forEach((outcome) => {
+      if ('result' in outcome && outcome.result.created) endpoints.add(outcome.result.job.endpoint);
     });
     if (endpoints.size > 0) this.ctx.notify(endpoints);
+    this.wal.sync().then(
+      () => settle(batch, outcomes),
+      (err: unknown) => this.fail(batch, err),
+    );
+  }
+
+  private fail(batch: readonly PendingEnqueue[], err: unknown): void {
+    const error = toQueueError(err);
+    this.ctx.logger.error('job enqueue batch failed', { jobs: batch.length, error: err });
+    for (const item of batch) item.reject(error);
   }
 
   /** Inserts one job inside the batch transaction. Storage failures propagate and fail the batch. */
@@ -136,4 +140,14 @@ export class EnqueueBatcher {
       throw err;
     }
   }
+}
+
+/** Settles each enqueue of a durable batch with its own outcome. */
+function settle(batch: readonly PendingEnqueue[], outcomes: readonly Outcome[]): void {
+  batch.forEach((item, i) => {
+    const outcome = outcomes[i];
+    if (outcome === undefined) item.reject(new InferqError('InternalError', 'A batched enqueue has no outcome.'));
+    else if ('error' in outcome) item.reject(outcome.error);
+    else item.resolve(outcome.result);
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * The embedded SQLite job queue: one database file (WAL; enqueues commit with synchronous = FULL) holding jobs, backlog
+ * The embedded SQLite job queue: one database file (WAL; enqueues acknowledged after a group fdatasync of the log) holding jobs, backlog
  * counters and the worker registry. One process should own the file; other processes on the host
  * may share it safely (every write is an IMMEDIATE transaction), at the cost of lock waits.
  */

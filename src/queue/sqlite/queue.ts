@@ -3,7 +3,7 @@
  * IMMEDIATE transactions. Every public method rejects with ServiceUnavailable once close() was
  * called; close() first commits the enqueues already accepted.
  */
-import type { Logger } from '../../util/index.js';
+import { WalSync, type Logger } from '../../util/index.js';
 import type { EnqueueResult, Job, JobOutcome, JobQueue, NewJob, QueueStats, WorkerRegistry } from '../port.js';
 import { closedError, toQueueError, type QueueContext } from './context.js';
 import { EnqueueBatcher } from './enqueue.js';
@@ -35,11 +35,13 @@ export class SqliteQueue implements SqliteJobQueue {
   private readonly listeners = new Set<(endpoint: string) => void>();
   private readonly batcher: EnqueueBatcher;
   private readonly ctx: QueueContext;
+  private readonly wal: WalSync;
 
   /** Takes ownership of the database in `ctx` (minus `notify`, which the queue provides). */
   constructor(ctx: Omit<QueueContext, 'notify'>, maxBatchDelayMs: number) {
-    this.ctx = { ...ctx, notify: (endpoints) => this.notify(endpoints) };
-    this.batcher = new EnqueueBatcher(this.ctx, maxBatchDelayMs);
+    this.ctx = Object.assign({}, ctx, { notify: (endpoints: Iterable<string>) => this.notify(endpoints) });
+    this.wal = new WalSync(ctx.db.name);
+    this.batcher = new EnqueueBatcher(this.ctx, maxBatchDelayMs, this.wal);
   }
 
   private get logger(): Logger {
@@ -163,17 +165,20 @@ export class SqliteQueue implements SqliteJobQueue {
   }
 
   close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve, reject) => {
-      try {
-        this.batcher.flushAll();
-        this.ctx.db.close();
-        resolve();
-      } catch (err) {
-        this.batcher.rejectAll();
-        if (this.ctx.db.open) this.ctx.db.close();
-        reject(toQueueError(err));
-      }
-    });
+    this.closing ??= this.closeNow();
     return this.closing;
+  }
+
+  /** Commits what was accepted, makes it durable, then closes the database. */
+  private async closeNow(): Promise<void> {
+    try {
+      this.batcher.flushAll();
+      await this.wal.close();
+      this.ctx.db.close();
+    } catch (err) {
+      this.batcher.rejectAll();
+      if (this.ctx.db.open) this.ctx.db.close();
+      throw toQueueError(err);
+    }
   }
 }

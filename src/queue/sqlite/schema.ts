@@ -80,24 +80,11 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /**
  * Opens (creating if needed) the job database at `file` in WAL mode, migrated to
  * {@link SCHEMA_VERSION}. The connection runs with `synchronous = NORMAL` (every commit survives a
- * crash of the process); enqueue batches switch to `FULL` around their commit (see
- * {@link withFullSync}) so an acknowledged request also survives power loss. Lease bookkeeping
+ * crash of the process); an enqueue batch is acknowledged only after a group fdatasync of the
+ * write-ahead log (WalSync), so an acknowledged request also survives power loss. Lease bookkeeping
  * (claim, renew, finish) lost to a power cut only makes a job run again, which overwrites its
  * deterministic output.
  */
 export function openJobDatabase(file: string): Database.Database {
   return openMigratedDatabase(file, { name: 'job database', migrations: MIGRATIONS, synchronous: 'NORMAL' });
-}
-
-/**
- * Runs `commit` with `synchronous = FULL`, so its commit fsyncs the write-ahead log (including any
- * earlier NORMAL commits), then returns the connection to NORMAL.
- */
-export function withFullSync<T>(db: Database.Database, commit: () => T): T {
-  db.pragma('synchronous = FULL');
-  try {
-    return commit();
-  } finally {
-    db.pragma('synchronous = NORMAL');
-  }
 }
