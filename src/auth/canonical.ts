@@ -133,8 +133,12 @@ export type DistinctHeaders = Readonly<Record<string, readonly string[] | undefi
 
 /** Trims and collapses internal whitespace runs to one space. */
 function normaliseHeaderValue(value: string): string {
-  return value.trim().replace(/\s+/g, ' ');
+  const trimmed = value.trim();
+  return NEEDS_COLLAPSE.test(trimmed) ? trimmed.replace(/\s+/g, ' ') : trimmed;
 }
+
+/** Two whitespace characters in a row, or any whitespace other than a space. */
+const NEEDS_COLLAPSE = /\s\s|[^\S ]/;
 
 /**
  * The value of one header for the canonical request, or undefined when absent: all occurrences

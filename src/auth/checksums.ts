@@ -230,7 +230,7 @@ function readExpectations(headers: IncomingHttpHeaders): Expectations {
     if (alg === undefined) throw new InferqError('InvalidArgument', `The trailer ${name} is not a supported checksum.`, { ArgumentName: 'x-amz-trailer', ArgumentValue: name });
     if (!header.has(alg) && !trailer.includes(alg)) trailer.push(alg);
   }
-  return { ...(md5 === undefined ? {} : { md5 }), header, trailer };
+  return { header, trailer, ...(md5 === undefined ? {} : { md5 }) };
 }
 
 class ChecksumVerifierStream extends Transform implements ChecksumVerifier {

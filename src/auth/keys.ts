@@ -3,7 +3,7 @@
  * bounded cache, and constant-time comparison of hex signatures. Secrets are only ever passed to
  * `createHmac`; they are never logged or put into error messages.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 /** `AWS4-HMAC-SHA256`, the only algorithm inferq accepts. */
 export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -11,9 +11,9 @@ export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
 /** Hex SHA-256 of the empty string. */
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-/** Hex SHA-256 of a string (UTF-8) or bytes. */
+/** Hex SHA-256 of a string (UTF-8) or bytes (one-shot `crypto.hash`, ~3× cheaper than a Hash object). */
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 /** Hex HMAC-SHA256 of a string (UTF-8) under `key`. */

@@ -23,7 +23,7 @@ export interface RequestToSign {
 export function signRequest(r: RequestToSign): Record<string, string> {
   const amzDate = (r.date ?? new Date()).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
-  const headers: Record<string, string> = { ...r.headers, host: r.url.host, 'x-amz-date': amzDate, 'x-amz-content-sha256': r.payloadHash };
+  const headers: Record<string, string> = Object.assign({}, r.headers, { host: r.url.host, 'x-amz-date': amzDate, 'x-amz-content-sha256': r.payloadHash });
   const signedHeaders = Object.keys(headers).sort();
   const canonical = buildCanonicalRequest(
     { method: r.method, rawUrl: `${r.url.pathname}${r.url.search}`, headers },

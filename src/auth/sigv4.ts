@@ -20,7 +20,7 @@ import type { AuthResult, CredentialLookup, PayloadMode, SignableRequest } from 
 /** Longest lifetime of a presigned URL (7 days), in seconds. */
 export const MAX_PRESIGNED_EXPIRES_SECONDS = 604_800;
 
-const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+const AMZ_DATE = /^\d{8}T\d{6}Z$/;
 const SCOPE_DATE = /^\d{8}$/;
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 
@@ -98,12 +98,18 @@ function parseSignedHeaders(raw: string): string[] {
   return names;
 }
 
+/** The decimal number in `value[from, from + length)`; the caller has checked the digits. */
+function digitsAt(value: string, from: number, length: number): number {
+  let n = 0;
+  for (let i = from; i < from + length; i++) n = n * 10 + value.charCodeAt(i) - 48;
+  return n;
+}
+
 function parseAmzDate(value: string | undefined, what: string): number {
   if (value === undefined) throw incomplete(`${what} is missing.`);
-  const m = AMZ_DATE.exec(value);
-  if (m === null) throw incomplete(`${what} '${value}' is not in the form YYYYMMDD'T'HHMMSS'Z'.`);
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  if (!AMZ_DATE.test(value)) throw incomplete(`${what} '${value}' is not in the form YYYYMMDD'T'HHMMSS'Z'.`);
+  const d = digitsAt(value, 6, 2);
+  const ms = Date.UTC(digitsAt(value, 0, 4), digitsAt(value, 4, 2) - 1, d, digitsAt(value, 9, 2), digitsAt(value, 11, 2), digitsAt(value, 13, 2));
   if (Number.isNaN(ms) || new Date(ms).getUTCDate() !== d) throw incomplete(`${what} '${value}' is not a valid date.`);
   return ms;
 }
@@ -137,7 +143,8 @@ function claimsFromHeader(req: SignableRequest, header: string): Claims {
   if (amzDate?.slice(0, 8) !== scope.date) {
     throw incomplete(`The credential scope date ${scope.date} does not match X-Amz-Date ${amzDate ?? ''}.`);
   }
-  return { ...scope, signedHeaders: parseSignedHeaders(signedHeadersRaw), signedHeadersRaw, signature: signature.toLowerCase(), amzDate, amzDateMs };
+  const signedHeaders = parseSignedHeaders(signedHeadersRaw);
+  return { accessKeyId: scope.accessKeyId, date: scope.date, region: scope.region, service: scope.service, signedHeaders, signedHeadersRaw, signature: signature.toLowerCase(), amzDate, amzDateMs };
 }
 
 function requiredParam(q: ReadonlyMap<string, string>, name: string): string {
@@ -162,7 +169,10 @@ function claimsFromQuery(q: ReadonlyMap<string, string>): Claims {
   let queryPayloadHash: string | undefined;
   for (const [name, value] of q) if (name.toLowerCase() === 'x-amz-content-sha256') queryPayloadHash = value;
   return {
-    ...scope,
+    accessKeyId: scope.accessKeyId,
+    date: scope.date,
+    region: scope.region,
+    service: scope.service,
     signedHeaders: parseSignedHeaders(signedHeadersRaw),
     signedHeadersRaw,
     signature: requiredParam(q, 'X-Amz-Signature').toLowerCase(),
@@ -212,14 +222,8 @@ export function buildCanonicalRequest(req: SignableRequest, input: CanonicalRequ
   if ('missing' in headers) {
     throw new InferqError('SignatureDoesNotMatch', `The signed header '${headers.missing}' is not present in the request.`);
   }
-  return [
-    req.method.toUpperCase(),
-    canonicalUri(rawPath, input.service),
-    canonicalQuery(params, input.presigned ? 'X-Amz-Signature' : undefined),
-    headers.block,
-    input.signedHeaders.join(';'),
-    input.payloadHash,
-  ].join('\n');
+  const query = canonicalQuery(params, input.presigned ? 'X-Amz-Signature' : undefined);
+  return `${req.method.toUpperCase()}\n${canonicalUri(rawPath, input.service)}\n${query}\n${headers.block}\n${input.signedHeaders.join(';')}\n${input.payloadHash}`;
 }
 
 /** Options of {@link SigV4Verifier}. */
@@ -291,9 +295,9 @@ export class SigV4Verifier {
         { AWSAccessKeyId: claims.accessKeyId, StringToSign: stringToSign, SignatureProvided: claims.signature, CanonicalRequest: canonicalRequest },
       );
     }
-    const base = { accessKeyId: claims.accessKeyId, service: claims.service, region: claims.region, presigned, payload };
-    if (payload.kind !== 'streaming-signed') return base;
-    return { ...base, chunkSigning: { seedSignature: claims.signature, signingKey, scope, amzDate: claims.amzDate } };
+    const { accessKeyId, service, region } = claims;
+    if (payload.kind !== 'streaming-signed') return { accessKeyId, service, region, presigned, payload };
+    return { accessKeyId, service, region, presigned, payload, chunkSigning: { seedSignature: claims.signature, signingKey, scope, amzDate: claims.amzDate } };
   }
 
   private claims(req: SignableRequest): Claims {

@@ -3,7 +3,7 @@
  * credential-scope service (`s3` → S3 front, `sagemaker` → SageMaker Runtime front). Errors are
  * rendered here, in the shape of the API the request belongs to.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isSigV2Presigned, verifySigV2Presigned, type CredentialLookup, type SignableRequest, type SigV4Verifier } from '../auth/index.js';
 import { InferqError, toInferqError } from '../errors/index.js';
@@ -33,8 +33,14 @@ function familyWithoutAuth(req: IncomingMessage): Family {
   return (req.url ?? '').startsWith('/endpoints/') ? 'sagemaker' : 's3';
 }
 
+/**
+ * The request as the verifiers see it. node builds `headersDistinct` on first access (an array per
+ * header); it is only needed when a header name repeats, which the raw header count reveals.
+ */
 function signable(req: IncomingMessage): SignableRequest {
-  return { method: req.method ?? 'GET', rawUrl: req.url ?? '/', headers: req.headers, headersDistinct: req.headersDistinct };
+  const { headers } = req;
+  const repeated = req.rawHeaders.length !== 2 * Object.keys(headers).length;
+  return { method: req.method ?? 'GET', rawUrl: req.url ?? '/', headers, ...(repeated ? { headersDistinct: req.headersDistinct } : {}) };
 }
 
 /** Bodies up to this size are read and discarded after an error so the connection can be reused. */
@@ -62,21 +68,21 @@ function sendError(req: IncomingMessage, res: ServerResponse, family: Family, er
   else sendSageMakerError(res, err);
 }
 
-async function serveS3(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse, sigV2: boolean): Promise<string> {
-  const auth = sigV2 ? verifySigV2Presigned(signable(req), deps.credentials, deps.clock, parseS3Address(req.url ?? '/', req.headers).bucketFromHost) : deps.verifier.verify(signable(req));
+async function serveS3(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse, request: SignableRequest, sigV2: boolean): Promise<string> {
+  const auth = sigV2 ? verifySigV2Presigned(request, deps.credentials, deps.clock, parseS3Address(req.url ?? '/', req.headers).bucketFromHost) : deps.verifier.verify(request);
   return deps.s3.handle(req, res, auth);
 }
 
-async function serveRuntime(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse): Promise<string> {
+async function serveRuntime(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse, request: SignableRequest): Promise<string> {
   const hasHash = req.headers['x-amz-content-sha256'] !== undefined;
   const limit = deps.runtime.bodyLimit(req.method ?? 'GET', req.url ?? '/');
   const tooLarge = (): InferqError => limit.realtime
     ? new InferqError('ValidationError', `The request body is larger than this endpoint's limit of ${limit.bytes} bytes (realtime.maxBodyBytes).`)
     : new InferqError('InvalidArgument', `Request body is larger than ${limit.bytes} bytes.`);
   const body = await readBoundedBody(req, limit.bytes, tooLarge, limit.realtime ? limit.bytes + OVERSIZE_DRAIN : limit.bytes);
-  deps.verifier.verify(signable(req), hasHash ? {} : { bodySha256Hex: createHash('sha256').update(body).digest('hex') });
+  deps.verifier.verify(request, hasHash ? {} : { bodySha256Hex: hash('sha256', body, 'hex') });
   const declared = req.headers['x-amz-content-sha256'];
-  if (hasHash && declared !== 'UNSIGNED-PAYLOAD' && declared !== createHash('sha256').update(body).digest('hex')) {
+  if (hasHash && declared !== 'UNSIGNED-PAYLOAD' && declared !== hash('sha256', body, 'hex')) {
     throw new InferqError('XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
   }
   const route = routeRuntimeRequest(req.method ?? 'GET', req.url ?? '/');
@@ -103,12 +109,13 @@ export async function handleRequest(deps: HttpServerDeps, req: IncomingMessage, 
       operation = 'Ping';
       return;
     }
-    const sigV2 = isSigV2Presigned(signable(req));
-    const service = sigV2 ? 's3' : verifier.claimedService(signable(req));
+    const request = signable(req);
+    const sigV2 = isSigV2Presigned(request);
+    const service = sigV2 ? 's3' : verifier.claimedService(request);
     if (service === undefined && req.headers.authorization !== undefined) throw new InferqError('IncompleteSignature', 'The Authorization header is not a valid AWS Signature Version 4 header.');
     if (service === undefined) throw new InferqError('MissingAuthentication', 'Request is missing Authentication Token');
     family = service === 's3' ? 's3' : 'sagemaker';
-    operation = family === 's3' ? await serveS3(deps, req, res, sigV2) : await serveRuntime(deps, req, res);
+    operation = family === 's3' ? await serveS3(deps, req, res, request, sigV2) : await serveRuntime(deps, req, res, request);
   } catch (raw) {
     const err = toInferqError(raw);
     if (err.code === 'InternalError') logger.error('request failed', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.stack : String(raw) });
