@@ -12,7 +12,16 @@ export default tseslint.config(
       '@typescript-eslint/explicit-module-boundary-types': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use const objects and unions instead of enum.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'Use const objects and unions instead of enum.' },
+        {
+          // V8 in Node 20 takes a slow path (µs, not ns) for an object literal that starts by
+          // spreading a non-empty object and then adds members: `{ ...a, b }`. `{ b, ...a }` is fast.
+          selector: 'ObjectExpression[properties.length>1] > SpreadElement:first-child',
+          message: 'Do not start an object literal with a spread followed by more members (a V8 slow path); put a plain property first or use Object.assign({}, a, { b }).',
+        },
+      ],
     },
   },
   {
@@ -20,6 +29,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/explicit-module-boundary-types': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
+      // The spread rule guards hot paths of the product only.
+      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use const objects and unions instead of enum.' }],
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] }],

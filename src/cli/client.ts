@@ -50,7 +50,7 @@ export async function failIfError(res: ClientResponse): Promise<ClientResponse> 
 export function send(config: ClientConfig, service: 's3' | 'sagemaker', method: string, path: string, headers: Record<string, string>, body?: { data: Buffer | Readable; length: number; sha256?: string }): Promise<ClientResponse> {
   const url = new URL(path, `${config.endpointUrl}/`);
   const payloadHash = body?.sha256 ?? (body === undefined ? 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' : 'UNSIGNED-PAYLOAD');
-  const signed = signRequest({ method, url, headers: { ...headers, 'content-length': String(body?.length ?? 0) }, payloadHash, service, region: config.region, accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey });
+  const signed = signRequest({ method, url, headers: Object.assign({}, headers, { 'content-length': String(body?.length ?? 0) }), payloadHash, service, region: config.region, accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey });
   const doRequest = url.protocol === 'https:' ? httpsRequest : request;
   return new Promise((resolve, reject) => {
     const req = doRequest(url, { method, headers: signed }, (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));

@@ -112,6 +112,7 @@ function runInvokeCommand(rest: readonly string[], values: CliValues): Promise<n
 function serverOverrides(values: CliValues, withAddress: boolean): ConfigOverrides {
   const port = withAddress ? parsePort(values.port) : undefined;
   return {
+    // eslint-disable-next-line no-restricted-syntax -- once per command line; every member is optional
     ...(values.config !== undefined ? { configFile: values.config } : {}),
     ...(withAddress && values.host !== undefined ? { host: values.host } : {}),
     ...(port !== undefined ? { port } : {}),

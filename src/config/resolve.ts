@@ -222,12 +222,11 @@ export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = pro
     endpoints: resolveEndpoints(endpointsRaw, configDir),
     worker: parsed.data.worker,
     modelBaseEnv: { ...process.env },
-    server: {
-      ...server,
+    server: Object.assign({}, server, {
       dataDir: resolvePath(cwd, server.dataDir),
       credentials: usingDevCredentials ? [{ ...DEV_CREDENTIALS }] : configured,
       usingDevCredentials,
-    },
+    }),
     ...(configFile ? { sourceFile: resolvePath(cwd, configFile) } : {}),
   });
 }

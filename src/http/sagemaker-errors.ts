@@ -8,7 +8,7 @@ export function sendSageMakerError(res: ServerResponse, err: InferqError): void 
     res.destroy(err);
     return;
   }
-  const body = Buffer.from(JSON.stringify({ ...err.details, Message: err.message }), 'utf8');
+  const body = Buffer.from(JSON.stringify(Object.assign({}, err.details, { Message: err.message })), 'utf8');
   res.writeHead(err.httpStatus, { 'Content-Type': 'application/json', 'X-Amzn-ErrorType': err.spec.sagemaker, 'Content-Length': body.length });
   res.end(body);
 }

@@ -82,7 +82,7 @@ function validate(options: ModelPoolOptions): void {
   const ok = Number.isInteger(min) && Number.isInteger(max) && min >= 0 && max >= 1 && min <= max
     && targetBacklogPerInstance > 0 && idleTimeoutMs >= 0
     && Number.isInteger(options.perInstanceConcurrency) && options.perInstanceConcurrency >= 1;
-  if (!ok) throw new RangeError(`model ${options.name}: invalid pool settings ${JSON.stringify({ ...options.instances, perInstanceConcurrency: options.perInstanceConcurrency })}`);
+  if (!ok) throw new RangeError(`model ${options.name}: invalid pool settings ${JSON.stringify(Object.assign({}, options.instances, { perInstanceConcurrency: options.perInstanceConcurrency }))}`);
 }
 
 class Pool {

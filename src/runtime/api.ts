@@ -115,7 +115,7 @@ export const DEFAULT_RUNTIME_BODY_LIMIT = 6 * 1024 * 1024 + 64 * 1024;
 /** Creates the runtime API over the configured endpoints. */
 export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
   const byName = new Map(deps.endpoints.map((e) => [e.name, e]));
-  const asyncDeps = { ...deps, backlog: new BacklogGauge(deps.queue) };
+  const asyncDeps = Object.assign({}, deps, { backlog: new BacklogGauge(deps.queue) });
   const ctx = { region: deps.region, logger: deps.logger };
   const targetOf = (name: string): RealtimeTarget => {
     const target = deps.realtime.get(name);

@@ -60,6 +60,8 @@ export function parseAsyncInvokeRequest(headers: IncomingHttpHeaders, body: Buff
   if (inputLocation === undefined && body.length === 0) throw new InferqError('ValidationError', 'Either InputLocation or an inline Body is required.');
   if (body.length > MAX_INLINE_BODY_BYTES) throw new InferqError('ValidationError', `The inline Body is ${body.length} bytes; at most ${MAX_INLINE_BODY_BYTES} bytes may be sent inline. Upload larger inputs and pass InputLocation.`);
   return {
+    requestTtlSeconds,
+    invocationTimeoutSeconds,
     ...(contentType !== undefined ? { contentType } : {}),
     ...(accept !== undefined ? { accept } : {}),
     ...(customAttributes !== undefined ? { customAttributes } : {}),
@@ -67,7 +69,5 @@ export function parseAsyncInvokeRequest(headers: IncomingHttpHeaders, body: Buff
     ...(inputLocation !== undefined ? { inputLocation } : { body }),
     ...(outputPathExtension !== undefined ? { outputPathExtension } : {}),
     ...(filename !== undefined ? { filename } : {}),
-    requestTtlSeconds,
-    invocationTimeoutSeconds,
   };
 }

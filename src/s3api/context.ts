@@ -43,7 +43,7 @@ export function sendXml(res: ServerResponse, status: number, xml: string): void 
 
 /** Sends a response without a body. */
 export function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...headers, 'Content-Length': 0 });
+  res.writeHead(status, Object.assign({}, headers, { 'Content-Length': 0 }));
   res.end();
 }
 

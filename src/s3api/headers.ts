@@ -42,7 +42,7 @@ export function readWriteOptions(headers: IncomingHttpHeaders): PutObjectOptions
     if (value) httpHeaders[name] = value;
   }
   const contentType = single(headers['content-type']);
-  return { ...(contentType ? { contentType } : {}), userMetadata, httpHeaders };
+  return { userMetadata, httpHeaders, ...(contentType ? { contentType } : {}) };
 }
 
 /** Parses `Range: bytes=…`; a malformed or multi-range header is ignored (the whole object is sent), as S3 does. */

@@ -21,7 +21,7 @@ export async function putObject(r: S3Request): Promise<void> {
   requireLength(r.req);
   const options = readWriteOptions(r.req.headers);
   const body = decodeRequestBody(r.req, r.auth, r.deps.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES);
-  const info = await r.deps.store.putObject(bucketOf(r), keyOf(r), body.stream, { ...options, checksums: body.checksums });
+  const info = await r.deps.store.putObject(bucketOf(r), keyOf(r), body.stream, Object.assign({}, options, { checksums: body.checksums }));
   sendEmpty(r.res, 200, { ETag: info.etag, ...checksumHeaders(info) });
 }
 

@@ -152,7 +152,7 @@ export class EndpointDispatcher {
   private run(job: Job): void {
     const abort = new AbortController();
     this.inFlight.set(job.id, { job, abort });
-    const ctx: ExecuteContext = { ...this.deps.execute, model: this.deps.model, maxAttempts: this.deps.endpoint.async.maxAttempts };
+    const ctx: ExecuteContext = Object.assign({}, this.deps.execute, { model: this.deps.model, maxAttempts: this.deps.endpoint.async.maxAttempts });
     executeJob(ctx, job, abort.signal)
       .then((result) => this.settle(job, result, abort.signal))
       .catch(async (err: unknown) => {

@@ -29,12 +29,12 @@ export function contextOf(req: IncomingMessage): HandlerContext {
   const accept = header(req, 'accept');
   const customAttributes = header(req, CUSTOM_ATTRIBUTES);
   const inferenceId = header(req, INFERENCE_ID);
-  return {
-    ...(contentType !== undefined ? { contentType } : {}),
-    ...(accept !== undefined ? { accept } : {}),
-    ...(customAttributes !== undefined ? { customAttributes } : {}),
-    ...(inferenceId !== undefined ? { inferenceId } : {}),
-  };
+  const context: { -readonly [K in keyof HandlerContext]: HandlerContext[K] } = {};
+  if (contentType !== undefined) context.contentType = contentType;
+  if (accept !== undefined) context.accept = accept;
+  if (customAttributes !== undefined) context.customAttributes = customAttributes;
+  if (inferenceId !== undefined) context.inferenceId = inferenceId;
+  return context;
 }
 
 /**

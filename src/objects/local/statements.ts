@@ -129,7 +129,7 @@ export function decodeMeta(text: string): ObjectMetadata {
 /** Builds the port's ObjectInfo from a row. */
 export function toObjectInfo(bucket: string, row: ObjectRow): ObjectInfo {
   const meta = decodeMeta(row.meta);
-  const info: ObjectInfo = {
+  return {
     bucket,
     key: row.key.toString('utf8'),
     size: row.size,
@@ -139,8 +139,8 @@ export function toObjectInfo(bucket: string, row: ObjectRow): ObjectInfo {
     userMetadata: meta.userMetadata,
     httpHeaders: meta.httpHeaders,
     checksums: meta.checksums,
+    ...(row.parts_count === null ? {} : { partsCount: row.parts_count }),
   };
-  return row.parts_count === null ? info : { ...info, partsCount: row.parts_count };
 }
 
 /** Builds the port's UploadInfo from a row. */

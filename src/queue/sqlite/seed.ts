@@ -44,7 +44,7 @@ export async function seedQueuedJobs(db: Database.Database, n: number, options: 
   for (let done = 0, chunk = 0; done < n; chunk++) {
     const rows = Math.min(ROWS_PER_TRANSACTION, n - done);
     db.transaction(() => {
-      last = Number(insert.run({ ...fixed, rows, prefix: `seed-${base}-${chunk}-` }).lastInsertRowid);
+      last = Number(insert.run(Object.assign({}, fixed, { rows, prefix: `seed-${base}-${chunk}-` })).lastInsertRowid);
       first ??= last - rows + 1;
     }).immediate();
     done += rows;

@@ -140,7 +140,7 @@ function prepareWorkerStatements(db: Database.Database) {
 }
 
 function prepareStatements(db: Database.Database) {
-  return { ...prepareJobStatements(db), ...prepareWorkerStatements(db) };
+  return Object.assign(prepareJobStatements(db), prepareWorkerStatements(db));
 }
 
 /** The prepared statements of one queue. */
@@ -154,17 +154,20 @@ export function createStatements(db: Database.Database): Statements {
 /** Largest inline body (bytes) a job may carry, as for SageMaker's inline `Body`. */
 export const MAX_INLINE_BODY_BYTES = 128_000;
 
-function encodeInput(input: JobInput): { input: string; inputBody: Buffer | null } {
+const INLINE_INPUT = JSON.stringify({ kind: 'inline' });
+
+/** The `input` column of a job (an inline body itself goes to `input_body`). */
+function encodeInput(input: JobInput): string {
   switch (input.kind) {
     case 'inline':
       if (input.body.length > MAX_INLINE_BODY_BYTES) {
         throw new InferqError('EntityTooLarge', `An inline request body may be at most ${MAX_INLINE_BODY_BYTES} bytes.`);
       }
-      return { input: JSON.stringify({ kind: 'inline' }), inputBody: input.body };
+      return INLINE_INPUT;
     case 'object':
-      return { input: JSON.stringify({ kind: 'object', location: { bucket: input.location.bucket, key: input.location.key } }), inputBody: null };
+      return JSON.stringify({ kind: 'object', location: { bucket: input.location.bucket, key: input.location.key } });
     case 'url':
-      return { input: JSON.stringify({ kind: 'url', url: input.url }), inputBody: null };
+      return JSON.stringify({ kind: 'url', url: input.url });
   }
 }
 
@@ -176,7 +179,8 @@ export function toInsertParams(job: NewJob): InsertParams {
     receivedAt: job.receivedAt,
     expiresAt: job.expiresAt,
     fingerprint: job.fingerprint,
-    ...encodeInput(job.input),
+    input: encodeInput(job.input),
+    inputBody: job.input.kind === 'inline' ? job.input.body : null,
     contentType: job.contentType ?? null,
     accept: job.accept ?? null,
     customAttributes: job.customAttributes ?? null,
