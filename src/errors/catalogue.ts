@@ -110,3 +110,8 @@ export function toInferqError(value: unknown): InferqError {
   if (value instanceof InferqError) return value;
   return new InferqError('InternalError', 'We encountered an internal error. Please try again.', {}, { cause: value });
 }
+
+/** Whether `value` names an entry of the catalogue (for codes that crossed a process or thread boundary). */
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CATALOGUE, value);
+}

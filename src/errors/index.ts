@@ -1,4 +1,4 @@
 /** Public surface of the error catalogue. */
-export { ERROR_CATALOGUE, InferqError, isInferqError, toInferqError } from './catalogue.js';
+export { ERROR_CATALOGUE, InferqError, isErrorCode, isInferqError, toInferqError } from './catalogue.js';
 export type { ErrorCode, ErrorSpec } from './catalogue.js';
 export { renderErrorsDoc } from './doc.js';

@@ -29,8 +29,13 @@ after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describeJobQueueBehaviour('sqlite', () => {
+describeJobQueueBehaviour('sqlite on its own thread', () => {
   const queue = openSqliteJobQueue({ file: freshFile() });
+  return Promise.resolve({ queue, cleanup: () => queue.close() });
+});
+
+describeJobQueueBehaviour('sqlite on the calling thread', () => {
+  const queue = openSqliteJobQueue({ file: freshFile(), thread: false });
   return Promise.resolve({ queue, cleanup: () => queue.close() });
 });
 
@@ -108,6 +113,18 @@ void describe('sqlite job queue: durability', () => {
     assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.equal(check.pragma('journal_mode', { simple: true }), 'wal');
     check.close();
+  });
+});
+
+void describe('sqlite job queue: its thread', () => {
+  void it('answers ServiceUnavailable once the thread cannot run, and still closes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inferq-queue-'));
+    const queue = openSqliteJobQueue({ file: join(dir, 'jobs.db') });
+    rmSync(dir, { recursive: true }); // the thread, still loading its modules, will find no database directory
+    await rejectsWith(queue.stats('ep', 0), 'ServiceUnavailable');
+    await rejectsWith(queue.enqueue(newJob('ep', 'lost')), 'ServiceUnavailable');
+    await queue.close();
+    await rejectsWith(queue.get('ep', 'lost'), 'ServiceUnavailable');
   });
 });
 

@@ -7,6 +7,7 @@ import { silentLogger, type Clock, type Logger } from '../../util/index.js';
 import { openJobDatabase } from './schema.js';
 import { createStatements } from './statements.js';
 import { SqliteQueue, type SqliteJobQueue } from './queue.js';
+import { ThreadedSqliteQueue } from './threaded.js';
 
 /** Options of {@link openSqliteJobQueue}. */
 export interface SqliteJobQueueOptions {
@@ -24,17 +25,28 @@ export interface SqliteJobQueueOptions {
    * @default 0
    */
   readonly maxBatchDelayMs?: number;
+  /**
+   * Runs the database on a worker thread of its own (the event loop never waits for SQLite).
+   * `false` runs every statement on the calling thread.
+   * @default true
+   */
+  readonly thread?: boolean;
 }
 
 /**
  * Opens (creating and migrating if needed) the SQLite job queue. Synchronous: the database is
- * ready when this returns. Throws InternalError if the file has a newer schema version.
+ * created and migrated when this returns (on a thread, the calls made meanwhile wait for it). Throws InternalError if the file has a newer schema version.
  */
 export function openSqliteJobQueue(options: SqliteJobQueueOptions): SqliteJobQueue {
   const db = openJobDatabase(options.file);
+  const logger = options.logger ?? silentLogger;
+  const maxBatchDelayMs = Math.max(0, options.maxBatchDelayMs ?? 0);
+  if (options.thread ?? true) {
+    db.close();
+    return new ThreadedSqliteQueue({ file: options.file, maxBatchDelayMs }, logger);
+  }
   try {
-    const stmts = createStatements(db);
-    return new SqliteQueue({ db, stmts, logger: options.logger ?? silentLogger }, Math.max(0, options.maxBatchDelayMs ?? 0));
+    return new SqliteQueue({ db, stmts: createStatements(db), logger }, maxBatchDelayMs);
   } catch (err) {
     db.close();
     throw err;

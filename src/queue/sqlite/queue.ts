@@ -17,6 +17,8 @@ const PURGE_CHUNK = 5_000;
 export interface SqliteJobQueue extends JobQueue, WorkerRegistry {
   /** Deletes terminal jobs that finished before `olderThan` (epoch ms); resolves to how many. */
   purgeFinished(olderThan: number): Promise<number>;
+  /** The registered workers of `hostname` with their process ids. */
+  workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]>;
   /**
    * Number of enqueue batch transactions committed since open (to observe group commit).
    * @internal
@@ -142,7 +144,11 @@ export class SqliteQueue implements SqliteJobQueue {
   }
 
   deadWorkers(hostname: string, isAlive: (pid: number) => boolean): Promise<string[]> {
-    return this.run(() => this.ctx.stmts.workersOnHost.all(hostname).filter((row) => !isAlive(row.pid)).map((row) => row.owner));
+    return this.workersOnHost(hostname).then((rows) => rows.filter((row) => !isAlive(row.pid)).map((row) => row.owner));
+  }
+
+  workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]> {
+    return this.run(() => this.ctx.stmts.workersOnHost.all(hostname).map((row) => ({ owner: row.owner, pid: row.pid })));
   }
 
   async purgeFinished(olderThan: number): Promise<number> {

@@ -1,0 +1,79 @@
+/**
+ * The queue thread: owns the SQLite connection (inserts, commits, checkpoints all happen here, off
+ * the event loop that serves HTTP) and serves the calls of threaded.ts one message at a time.
+ * Calls that arrive together are started together, so the enqueues of one main-thread tick share
+ * one transaction exactly as on a single thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Logger, LogLevel } from '../../util/index.js';
+import type { NewJob } from '../port.js';
+import { openJobDatabase } from './schema.js';
+import { createStatements } from './statements.js';
+import { SqliteQueue } from './queue.js';
+import { reviveJob, toWireError, type CallMessage, type EnqueueReply, type QueueThreadApi, type QueueThreadData, type ThreadMessage } from './thread-protocol.js';
+
+function forwardingLogger(post: (message: ThreadMessage) => void): Logger {
+  const log = (level: LogLevel) => (message: string, fields?: Record<string, unknown>): void => {
+    try {
+      post({ type: 'log', level, message, ...(fields ? { fields } : {}) });
+    } catch {
+      post({ type: 'log', level, message, fields: { fields: Object.keys(fields ?? {}).join(',') } }); // a field value that cannot be cloned
+    }
+  };
+  const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: () => logger };
+  return logger;
+}
+
+/** The API of the thread over one opened queue. */
+function threadApi(queue: SqliteQueue): QueueThreadApi {
+  return {
+    async enqueueMany(jobs: readonly NewJob[]): Promise<EnqueueReply[]> {
+      const settled = await Promise.allSettled(jobs.map((job) => queue.enqueue(reviveJob(job))));
+      return settled.map((s): EnqueueReply => {
+        if (s.status === 'rejected') return { kind: 'failed', error: toWireError(s.reason) };
+        return s.value.created ? { kind: 'created', id: s.value.job.id } : { kind: 'existing', job: s.value.job };
+      });
+    },
+    claim: (...args) => queue.claim(...args),
+    renew: (...args) => queue.renew(...args),
+    finish: (...args) => queue.finish(...args),
+    release: (...args) => queue.release(...args),
+    claimExpired: (...args) => queue.claimExpired(...args),
+    releaseOwner: (...args) => queue.releaseOwner(...args),
+    get: (...args) => queue.get(...args),
+    stats: (...args) => queue.stats(...args),
+    registerWorker: (...args) => queue.registerWorker(...args),
+    heartbeatWorker: (...args) => queue.heartbeatWorker(...args),
+    unregisterWorker: (...args) => queue.unregisterWorker(...args),
+    workersOnHost: (...args) => queue.workersOnHost(...args),
+    purgeFinished: (...args) => queue.purgeFinished(...args),
+    seedForBenchmark: (...args) => queue.seedForBenchmark(...args),
+    close: () => queue.close(),
+  };
+}
+
+function serve(): void {
+  const port = parentPort;
+  if (port === null) throw new Error('thread-host.ts runs only as a worker thread');
+  const data = workerData as QueueThreadData;
+  const post = (message: ThreadMessage): void => port.postMessage(message);
+  const db = openJobDatabase(data.file);
+  const queue = new SqliteQueue({ db, stmts: createStatements(db), logger: forwardingLogger(post) }, data.maxBatchDelayMs);
+  queue.onAvailable((endpoint) => post({ type: 'available', endpoint }));
+  const api = threadApi(queue);
+  const answering = new Set<Promise<void>>();
+  port.on('message', (call: CallMessage) => {
+    const method = api[call.method].bind(api) as (...args: readonly unknown[]) => Promise<unknown>;
+    // close() answers last: after every earlier call (whose enqueues it commits) has been answered.
+    const earlier = call.method === 'close' ? [...answering] : [];
+    const result = method(...call.args);
+    const answer = Promise.allSettled([result, ...earlier]).then(() => result).then(
+      (value) => post({ type: 'reply', id: call.id, value, commits: queue.commitCount() }),
+      (err: unknown) => post({ type: 'error', id: call.id, error: toWireError(err), commits: queue.commitCount() }),
+    );
+    answering.add(answer);
+    void answer.finally(() => answering.delete(answer));
+  });
+}
+
+serve();

@@ -1,0 +1,84 @@
+/**
+ * The messages between the main thread and the queue thread (see threaded.ts and thread-host.ts):
+ * one request per call, one reply per request, and events (availability, log lines). Errors cross
+ * as their catalogue code, message and details; Buffers cross as Uint8Arrays and are revived.
+ */
+import { InferqError, isErrorCode } from '../../errors/index.js';
+import type { LogLevel } from '../../util/index.js';
+import type { Job, JobOutcome, NewJob, QueueStats } from '../port.js';
+import type { SeedOptions } from './seed.js';
+
+/** One enqueue of a batch: created (the main thread builds the Job itself), existing, or failed. */
+export type EnqueueReply =
+  | { readonly kind: 'created'; readonly id: string }
+  | { readonly kind: 'existing'; readonly job: Job }
+  | { readonly kind: 'failed'; readonly error: WireError };
+
+/** What the queue thread serves: the SQLite queue's operations, every one asynchronous. */
+export interface QueueThreadApi {
+  enqueueMany(jobs: readonly NewJob[]): Promise<EnqueueReply[]>;
+  claim(endpoint: string, owner: string, max: number, leaseMs: number, now: number): Promise<Job[]>;
+  renew(owner: string, ids: readonly string[], leaseMs: number, now: number): Promise<string[]>;
+  finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean>;
+  release(owner: string, id: string): Promise<void>;
+  claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]>;
+  releaseOwner(owner: string): Promise<number>;
+  get(endpoint: string, inferenceId: string): Promise<Job | undefined>;
+  stats(endpoint: string, now: number): Promise<QueueStats>;
+  registerWorker(owner: string, pid: number, hostname: string, now: number): Promise<void>;
+  heartbeatWorker(owner: string, now: number): Promise<boolean>;
+  unregisterWorker(owner: string): Promise<void>;
+  workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]>;
+  purgeFinished(olderThan: number): Promise<number>;
+  seedForBenchmark(n: number, options?: SeedOptions): Promise<{ first: string; last: string } | undefined>;
+  close(): Promise<void>;
+}
+
+/** A call from the main thread. */
+export interface CallMessage {
+  readonly id: number;
+  readonly method: keyof QueueThreadApi;
+  readonly args: readonly unknown[];
+}
+
+/** An error as it crosses threads. */
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+  readonly details: Record<string, string | number>;
+}
+
+/** A message from the queue thread. */
+export type ThreadMessage =
+  | { readonly type: 'reply'; readonly id: number; readonly value: unknown; readonly commits: number }
+  | { readonly type: 'error'; readonly id: number; readonly error: WireError; readonly commits: number }
+  | { readonly type: 'available'; readonly endpoint: string }
+  | { readonly type: 'log'; readonly level: LogLevel; readonly message: string; readonly fields?: Record<string, unknown> };
+
+/** The start parameters of the queue thread. */
+export interface QueueThreadData {
+  readonly file: string;
+  readonly maxBatchDelayMs: number;
+}
+
+/** An error to send across threads (InferqErrors keep their code; anything else is InternalError). */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof InferqError) return { code: err.code, message: err.message, details: err.details };
+  return { code: 'InternalError', message: err instanceof Error ? err.message : String(err), details: {} };
+}
+
+/** The InferqError a wire error stands for. */
+export function fromWireError(wire: WireError): InferqError {
+  return new InferqError(isErrorCode(wire.code) ? wire.code : 'InternalError', wire.message, wire.details);
+}
+
+/** A Buffer view of bytes that crossed a thread boundary (structured clone yields Uint8Array). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A job that crossed a thread boundary, with its inline body a Buffer again. */
+export function reviveJob<T extends NewJob>(job: T): T {
+  if (job.input.kind !== 'inline' || Buffer.isBuffer(job.input.body)) return job;
+  return Object.assign({}, job, { input: { kind: 'inline' as const, body: asBuffer(job.input.body) } });
+}
