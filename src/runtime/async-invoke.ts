@@ -2,7 +2,7 @@
  * InvokeEndpointAsync: validate, compute the result locations, durably enqueue, and only then
  * answer 202 with the InferenceId and the locations.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
@@ -38,11 +38,12 @@ export interface AsyncInvokeDeps {
   readonly maxBacklogPerEndpoint: number;
 }
 
+/** What makes two requests with one InferenceId "the same request" (see the idempotency rule). */
 function fingerprint(req: AsyncInvokeRequest): string {
-  const h = createHash('sha256');
-  const fields = [req.inputLocation, req.body ? createHash('sha256').update(req.body).digest('hex') : undefined, req.contentType, req.accept, req.customAttributes, req.outputPathExtension, req.filename, req.invocationTimeoutSeconds];
-  for (const f of fields) h.update(f === undefined ? '\u0000' : `\u0001${String(f)}\u0000`);
-  return h.digest('base64url');
+  const fields = [req.inputLocation, req.body ? hash('sha256', req.body, 'hex') : undefined, req.contentType, req.accept, req.customAttributes, req.outputPathExtension, req.filename, req.invocationTimeoutSeconds];
+  let text = '';
+  for (const f of fields) text += f === undefined ? '\u0000' : `\u0001${String(f)}\u0000`;
+  return hash('sha256', text, 'base64url');
 }
 
 function buildJob(endpoint: EndpointConfig, req: AsyncInvokeRequest, input: JobInput, now: number): NewJob {
