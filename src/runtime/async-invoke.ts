@@ -16,13 +16,14 @@ export class BacklogGauge {
   private readonly cache = new Map<string, { queued: number; at: number }>();
   constructor(private readonly queue: JobQueue) {}
 
-  /** Approximate queued count of `endpoint`. */
-  async queued(endpoint: string, now: number): Promise<number> {
+  /** Approximate queued count of `endpoint`: a number while the last reading is fresh, else a promise of a new reading. */
+  queued(endpoint: string, now: number): number | Promise<number> {
     const hit = this.cache.get(endpoint);
     if (hit && now - hit.at < BACKLOG_REFRESH_MS) return hit.queued;
-    const { queued } = await this.queue.stats(endpoint, now);
-    this.cache.set(endpoint, { queued, at: now });
-    return queued;
+    return this.queue.stats(endpoint, now).then(({ queued }) => {
+      this.cache.set(endpoint, { queued, at: now });
+      return queued;
+    });
   }
 }
 
@@ -70,7 +71,8 @@ export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: Endpo
   const request = parseAsyncInvokeRequest(req.headers, body);
   const input: JobInput = request.inputLocation !== undefined ? resolveInputLocation(request.inputLocation, deps.inputUrlAllowList) : { kind: 'inline', body: request.body ?? Buffer.alloc(0) };
   const now = deps.clock.now();
-  const queued = await deps.backlog.queued(endpoint.name, now);
+  const reading = deps.backlog.queued(endpoint.name, now);
+  const queued = typeof reading === 'number' ? reading : await reading;
   if (queued >= deps.maxBacklogPerEndpoint) {
     throw new InferqError('ServiceUnavailable', `Endpoint ${endpoint.name} has ${queued} queued requests (the limit is ${deps.maxBacklogPerEndpoint}); try again later.`);
   }
