@@ -5,8 +5,8 @@
  */
 import { InferqError, isErrorCode } from '../../errors/index.js';
 import type { LogLevel } from '../../util/index.js';
-import type { Job, JobOutcome, NewJob, QueueStats } from '../port.js';
-import type { SeedOptions } from './seed.js';
+import type { Job, NewJob } from '../port.js';
+import type { SqliteJobQueue } from './queue.js';
 
 /** One enqueue of a batch: created (the main thread builds the Job itself), existing, or failed. */
 export type EnqueueReply =
@@ -14,24 +14,13 @@ export type EnqueueReply =
   | { readonly kind: 'existing'; readonly job: Job }
   | { readonly kind: 'failed'; readonly error: WireError };
 
-/** What the queue thread serves: the SQLite queue's operations, every one asynchronous. */
-export interface QueueThreadApi {
+/** The SQLite queue operations the thread serves as they are. */
+type ForwardedMethod = 'claim' | 'renew' | 'finish' | 'release' | 'claimExpired' | 'releaseOwner' | 'get' | 'stats'
+  | 'registerWorker' | 'heartbeatWorker' | 'unregisterWorker' | 'workersOnHost' | 'purgeFinished' | 'seedForBenchmark' | 'close';
+
+/** What the queue thread serves: the SQLite queue's operations, plus enqueues in batches. */
+export interface QueueThreadApi extends Pick<SqliteJobQueue, ForwardedMethod> {
   enqueueMany(jobs: readonly NewJob[]): Promise<EnqueueReply[]>;
-  claim(endpoint: string, owner: string, max: number, leaseMs: number, now: number): Promise<Job[]>;
-  renew(owner: string, ids: readonly string[], leaseMs: number, now: number): Promise<string[]>;
-  finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean>;
-  release(owner: string, id: string): Promise<void>;
-  claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]>;
-  releaseOwner(owner: string): Promise<number>;
-  get(endpoint: string, inferenceId: string): Promise<Job | undefined>;
-  stats(endpoint: string, now: number): Promise<QueueStats>;
-  registerWorker(owner: string, pid: number, hostname: string, now: number): Promise<void>;
-  heartbeatWorker(owner: string, now: number): Promise<boolean>;
-  unregisterWorker(owner: string): Promise<void>;
-  workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]>;
-  purgeFinished(olderThan: number): Promise<number>;
-  seedForBenchmark(n: number, options?: SeedOptions): Promise<{ first: string; last: string } | undefined>;
-  close(): Promise<void>;
 }
 
 /** A call from the main thread. */
