@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { startFixture, type FixtureProcess } from '../models/helpers.js';
 import { waitForOutput, type ServerProcess } from '../helpers/server.js';
@@ -21,6 +21,19 @@ let sm: SageMakerRuntimeClient;
 let laterPort: number;
 let ttlStatus: Promise<AsyncStatus>;
 let ttlSubmitted: number;
+let neverHolder: Server;
+
+/**
+ * Holds a port for the whole file with a listener that resets every connection, so the `never`
+ * model can never look healthy (a merely unused port could be taken by another test's process).
+ */
+async function refusingPort(): Promise<number> {
+  neverHolder = createServer((socket) => socket.resetAndDestroy()).listen(0, '127.0.0.1');
+  await once(neverHolder, 'listening');
+  const address = neverHolder.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
 
 async function unusedPort(): Promise<number> {
   const probe = createServer().listen(0, '127.0.0.1');
@@ -34,7 +47,7 @@ async function unusedPort(): Promise<number> {
 
 before(async () => {
   laterPort = await unusedPort();
-  const neverPort = await unusedPort();
+  const neverPort = await refusingPort();
   server = await h.start(h.config({
     server: { inputUrlAllowList: ['https://127.0.0.1:9/allowed/'] },
     endpoints: [
@@ -55,6 +68,7 @@ before(async () => {
 after(async () => {
   for (const f of fixtures) await f.kill();
   await h.cleanup();
+  neverHolder.close();
 });
 
 /** Awaits a terminal state and returns it with the failure object, asserting there is no output object. */
