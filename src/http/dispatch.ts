@@ -43,6 +43,19 @@ function signable(req: IncomingMessage): SignableRequest {
   return { method: req.method ?? 'GET', rawUrl: req.url ?? '/', headers, ...(repeated ? { headersDistinct: req.headersDistinct } : {}) };
 }
 
+/**
+ * The headers of every response, as a flat name/value list: the request id under the names S3
+ * and SageMaker clients read, and Server. Handed to the runtime API, whose real-time answers send
+ * them in their one `writeHead` (node's fast path: no header map); set on `res` for the rest.
+ */
+function baseHeaders(requestId: string): string[] {
+  return ['x-amz-request-id', requestId, 'x-amzn-RequestId', requestId, 'Server', 'inferq'];
+}
+
+function setHeaders(res: ServerResponse, headers: readonly string[]): void {
+  for (let i = 0; i + 1 < headers.length; i += 2) res.setHeader(headers[i]!, headers[i + 1]!);
+}
+
 /** Bodies up to this size are read and discarded after an error so the connection can be reused. */
 const DRAIN_LIMIT = 1024 * 1024;
 
@@ -73,7 +86,7 @@ async function serveS3(deps: HttpServerDeps, req: IncomingMessage, res: ServerRe
   return deps.s3.handle(req, res, auth);
 }
 
-async function serveRuntime(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse, request: SignableRequest): Promise<string> {
+async function serveRuntime(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse, request: SignableRequest, base: readonly string[]): Promise<string> {
   const hasHash = req.headers['x-amz-content-sha256'] !== undefined;
   const limit = deps.runtime.bodyLimit(req.method ?? 'GET', req.url ?? '/');
   const tooLarge = (): InferqError => limit.realtime
@@ -86,7 +99,7 @@ async function serveRuntime(deps: HttpServerDeps, req: IncomingMessage, res: Ser
     throw new InferqError('XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
   }
   const route = routeRuntimeRequest(req.method ?? 'GET', req.url ?? '/');
-  await deps.runtime.handle(req, res, route, body);
+  await deps.runtime.handle(req, res, route, body, base);
   return route.operation;
 }
 
@@ -97,15 +110,13 @@ async function serveRuntime(deps: HttpServerDeps, req: IncomingMessage, res: Ser
 export async function handleRequest(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { verifier, logger } = deps;
   const requestId = randomUUID();
-  res.setHeader('x-amz-request-id', requestId);
-  res.setHeader('x-amzn-RequestId', requestId);
-  res.setHeader('Server', 'inferq');
+  const base = baseHeaders(requestId);
   const started = performance.now();
   let family: Family = familyWithoutAuth(req);
   let operation = 'unknown';
   try {
     if (req.method === 'GET' && req.url === '/ping' && req.headers.authorization === undefined) {
-      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 2 }).end('ok');
+      res.writeHead(200, [...base, 'Content-Type', 'text/plain', 'Content-Length', '2']).end('ok');
       operation = 'Ping';
       return;
     }
@@ -115,9 +126,11 @@ export async function handleRequest(deps: HttpServerDeps, req: IncomingMessage, 
     if (service === undefined && req.headers.authorization !== undefined) throw new InferqError('IncompleteSignature', 'The Authorization header is not a valid AWS Signature Version 4 header.');
     if (service === undefined) throw new InferqError('MissingAuthentication', 'Request is missing Authentication Token');
     family = service === 's3' ? 's3' : 'sagemaker';
-    operation = family === 's3' ? await serveS3(deps, req, res, request, sigV2) : await serveRuntime(deps, req, res, request);
+    if (family === 's3') setHeaders(res, base);
+    operation = family === 's3' ? await serveS3(deps, req, res, request, sigV2) : await serveRuntime(deps, req, res, request, base);
   } catch (raw) {
     const err = toInferqError(raw);
+    if (!res.headersSent) setHeaders(res, base);
     if (err.code === 'InternalError') logger.error('request failed', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.stack : String(raw) });
     settleUnreadBody(req, res);
     sendError(req, res, family, err, requestId);

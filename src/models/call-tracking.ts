@@ -1,6 +1,7 @@
 /**
- * Counting model calls in flight: a call is in flight from `invoke` until it is rejected or its
- * response body ends, fails or is destroyed. Shared by the instance pool and the single model.
+ * Counting model calls in flight: a call is in flight from `invoke` until it is rejected, its
+ * response arrived whole (the model is done with it), or its response body ends, fails or is
+ * destroyed. Shared by the instance pool and the single model.
  */
 import type { Readable } from 'node:stream';
 import type { ModelClient, ModelInvocation, ModelResponse } from './port.js';
@@ -25,18 +26,18 @@ function whenBodySettles(body: Readable, done: () => void): void {
 }
 
 /**
- * Invokes `client` and calls `done` exactly once when the call is over: on rejection, or when the
- * response body ends, errors or is destroyed. The caller counts the call as started before this.
+ * Invokes `client` and calls `done` exactly once when the call is over: on rejection, when the
+ * response arrived whole, or when its body ends, errors or is destroyed. The caller counts the
+ * call as started before this.
  * @internal
  */
-export async function invokeCounted(client: ModelClient, call: ModelInvocation, done: () => void): Promise<ModelResponse> {
-  let response: ModelResponse;
-  try {
-    response = await client.invoke(call);
-  } catch (err) {
+export function invokeCounted(client: ModelClient, call: ModelInvocation, done: () => void): Promise<ModelResponse> {
+  return client.invoke(call).then((response) => {
+    if (response.whole !== undefined) done();
+    else whenBodySettles(response.body, done);
+    return response;
+  }, (err: unknown) => {
     done();
     throw err;
-  }
-  whenBodySettles(response.body, done);
-  return response;
+  });
 }

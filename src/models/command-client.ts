@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../util/index.js';
 import { HealthState } from './health.js';
-import { createModelTarget, invokeModel, pingModel, type ModelTarget } from './http-call.js';
+import { closeModelTarget, createModelTarget, invokeModel, pingModel, type ModelTarget } from './http-call.js';
 import { ModelCallError, type ModelClient, type ModelHealth, type ModelInvocation, type ModelResponse } from './port.js';
 import { freeLoopbackPort, ModelProcess, type ProcessExit } from './process.js';
 
@@ -161,7 +161,7 @@ class CommandSupervisor {
   private environment(port: number): Record<string, string> {
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(this.options.baseEnv)) if (value !== undefined) env[key] = value;
-    return { ...env, ...this.options.env, SAGEMAKER_BIND_TO_PORT: String(port), PORT: String(port) };
+    return Object.assign(env, this.options.env, { SAGEMAKER_BIND_TO_PORT: String(port), PORT: String(port) });
   }
 
   /** Runs one process from spawn to exit. */
@@ -190,7 +190,7 @@ class CommandSupervisor {
       }
       this.logExit(await proc.exited);
     } finally {
-      current.target.agent.destroy();
+      closeModelTarget(current.target);
       if (this.current === current) this.current = undefined;
     }
     if (healthySince !== undefined && performance.now() - healthySince >= this.settings.stableAfterMs) {

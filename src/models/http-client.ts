@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../util/index.js';
 import { HealthState } from './health.js';
-import { createModelTarget, invokeModel, pingModel } from './http-call.js';
+import { closeModelTarget, createModelTarget, invokeModel, pingModel } from './http-call.js';
 import { ModelCallError, type ModelClient, type ModelHealth, type ModelInvocation, type ModelResponse } from './port.js';
 
 /** Options of {@link createHttpModelClient}. */
@@ -80,7 +80,7 @@ export function createHttpModelClient(options: HttpModelClientOptions): ModelCli
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
       pingAbort.abort();
-      target.agent.destroy();
+      closeModelTarget(target);
       health.set('stopped');
       return Promise.resolve();
     },

@@ -5,7 +5,7 @@
  * Pools of supervised instances (and single URL models) are exposed as ManagedModels.
  */
 export { ModelCallError } from './port.js';
-export type { InstanceSnapshot, ManagedModel, ModelCallFailure, ModelClient, ModelHealth, ModelInvocation, ModelResponse } from './port.js';
+export type { CallSignal, InstanceSnapshot, ManagedModel, ModelCallFailure, ModelClient, ModelHealth, ModelInvocation, ModelResponse } from './port.js';
 export { createHttpModelClient } from './http-client.js';
 export type { HttpModelClientOptions } from './http-client.js';
 export { createCommandModelClient } from './command-client.js';

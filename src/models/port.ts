@@ -8,6 +8,17 @@ import type { Readable } from 'node:stream';
 /** Health of a model as seen by its supervisor or pinger. */
 export type ModelHealth = 'starting' | 'healthy' | 'unhealthy' | 'stopped';
 
+/**
+ * What aborts a model call: an AbortSignal, or any object with the same abort surface (the
+ * real-time path uses a lighter one than an EventTarget per call). Listeners run at most once.
+ */
+export interface CallSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { readonly once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** One call of `POST /invocations`. */
 export interface ModelInvocation {
   /** The payload: streamed, or a Buffer when already in memory (then sent with the headers in one write). */
@@ -18,16 +29,21 @@ export interface ModelInvocation {
   readonly accept?: string;
   readonly customAttributes?: string;
   readonly inferenceId: string;
-  /** Aborts the call (invocation timeout, shutdown). */
-  readonly signal: AbortSignal;
+  /** Aborts the call (invocation timeout, shutdown, client gone). */
+  readonly signal: CallSignal;
 }
 
-/** The model's answer; the body is streamed and must be consumed or destroyed. */
+/** The model's answer; the body is streamed and must be consumed or destroyed (unless `whole` is used). */
 export interface ModelResponse {
   readonly status: number;
   readonly contentType?: string;
   readonly customAttributes?: string;
   readonly body: Readable;
+  /**
+   * The whole body, when it had already arrived with the head (a small answer): the call is over,
+   * and `body` (made on first access) need not be read.
+   */
+  readonly whole?: Buffer;
 }
 
 /**

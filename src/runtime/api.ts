@@ -106,7 +106,11 @@ export interface RuntimeApi {
    * for the real-time operations of a known endpoint, otherwise {@link DEFAULT_RUNTIME_BODY_LIMIT}.
    */
   bodyLimit(method: string, rawUrl: string): { readonly bytes: number; readonly realtime: boolean };
-  handle(req: IncomingMessage, res: ServerResponse, route: RuntimeRoute, body: Buffer): Promise<void>;
+  /**
+   * Serves a routed, authenticated request. `baseHeaders` (flat name/value list) go on every
+   * answer: the real-time operations send them with their one `writeHead`, the others set them first.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, route: RuntimeRoute, body: Buffer, baseHeaders: readonly string[]): Promise<void>;
 }
 
 /** Body limit of every other runtime request (InvokeEndpointAsync allows 128,000 inline bytes; the rest is headroom). */
@@ -117,6 +121,11 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
   const byName = new Map(deps.endpoints.map((e) => [e.name, e]));
   const asyncDeps = Object.assign({}, deps, { backlog: new BacklogGauge(deps.queue) });
   const ctx = { region: deps.region, logger: deps.logger };
+  const endpointOf = (name: string): EndpointConfig => {
+    const endpoint = byName.get(name);
+    if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${name} of account ${ACCOUNT_ID} not found.`);
+    return endpoint;
+  };
   const targetOf = (name: string): RealtimeTarget => {
     const target = deps.realtime.get(name);
     if (!target) throw new InferqError('InternalError', `endpoint ${name} has no model`);
@@ -133,24 +142,25 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
       }
       return { bytes: DEFAULT_RUNTIME_BODY_LIMIT, realtime: false };
     },
-    async handle(req, res, route, body) {
+    async handle(req, res, route, body, baseHeaders) {
+      if (route.operation === 'InvokeEndpoint' || route.operation === 'InvokeEndpointWithResponseStream') {
+        const endpoint = endpointOf(route.endpointName);
+        const invoke = route.operation === 'InvokeEndpoint' ? invokeEndpoint : invokeEndpointWithResponseStream;
+        return invoke(ctx, endpoint, targetOf(endpoint.name), req, res, body, baseHeaders);
+      }
+      for (let i = 0; i + 1 < baseHeaders.length; i += 2) res.setHeader(baseHeaders[i]!, baseHeaders[i + 1]!);
       if (route.operation === 'ListEndpointStatus') return sendJson(res, { Endpoints: await deps.status() });
       if (route.operation === 'GetEndpointStatus') {
         const doc = (await deps.status()).find((e) => e.EndpointName === route.endpointName);
         if (!doc) throw new InferqError('ValidationError', `Endpoint ${route.endpointName} of account ${ACCOUNT_ID} not found.`);
         return sendJson(res, doc);
       }
-      const endpoint = byName.get(route.endpointName);
-      if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${route.endpointName} of account ${ACCOUNT_ID} not found.`);
+      const endpoint = endpointOf(route.endpointName);
       switch (route.operation) {
         case 'InvokeEndpointAsync':
           return invokeEndpointAsync(asyncDeps, endpoint, req, res, body);
         case 'GetAsyncInvocation':
           return getAsyncInvocation(deps.queue, deps.clock, endpoint.name, route.inferenceId ?? '', route.rawQuery, res);
-        case 'InvokeEndpoint':
-          return invokeEndpoint(ctx, endpoint, targetOf(endpoint.name), req, res, body);
-        case 'InvokeEndpointWithResponseStream':
-          return invokeEndpointWithResponseStream(ctx, endpoint, targetOf(endpoint.name), req, res, body);
       }
     },
   };

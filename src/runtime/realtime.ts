@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
-import { ModelCallError, type ModelClient, type ModelResponse } from '../models/index.js';
+import { ModelCallError, type CallSignal, type ModelClient, type ModelInvocation, type ModelResponse } from '../models/index.js';
 import { modelError } from './model-errors.js';
 import { SlotsSaturatedError, type SlotLease, type SlotScheduler } from '../scheduling/index.js';
 import type { Logger } from '../util/index.js';
@@ -32,32 +32,84 @@ export interface RealtimeContext {
   readonly logger: Logger;
 }
 
-/** An AbortSignal that fires when the client disconnects before the response finished. */
-export function clientGone(res: ServerResponse): { readonly signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onClose = (): void => {
-    if (!res.writableFinished) controller.abort(new ModelCallError('aborted', 'the client disconnected'));
-  };
-  res.once('close', onClose);
-  return { signal: controller.signal, dispose: () => void res.off('close', onClose) };
-}
-
 /**
- * An abort signal that fires with a TimeoutError when `touch()` was not called for `ms` (without
- * `touch`, a plain deadline). A timer and controller, not `AbortSignal.timeout`: combined through
- * `AbortSignal.any`, a timeout signal nobody references may be garbage-collected and never fire.
+ * The watch over one real-time call, and the model call's abort signal: it aborts when the client
+ * disconnects before the response finished, or when the model stayed silent for the idle timeout
+ * (armed by `startIdleTimer`, pushed back by `touch`; without `touch`, a plain deadline). A plain
+ * object rather than an AbortController: one per call, and an EventTarget costs more than the
+ * one or two listeners it ever has.
  */
-export function idleTimeout(ms: number): { readonly signal: AbortSignal; readonly touch: () => void; readonly dispose: () => void } {
-  const controller = new AbortController();
-  const fire = (): void => controller.abort(new DOMException(`no answer from the model within ${ms} ms`, 'TimeoutError'));
-  let timer = setTimeout(fire, ms);
-  return {
-    signal: controller.signal,
-    touch: () => {
-      clearTimeout(timer);
-      timer = setTimeout(fire, ms);
-    },
-    dispose: () => clearTimeout(timer),
+export class CallWatch implements CallSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private idleMs = 0;
+  private goneError: ModelCallError | undefined;
+  private mirror: AbortController | undefined;
+
+  constructor(private readonly res: ServerResponse) {
+    res.on('close', this.onClose);
+  }
+
+  /** Set once the client disconnected (also after a timeout). */
+  get gone(): ModelCallError | undefined {
+    return this.goneError;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.aborted) this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners.indexOf(listener);
+    if (i >= 0) this.listeners.splice(i, 1);
+  }
+
+  /** An AbortSignal that follows this one (for the APIs that need a real one: the slot wait, timers). */
+  abortSignal(): AbortSignal {
+    if (this.mirror === undefined) {
+      const mirror = new AbortController();
+      this.mirror = mirror;
+      if (this.aborted) mirror.abort(this.reason);
+      else this.listeners.push(() => mirror.abort(this.reason));
+    }
+    return this.mirror.signal;
+  }
+
+  /** Arms the idle timeout: the signal aborts with a TimeoutError when `touch` was not called for `ms`. */
+  startIdleTimer(ms: number): void {
+    this.idleMs = ms;
+    this.timer = setTimeout(this.onIdle, ms);
+  }
+
+  /** Bytes flowed: the idle timeout starts over. */
+  readonly touch = (): void => {
+    this.timer?.refresh();
+  };
+
+  dispose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.res.off('close', this.onClose);
+  }
+
+  private abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) listener();
+  }
+
+  private readonly onClose = (): void => {
+    if (this.res.writableFinished) return;
+    this.goneError = new ModelCallError('aborted', 'the client disconnected');
+    this.abort(this.goneError);
+  };
+
+  private readonly onIdle = (): void => {
+    this.abort(new DOMException(`no answer from the model within ${this.idleMs} ms`, 'TimeoutError'));
   };
 }
 
@@ -70,16 +122,19 @@ function busy(endpoint: EndpointConfig, slots: SlotScheduler, waitedMs: number):
 }
 
 /**
- * Waits for a real-time slot. While the model has no healthy instance the call waits up to
- * `realtime.startTimeoutMs` (then ModelNotReadyException); while it is healthy but busy, up to
- * the larger of that and `realtime.timeoutMs` (then ServiceUnavailable). More than
- * `realtime.maxWaiting` waiting calls: ServiceUnavailable at once.
- * @throws InferqError ModelNotReady or ServiceUnavailable; the client-gone reason when `gone` aborts.
+ * A real-time slot: at once (no promise, timer or signal) when one is free, else waits for one.
+ * While the model has no healthy instance the call waits up to `realtime.startTimeoutMs` (then
+ * ModelNotReadyException); while it is healthy but busy, up to the larger of that and
+ * `realtime.timeoutMs` (then ServiceUnavailable). More than `realtime.maxWaiting` waiting calls:
+ * ServiceUnavailable at once.
+ * @throws InferqError ModelNotReady or ServiceUnavailable; the client-gone error when the client left.
  */
-export async function acquireSlot(endpoint: EndpointConfig, target: RealtimeTarget, gone: AbortSignal): Promise<SlotLease> {
+export function acquireSlot(endpoint: EndpointConfig, target: RealtimeTarget, watch: CallWatch): SlotLease | Promise<SlotLease> {
   target.ensureStarted();
-  const free = target.slots.tryAcquire();
-  if (free) return free;
+  return target.slots.tryAcquire() ?? waitForSlot(endpoint, target, watch.abortSignal());
+}
+
+async function waitForSlot(endpoint: EndpointConfig, target: RealtimeTarget, gone: AbortSignal): Promise<SlotLease> {
   const { startTimeoutMs, timeoutMs } = endpoint.realtime;
   const deadline = new AbortController();
   const started = performance.now();
@@ -110,41 +165,41 @@ const UNREACHABLE_RETRY_MS = 200;
  * (connection refused: the request was not delivered, e.g. its process is being restarted) is
  * retried until `realtime.startTimeoutMs` has passed. (A model that dies on a request arriving on
  * a kept-alive connection therefore sees it once more after its restart.)
- * @throws InferqError ModelError (status 0) or ModelNotReady when no response came; the abort reason when `gone` fired.
+ * @throws InferqError ModelError (status 0) or ModelNotReady when no response came; the client-gone error when the client left.
  */
-export async function callModel(ctx: RealtimeContext, endpoint: EndpointConfig, model: ModelClient, request: RealtimeRequest, body: Buffer, signal: AbortSignal, gone: AbortSignal): Promise<ModelResponse> {
-  const inferenceId = request.inferenceId ?? randomUUID();
+export async function callModel(ctx: RealtimeContext, endpoint: EndpointConfig, model: ModelClient, request: RealtimeRequest, body: Buffer, watch: CallWatch): Promise<ModelResponse> {
+  const invocation: ModelInvocation = {
+    body,
+    contentLength: body.length,
+    contentType: request.contentType,
+    accept: request.accept,
+    customAttributes: request.customAttributes,
+    inferenceId: request.inferenceId ?? randomUUID(),
+    signal: watch,
+  };
   const started = performance.now();
   let stale: ModelCallError | undefined;
   for (;;) {
     try {
-      return await model.invoke({
-        body,
-        contentLength: body.length,
-        contentType: request.contentType,
-        ...(request.accept !== undefined ? { accept: request.accept } : {}),
-        ...(request.customAttributes !== undefined ? { customAttributes: request.customAttributes } : {}),
-        inferenceId,
-        signal,
-      });
+      return await model.invoke(invocation);
     } catch (err) {
-      if (gone.aborted) throw gone.reason;
+      if (watch.gone) throw watch.gone;
       if (!(err instanceof ModelCallError)) throw err;
       if (err.failure === 'stale-connection' && stale === undefined) {
         stale = err;
         continue;
       }
       if (err.failure !== 'unreachable' || performance.now() - started + UNREACHABLE_RETRY_MS >= endpoint.realtime.startTimeoutMs) throw asModelFailure(ctx, endpoint, err);
-      await pause(ctx, endpoint, signal, gone);
+      await pause(ctx, endpoint, watch);
     }
   }
 }
 
-async function pause(ctx: RealtimeContext, endpoint: EndpointConfig, signal: AbortSignal, gone: AbortSignal): Promise<void> {
+async function pause(ctx: RealtimeContext, endpoint: EndpointConfig, watch: CallWatch): Promise<void> {
   try {
-    await sleep(UNREACHABLE_RETRY_MS, undefined, { signal: AbortSignal.any([signal, gone]) });
+    await sleep(UNREACHABLE_RETRY_MS, undefined, { signal: watch.abortSignal() });
   } catch {
-    if (gone.aborted) throw gone.reason;
+    if (watch.gone) throw watch.gone;
     throw asModelFailure(ctx, endpoint, new ModelCallError('timeout', 'timed out while the model was unreachable'));
   }
 }
@@ -163,9 +218,14 @@ export async function* modelChunks(body: Readable): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of body) yield chunk as Buffer;
   } catch (err) {
-    if (err instanceof ModelCallError) throw err;
-    throw new ModelCallError('connection-lost', `the model's response was cut off: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw asCutOff(err);
   }
+}
+
+/** A failure while reading the model's response body, as a ModelCallError (`connection-lost` unless it already is one). */
+export function asCutOff(err: unknown): ModelCallError {
+  if (err instanceof ModelCallError) return err;
+  return new ModelCallError('connection-lost', `the model's response was cut off: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 /** Reads up to `max` bytes of a (model error) body as text; the rest is discarded. */
@@ -197,24 +257,23 @@ export async function runRealtimeCall(
   ctx: RealtimeContext, endpoint: EndpointConfig, target: RealtimeTarget, res: ServerResponse, request: RealtimeRequest, body: Buffer,
   relay: (response: ModelResponse, touch: () => void) => Promise<void>,
 ): Promise<void> {
-  const gone = clientGone(res);
+  const watch = new CallWatch(res);
   let lease: SlotLease | undefined;
-  let idle: ReturnType<typeof idleTimeout> | undefined;
   try {
-    lease = await acquireSlot(endpoint, target, gone.signal);
-    idle = idleTimeout(endpoint.realtime.timeoutMs);
-    const response = await callModel(ctx, endpoint, target.model, request, body, AbortSignal.any([idle.signal, gone.signal]), gone.signal);
+    const slot = acquireSlot(endpoint, target, watch);
+    lease = slot instanceof Promise ? await slot : slot;
+    watch.startIdleTimer(endpoint.realtime.timeoutMs);
+    const response = await callModel(ctx, endpoint, target.model, request, body, watch);
     if (response.status < 200 || response.status >= 300) {
       const text = await readText(response.body, MAX_ORIGINAL_MESSAGE_BYTES);
       throw modelError({ endpointName: endpoint.name, region: ctx.region }, response.status, text);
     }
-    await relay(response, idle.touch);
+    await relay(response, watch.touch);
   } catch (err) {
-    if (gone.signal.aborted) return;
+    if (watch.gone) return;
     throw err;
   } finally {
-    idle?.dispose();
+    watch.dispose();
     lease?.release();
-    gone.dispose();
   }
 }

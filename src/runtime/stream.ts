@@ -33,16 +33,13 @@ function streamException(err: unknown): StreamException {
   return { type: 'InternalStreamFailure', message: 'An internal error ended the stream.' };
 }
 
-/** Relays the 2xx model body as frames; the 200 goes out with the first byte (or at the end of an empty body). */
-async function relayFrames(ctx: RealtimeContext, endpoint: EndpointConfig, response: ModelResponse, res: ServerResponse, touch: () => void): Promise<void> {
+/** Relays the 2xx model body as frames; the 200 (with `base` headers) goes out with the first byte (or at the end of an empty body). */
+async function relayFrames(ctx: RealtimeContext, endpoint: EndpointConfig, response: ModelResponse, res: ServerResponse, base: readonly string[], touch: () => void): Promise<void> {
   const commit = (): void => {
     if (res.headersSent) return;
-    res.writeHead(200, {
-      'Content-Type': 'application/vnd.amazon.eventstream',
-      'X-Amzn-SageMaker-Content-Type': response.contentType ?? DEFAULT_CONTENT_TYPE,
-      'x-Amzn-Invoked-Production-Variant': VARIANT,
-      ...(response.customAttributes !== undefined ? { 'X-Amzn-SageMaker-Custom-Attributes': response.customAttributes } : {}),
-    });
+    const headers = [...base, 'Content-Type', 'application/vnd.amazon.eventstream', 'X-Amzn-SageMaker-Content-Type', response.contentType ?? DEFAULT_CONTENT_TYPE, 'x-Amzn-Invoked-Production-Variant', VARIANT];
+    if (response.customAttributes !== undefined) headers.push('X-Amzn-SageMaker-Custom-Attributes', response.customAttributes);
+    res.writeHead(200, headers);
   };
   try {
     for await (const buf of modelChunks(response.body)) {
@@ -64,8 +61,8 @@ async function relayFrames(ctx: RealtimeContext, endpoint: EndpointConfig, respo
   res.end();
 }
 
-/** Handles one InvokeEndpointWithResponseStream call for a known endpoint. */
-export function invokeEndpointWithResponseStream(ctx: RealtimeContext, endpoint: EndpointConfig, target: RealtimeTarget, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+/** Handles one InvokeEndpointWithResponseStream call for a known endpoint; `base` headers go with the 200. */
+export function invokeEndpointWithResponseStream(ctx: RealtimeContext, endpoint: EndpointConfig, target: RealtimeTarget, req: IncomingMessage, res: ServerResponse, body: Buffer, base: readonly string[]): Promise<void> {
   const request = parseRealtimeRequest(req.headers, endpoint.name, true);
-  return runRealtimeCall(ctx, endpoint, target, res, request, body, (response, touch) => relayFrames(ctx, endpoint, response, res, touch));
+  return runRealtimeCall(ctx, endpoint, target, res, request, body, (response, touch) => relayFrames(ctx, endpoint, response, res, base, touch));
 }

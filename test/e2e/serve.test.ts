@@ -168,12 +168,16 @@ describe('inferq serve', () => {
       ['MethodNotAllowed', await signed('s3', 'PATCH', `${u}/b/k`)],
       ['bad signature', await raw('GET', `${u}/`, { authorization: 'AWS4-HMAC-SHA256 Credential=test/20200101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00', 'x-amz-date': '20200101T000000Z', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' })],
       ['SageMaker endpoint not found', await signed('sagemaker', 'POST', `${u}/endpoints/missing/invocations`, '{"x":1}')],
+      ['InvokeEndpoint', await signed('sagemaker', 'POST', `${u}/endpoints/echo/invocations`, '{"x":1}')],
+      ['InvokeEndpointWithResponseStream', await signed('sagemaker', 'POST', `${u}/endpoints/echo/invocations-response-stream`, '{"x":1}')],
     ];
     const statuses = Object.fromEntries(responses.map(([name, r]) => [name, r.status]));
     assert.deepEqual(statuses, {
       'ping': 200, 'unsigned S3 request (403)': 403, 'unsigned SageMaker request (403)': 403, 'ListBuckets': 200, 'NoSuchBucket': 404,
       'HEAD NoSuchKey': 404, 'MethodNotAllowed': 405, 'bad signature': 403, 'SageMaker endpoint not found': 400,
+      'InvokeEndpoint': 200, 'InvokeEndpointWithResponseStream': 200,
     });
+    for (const [name, r] of responses) assert.equal(r.headers.server, 'inferq', `${name}: Server`);
     const ids = new Set<string>();
     for (const [name, r] of responses) {
       assert.ok(r.headers.date && !Number.isNaN(Date.parse(r.headers.date)), `${name}: date header`);

@@ -157,7 +157,7 @@ test('scales out one instance at a time up to max under backlog, then back to mi
   await assert.rejects(pool.invoke(call('x')), { name: 'ModelCallError', failure: 'unreachable' });
 });
 
-test('routes to the least-loaded healthy instance and counts a call until its body ends', async () => {
+test('routes to the least-loaded healthy instance and counts a call until its body ends (or it arrived whole)', async () => {
   const pool = fixturePool({ min: 2, max: 2 });
   await pool.start();
   try {
@@ -167,16 +167,20 @@ test('routes to the least-loaded healthy instance and counts a call until its bo
     assert.notEqual(both[0], both[1]);
     assert.deepEqual([...both].sort(), [...pids(pool)].sort());
 
-    const slow = [pool.invoke(call('', { customAttributes: 'mode=sleep-300' })), pool.invoke(call('', { customAttributes: 'mode=sleep-300' }))];
+    // Streamed answers (the second part follows 300 ms after the head) stay in flight until their bodies end.
+    const slow = [pool.invoke(call('', { customAttributes: 'mode=stream-2-300' })), pool.invoke(call('', { customAttributes: 'mode=stream-2-300' }))];
     assert.deepEqual(pool.instances().map((i) => i.inFlight), [1, 1]);
     assert.equal(pool.snapshot().inFlight, 2);
     const responses = await Promise.all(slow);
     assert.equal(pool.snapshot().inFlight, 2, 'still in flight until the bodies are read');
     const third = pool.invoke(call('', { customAttributes: 'mode=sleep-10' }));
     assert.equal(Math.max(...pool.instances().map((i) => i.inFlight)), 2);
-    for (const res of responses) assert.deepEqual(JSON.parse((await readAll(res.body)).toString()), { slept: 300 });
-    (await third).body.destroy();
-    await waitFor(pool, () => pool.snapshot().inFlight === 0, 'calls done');
+    for (const res of responses) assert.equal((await readAll(res.body)).toString(), 'part-1\npart-2\n');
+    // A small answer arrives whole with its head: the call is over as soon as it resolves.
+    const whole = await third;
+    assert.deepEqual(JSON.parse(whole.whole?.toString() ?? ''), { slept: 10 });
+    assert.equal(pool.snapshot().inFlight, 0);
+    whole.body.destroy();
   } finally {
     await pool.stop();
   }
@@ -243,10 +247,14 @@ test('createSingleModel: one url model with capacity while healthy and in-flight
     assert.equal(await waitForHealthy(model, 10_000), true);
     assert.equal(model.capacity(), 3);
     model.reportDemand(7);
-    const res = await model.invoke(call('hi'));
+    const res = await model.invoke(call('hi', { customAttributes: 'mode=chunked' }));
     assert.deepEqual(model.snapshot(), { instances: 1, healthy: 1, starting: 0, inFlight: 1, waiting: 7, min: 1, max: 1 });
-    assert.equal((await readAll(res.body)).toString(), 'hi');
+    assert.equal((await readAll(res.body)).toString(), 'chunk-0\nchunk-1\nchunk-2\nchunk-3\nchunk-4\n');
     assert.equal(model.snapshot().inFlight, 0);
+    const small = await model.invoke(call('hi'));
+    assert.equal(small.whole?.toString(), 'hi', 'a small answer arrives whole');
+    assert.equal(model.snapshot().inFlight, 0);
+    assert.equal((await readAll(small.body)).toString(), 'hi');
     await assert.rejects(model.invoke(call('', { customAttributes: 'mode=crash' })), { name: 'ModelCallError' });
     assert.equal(model.snapshot().inFlight, 0);
   } finally {
