@@ -4,7 +4,10 @@
  * (a) p50/p99 of sequential InvokeEndpoint calls (small body) vs the same model's `POST /invocations`
  *     [added p50 < 1 ms]. Both paths hit the very same echo model process: inferq's endpoint is
  *     `model: { url: … }` pointing at it.
- * (b) requests/s over 64 connections, through inferq vs direct [≥ 70 % of direct]
+ * (b) requests/s over 64 connections, through inferq vs direct [≥ 70 % of direct]: with the echo
+ *     model (100 B bodies: nothing but inferq's own per-call cost, the worst case) and with the
+ *     built-in `vad` model (Silero VAD on a 2.3 s WAV: a real model's work per call), each against
+ *     the very model process called directly.
  * (c) cold start of each built-in model from zero instances to the first 200, vs starting the model
  *     process directly and calling it as soon as its /ping answers 200; and the warm calls after it.
  */
@@ -209,15 +212,57 @@ async function sequentialLatency(modelPort: number, server: BenchServer, warmup:
   return { direct: { p50: percentile(d, 50), p99: percentile(d, 99) }, inferq: { p50: percentile(q, 50), p99: percentile(q, 99) }, statuses };
 }
 
-async function loadRuns(modelPort: number, server: BenchServer, n: number): Promise<{ direct: LoadResult; inferq: LoadResult }> {
-  const body = smallBody();
-  const direct = directRequest(modelPort, body, 'application/json');
-  const warm = Math.min(2000, n);
+/**
+ * `n` requests over 64 connections straight to the model, and `n` InvokeEndpoint calls of
+ * `endpoint`, after `warm` warm-up requests on each path; in `rounds` alternating rounds of
+ * n / rounds each (so a model that is still warming up does not favour the path measured last).
+ */
+async function loadRuns(modelPort: number, server: BenchServer, endpoint: string, input: { body: Buffer; contentType: string }, n: number, warm: number, rounds = 1): Promise<{ direct: LoadResult; inferq: LoadResult }> {
+  const { body, contentType } = input;
+  const direct = directRequest(modelPort, body, contentType);
   await runLoad(modelPort, new Array<Buffer>(warm).fill(direct), 64);
-  const d = await runLoad(modelPort, new Array<Buffer>(n).fill(direct), 64);
-  await runLoad(server.port, invokeRequests(server, 'model', body, 'application/json', warm), 64);
-  const q = await runLoad(server.port, invokeRequests(server, 'model', body, 'application/json', n), 64);
-  return { direct: d, inferq: q };
+  await runLoad(server.port, invokeRequests(server, endpoint, body, contentType, warm), 64);
+  const d: LoadResult[] = [];
+  const q: LoadResult[] = [];
+  const per = Math.ceil(n / rounds);
+  for (let r = 0; r < rounds; r++) {
+    d.push(await runLoad(modelPort, new Array<Buffer>(per).fill(direct), 64));
+    q.push(await runLoad(server.port, invokeRequests(server, endpoint, body, contentType, per), 64));
+  }
+  return { direct: combine(d), inferq: combine(q) };
+}
+
+function combine(runs: readonly LoadResult[]): LoadResult {
+  const statuses = new Map<number, number>();
+  for (const r of runs) for (const [s, c] of r.statuses) statuses.set(s, (statuses.get(s) ?? 0) + c);
+  const requests = runs.reduce((sum, r) => sum + r.requests, 0);
+  const seconds = runs.reduce((sum, r) => sum + r.seconds, 0);
+  return { requests, seconds, perSecond: requests / seconds, statuses };
+}
+
+function loadRow(label: string, load: { direct: LoadResult; inferq: LoadResult }): (string | number)[] {
+  return [label, load.inferq.perSecond, load.direct.perSecond, `${((load.inferq.perSecond / load.direct.perSecond) * 100).toFixed(0)}%`, '≥ 70%', `inferq ${statusNote(load.inferq.statuses)}; direct ${statusNote(load.direct.statuses)}`];
+}
+
+/** Row (b) with the vad model: one model process, called directly and through an inferq `url` endpoint on it. */
+async function vadLoadRow(start: StartServer, quick: boolean): Promise<(string | number)[]> {
+  const label = '(b) vad (Silero VAD, 2.3 s WAV): requests/s, 64 connections';
+  const available = builtinModelAvailable('vad');
+  if (!available.ok) return [label, '—', '—', '—', '≥ 70%', `skipped: vad not installed (${available.reason})`];
+  const n = quick ? 320 : 1280;
+  const port = await freePort();
+  const model = spawnModel('vad', port);
+  try {
+    await waitHealthy(model, port);
+    const server = await start(`endpoints:\n  - name: vad\n    model: { url: 'http://127.0.0.1:${port}' }\n    async: { maxConcurrentInvocations: 64 }\n    realtime: { maxWaiting: 1000 }\n`);
+    try {
+      return loadRow(`${label}, ${n} requests`, await loadRuns(port, server, 'vad', modelInput('vad'), n, 64, 2));
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await model.stop();
+  }
 }
 
 interface ColdRun { cold: number; warm1: number; warm2: number; statuses: number[] }
@@ -294,14 +339,15 @@ export async function benchRealtime(start: StartServer, quick: boolean): Promise
       const lat = await sequentialLatency(modelPort, server, warmup, calls);
       rows.push([`(a) sequential call p50 (ms), ${calls} calls of 100 B`, ms3(lat.inferq.p50), ms3(lat.direct.p50), `${(lat.inferq.p50 / lat.direct.p50).toFixed(2)}×`, '—', `p99 ${ms3(lat.inferq.p99)} vs ${ms3(lat.direct.p99)} direct; ${statusNote(lat.statuses)}`]);
       rows.push(['(a) added p50 latency (ms)', ms3(lat.inferq.p50 - lat.direct.p50), '—', '—', '< 1 ms', `added p99 ${ms3(lat.inferq.p99 - lat.direct.p99)} ms`]);
-      const load = await loadRuns(modelPort, server, loadN);
-      rows.push([`(b) requests/s, 64 connections, ${loadN} requests of 100 B`, load.inferq.perSecond, load.direct.perSecond, `${((load.inferq.perSecond / load.direct.perSecond) * 100).toFixed(0)}%`, '≥ 70%', `inferq ${statusNote(load.inferq.statuses)}; direct ${statusNote(load.direct.statuses)}`]);
+      const load = await loadRuns(modelPort, server, 'model', { body: smallBody(), contentType: 'application/json' }, loadN, Math.min(2000, loadN));
+      rows.push(loadRow(`(b) echo (pure proxy overhead): requests/s, 64 connections, ${loadN} requests of 100 B`, load));
     } finally {
       await server.stop();
     }
   } finally {
     await model.stop();
   }
+  rows.push(await vadLoadRow(start, quick));
 
   for (const name of ['echo', 'vad'] as const) {
     const available = builtinModelAvailable(name);
@@ -326,9 +372,12 @@ export async function benchRealtime(start: StartServer, quick: boolean): Promise
     `${warmup}-call warm-up; every InvokeEndpoint request is signed before timing, with a distinct InferenceId and so a`,
     'distinct signature (no reuse). inferq\'s endpoint is `model: { url }` on the very echo process called directly, with',
     '`async.maxConcurrentInvocations: 64` and `realtime.maxWaiting: 1000`. The load client, inferq and the model share',
-    'this machine\'s cores. (c) inferq is started afresh per run (model at `instances: { min: 0, max: 1 }`), so the cold',
-    'call also pays inferq\'s own first-request cost; the direct baseline spawns the same built model and polls /ping',
-    'every 5 ms; inferq polls a starting model at 100 ms, then ×1.5 up to 1 s.',
+    'this machine\'s cores. (b) vad: the same set-up with the built `vad` model process and the WAV of (c): 64 calls',
+    'of warm-up on each path, then two alternating rounds per path (inferq\'s endpoint `vad` is `model: { url }` on',
+    'that process). (c) inferq is',
+    'started afresh per run (model at `instances: { min: 0, max: 1 }`), so the cold call also pays inferq\'s own',
+    'first-request cost; the direct baseline spawns the same built model and polls /ping every 5 ms; inferq polls a',
+    'starting model at 100 ms, then ×1.5 up to 1 s.',
     '',
   ].join('\n'));
 }
