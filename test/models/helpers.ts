@@ -8,7 +8,8 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import type { ModelClient, ModelHealth, ModelInvocation } from '../../src/models/index.js';
+import assert from 'node:assert/strict';
+import { ModelCallError, type ModelClient, type ModelHealth, type ModelInvocation } from '../../src/models/index.js';
 import type { Logger } from '../../src/util/index.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -131,4 +132,15 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** The ModelCallError `promise` rejects with (fails the test if it resolves or rejects otherwise). */
+export async function rejection(promise: Promise<unknown>): Promise<ModelCallError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof ModelCallError, `expected ModelCallError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a rejection');
 }

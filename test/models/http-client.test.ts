@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ModelCallError, createHttpModelClient, waitForHealthy, type ModelClient } from '../../src/models/index.js';
+import { createHttpModelClient, waitForHealthy, type ModelClient } from '../../src/models/index.js';
 import { silentLogger } from '../../src/util/index.js';
-import { call, nextHealth, readAll, startFixture, unusedPort, type FixtureProcess } from './helpers.js';
+import { call, nextHealth, readAll, rejection, startFixture, unusedPort, type FixtureProcess } from './helpers.js';
 
 let fixture: FixtureProcess;
 let client: ModelClient;
@@ -24,16 +24,6 @@ after(async () => {
   await client.stop();
   await fixture.kill();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<ModelCallError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ModelCallError, `expected ModelCallError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 test('invoke forwards Content-Type, Accept, Custom-Attributes and Inference-Id', async () => {
   const res = await client.invoke(call('{"x":1}', { contentType: 'application/json', accept: 'text/csv', customAttributes: 'mode=inspect,trace=1', inferenceId: 'inf-42' }));

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { ModelCallError, createHttpModelClient, type ModelClient } from '../../src/models/index.js';
+import { createHttpModelClient, type ModelClient } from '../../src/models/index.js';
 import { silentLogger } from '../../src/util/index.js';
-import { readAll } from './helpers.js';
+import { readAll, rejection } from './helpers.js';
 
 /** What the server does with one complete request head (and the bytes received so far on the connection). */
 type Script = (socket: Socket, request: string, index: number) => void;
@@ -63,16 +63,6 @@ after(async () => {
 
 function invoke(body: Buffer | Readable = Buffer.from('in'), contentLength?: number) {
   return client.invoke({ body, inferenceId: 'id-1', contentType: 'text/plain', signal: new AbortController().signal, ...(contentLength !== undefined ? { contentLength } : {}) });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ModelCallError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ModelCallError, `expected ModelCallError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
 }
 
 test('a small answer arrives whole; its connection is reused for the next call', async () => {
