@@ -67,7 +67,8 @@ function serve(): void {
     // close() answers last: after every earlier call (whose enqueues it commits) has been answered.
     const earlier = call.method === 'close' ? [...answering] : [];
     const result = method(...call.args);
-    const answer = Promise.allSettled([result, ...earlier]).then(() => result).then(
+    const settled = earlier.length === 0 ? result : Promise.allSettled([result, ...earlier]).then(() => result);
+    const answer = settled.then(
       (value) => post({ type: 'reply', id: call.id, value, commits: queue.commitCount() }),
       (err: unknown) => post({ type: 'error', id: call.id, error: toWireError(err), commits: queue.commitCount() }),
     );
