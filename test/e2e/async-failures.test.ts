@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { startFixture, type FixtureProcess } from '../models/helpers.js';
+import { startFixture, unusedPort, type FixtureProcess } from '../models/helpers.js';
 import { waitForOutput, type ServerProcess } from '../helpers/server.js';
 import {
   Harness, awaitChange, awaitTerminal, errorOf, fixtureModel, getStatus, invokeRaw, putObject, signed, terminalObjects, type AsyncStatus,
@@ -31,16 +31,6 @@ async function refusingPort(): Promise<number> {
   neverHolder = createServer((socket) => socket.resetAndDestroy()).listen(0, '127.0.0.1');
   await once(neverHolder, 'listening');
   const address = neverHolder.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function unusedPort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const address = probe.address();
-  probe.close();
-  await once(probe, 'close');
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
 }
