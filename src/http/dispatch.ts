@@ -9,7 +9,7 @@ import { isSigV2Presigned, verifySigV2Presigned, type CredentialLookup, type Sig
 import { InferqError, toInferqError } from '../errors/index.js';
 import { routeRuntimeRequest, type RuntimeApi } from '../runtime/index.js';
 import { parseS3Address, sendS3Error, type S3Api } from '../s3api/index.js';
-import type { Clock, Logger } from '../util/index.js';
+import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody } from './body.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
@@ -50,10 +50,6 @@ function signable(req: IncomingMessage): SignableRequest {
  */
 function baseHeaders(requestId: string): string[] {
   return ['x-amz-request-id', requestId, 'x-amzn-RequestId', requestId, 'Server', 'inferq'];
-}
-
-function setHeaders(res: ServerResponse, headers: readonly string[]): void {
-  for (let i = 0; i + 1 < headers.length; i += 2) res.setHeader(headers[i]!, headers[i + 1]!);
 }
 
 /** Bodies up to this size are read and discarded after an error so the connection can be reused. */
@@ -126,11 +122,11 @@ export async function handleRequest(deps: HttpServerDeps, req: IncomingMessage, 
     if (service === undefined && req.headers.authorization !== undefined) throw new InferqError('IncompleteSignature', 'The Authorization header is not a valid AWS Signature Version 4 header.');
     if (service === undefined) throw new InferqError('MissingAuthentication', 'Request is missing Authentication Token');
     family = service === 's3' ? 's3' : 'sagemaker';
-    if (family === 's3') setHeaders(res, base);
+    if (family === 's3') setHeaderList(res, base);
     operation = family === 's3' ? await serveS3(deps, req, res, request, sigV2) : await serveRuntime(deps, req, res, request, base);
   } catch (raw) {
     const err = toInferqError(raw);
-    if (!res.headersSent) setHeaders(res, base);
+    if (!res.headersSent) setHeaderList(res, base);
     if (err.code === 'InternalError') logger.error('request failed', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.stack : String(raw) });
     settleUnreadBody(req, res);
     sendError(req, res, family, err, requestId);

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
 import type { JobQueue } from '../queue/index.js';
-import type { Clock, Logger } from '../util/index.js';
+import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { BacklogGauge, invokeEndpointAsync } from './async-invoke.js';
 import { invokeEndpoint } from './invoke.js';
 import { ACCOUNT_ID } from './model-errors.js';
@@ -148,7 +148,8 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
         const invoke = route.operation === 'InvokeEndpoint' ? invokeEndpoint : invokeEndpointWithResponseStream;
         return invoke(ctx, endpoint, targetOf(endpoint.name), req, res, body, baseHeaders);
       }
-      for (let i = 0; i + 1 < baseHeaders.length; i += 2) res.setHeader(baseHeaders[i]!, baseHeaders[i + 1]!);
+      if (route.operation === 'InvokeEndpointAsync') return invokeEndpointAsync(asyncDeps, endpointOf(route.endpointName), req, res, body, baseHeaders);
+      setHeaderList(res, baseHeaders);
       if (route.operation === 'ListEndpointStatus') return sendJson(res, { Endpoints: await deps.status() });
       if (route.operation === 'GetEndpointStatus') {
         const doc = (await deps.status()).find((e) => e.EndpointName === route.endpointName);
@@ -157,8 +158,6 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
       }
       const endpoint = endpointOf(route.endpointName);
       switch (route.operation) {
-        case 'InvokeEndpointAsync':
-          return invokeEndpointAsync(asyncDeps, endpoint, req, res, body);
         case 'GetAsyncInvocation':
           return getAsyncInvocation(deps.queue, deps.clock, endpoint.name, route.inferenceId ?? '', route.rawQuery, res);
       }

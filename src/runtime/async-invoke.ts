@@ -67,7 +67,7 @@ function buildJob(endpoint: EndpointConfig, req: AsyncInvokeRequest, input: JobI
 }
 
 /** Handles one InvokeEndpointAsync call for a known endpoint. */
-export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: EndpointConfig, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: EndpointConfig, req: IncomingMessage, res: ServerResponse, body: Buffer, baseHeaders: readonly string[]): Promise<void> {
   const request = parseAsyncInvokeRequest(req.headers, body);
   const input: JobInput = request.inputLocation !== undefined ? resolveInputLocation(request.inputLocation, deps.inputUrlAllowList) : { kind: 'inline', body: request.body ?? Buffer.alloc(0) };
   const now = deps.clock.now();
@@ -78,11 +78,12 @@ export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: Endpo
   }
   const { job } = await deps.queue.enqueue(buildJob(endpoint, request, input, now));
   const payload = Buffer.from(JSON.stringify({ InferenceId: job.inferenceId }));
-  res.writeHead(202, {
-    'Content-Type': 'application/json',
-    'Content-Length': payload.length,
-    'X-Amzn-SageMaker-OutputLocation': s3Uri(job.output),
-    'X-Amzn-SageMaker-FailureLocation': s3Uri(job.failure),
-  });
+  res.writeHead(202, [
+    ...baseHeaders,
+    'Content-Type', 'application/json',
+    'Content-Length', String(payload.length),
+    'X-Amzn-SageMaker-OutputLocation', s3Uri(job.output),
+    'X-Amzn-SageMaker-FailureLocation', s3Uri(job.failure),
+  ]);
   res.end(payload);
 }

@@ -1,4 +1,4 @@
-/** Small shared utilities: clock, logger, SQLite opening and WAL group sync. */
+/** Small shared utilities: clock, logger, SQLite opening, WAL group sync and response header lists. */
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { createLogger, silentLogger } from './logger.js';
@@ -6,3 +6,4 @@ export type { Logger, LogLevel } from './logger.js';
 export { openMigratedDatabase } from './sqlite.js';
 export type { MigratedDatabaseOptions } from './sqlite.js';
 export { WalSync } from './wal-sync.js';
+export { setHeaderList } from './headers.js';

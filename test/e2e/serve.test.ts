@@ -170,12 +170,13 @@ describe('inferq serve', () => {
       ['SageMaker endpoint not found', await signed('sagemaker', 'POST', `${u}/endpoints/missing/invocations`, '{"x":1}')],
       ['InvokeEndpoint', await signed('sagemaker', 'POST', `${u}/endpoints/echo/invocations`, '{"x":1}')],
       ['InvokeEndpointWithResponseStream', await signed('sagemaker', 'POST', `${u}/endpoints/echo/invocations-response-stream`, '{"x":1}')],
+      ['InvokeEndpointAsync', await signed('sagemaker', 'POST', `${u}/endpoints/echo/async-invocations`, '{"x":1}')],
     ];
     const statuses = Object.fromEntries(responses.map(([name, r]) => [name, r.status]));
     assert.deepEqual(statuses, {
       'ping': 200, 'unsigned S3 request (403)': 403, 'unsigned SageMaker request (403)': 403, 'ListBuckets': 200, 'NoSuchBucket': 404,
       'HEAD NoSuchKey': 404, 'MethodNotAllowed': 405, 'bad signature': 403, 'SageMaker endpoint not found': 400,
-      'InvokeEndpoint': 200, 'InvokeEndpointWithResponseStream': 200,
+      'InvokeEndpoint': 200, 'InvokeEndpointWithResponseStream': 200, 'InvokeEndpointAsync': 202,
     });
     for (const [name, r] of responses) assert.equal(r.headers.server, 'inferq', `${name}: Server`);
     const ids = new Set<string>();
