@@ -23,7 +23,8 @@ import { signRequest } from '../src/auth/index.js';
 import { builtinModelAvailable, type BuiltinModelName } from '../src/models/builtin-command.js';
 import { printTable } from './lib.js';
 import { responseReader, runLoad, serialize, type LoadResult } from './load.js';
-import type { BenchServer, StartServer } from './run.js';
+import { startProcess, type BenchServer } from './process.js';
+import type { StartServer } from './run.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CREDS = { accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1' };
@@ -212,24 +213,37 @@ async function sequentialLatency(modelPort: number, server: BenchServer, warmup:
   return { direct: { p50: percentile(d, 50), p99: percentile(d, 99) }, inferq: { p50: percentile(q, 50), p99: percentile(q, 99) }, statuses };
 }
 
+/** One way to reach the model under load: a port and the (pre-built) requests to send there. */
+interface LoadPath {
+  readonly port: number;
+  requests(n: number): Buffer[];
+}
+
+function directPath(modelPort: number, input: { body: Buffer; contentType: string }): LoadPath {
+  const req = directRequest(modelPort, input.body, input.contentType);
+  return { port: modelPort, requests: (n) => new Array<Buffer>(n).fill(req) };
+}
+
+function inferqPath(server: BenchServer, endpoint: string, input: { body: Buffer; contentType: string }): LoadPath {
+  return { port: server.port, requests: (n) => invokeRequests(server, endpoint, input.body, input.contentType, n) };
+}
+
 /**
- * `n` requests over 64 connections straight to the model, and `n` InvokeEndpoint calls of
- * `endpoint`, after `warm` warm-up requests on each path; in `rounds` alternating rounds of
- * n / rounds each (so a model that is still warming up does not favour the path measured last).
+ * `n` requests over 64 connections on every path, after `warm` warm-up requests on each; in
+ * `rounds` alternating rounds of n / rounds each, so drift of the machine's speed (or a model still
+ * warming up) hits every path alike. Returns each path's rounds.
  */
-async function loadRuns(modelPort: number, server: BenchServer, endpoint: string, input: { body: Buffer; contentType: string }, n: number, warm: number, rounds = 1): Promise<{ direct: LoadResult; inferq: LoadResult }> {
-  const { body, contentType } = input;
-  const direct = directRequest(modelPort, body, contentType);
-  await runLoad(modelPort, new Array<Buffer>(warm).fill(direct), 64);
-  await runLoad(server.port, invokeRequests(server, endpoint, body, contentType, warm), 64);
-  const d: LoadResult[] = [];
-  const q: LoadResult[] = [];
+async function alternatingLoad(paths: readonly LoadPath[], n: number, warm: number, rounds: number): Promise<LoadResult[][]> {
+  for (const path of paths) await runLoad(path.port, path.requests(warm), 64);
+  const out = paths.map((): LoadResult[] => []);
   const per = Math.ceil(n / rounds);
   for (let r = 0; r < rounds; r++) {
-    d.push(await runLoad(modelPort, new Array<Buffer>(per).fill(direct), 64));
-    q.push(await runLoad(server.port, invokeRequests(server, endpoint, body, contentType, per), 64));
+    for (const [i, path] of paths.entries()) {
+      const requests = path.requests(per);
+      out[i]!.push(await runLoad(path.port, requests, 64));
+    }
   }
-  return { direct: combine(d), inferq: combine(q) };
+  return out;
 }
 
 function combine(runs: readonly LoadResult[]): LoadResult {
@@ -240,8 +254,38 @@ function combine(runs: readonly LoadResult[]): LoadResult {
   return { requests, seconds, perSecond: requests / seconds, statuses };
 }
 
-function loadRow(label: string, load: { direct: LoadResult; inferq: LoadResult }): (string | number)[] {
-  return [label, load.inferq.perSecond, load.direct.perSecond, `${((load.inferq.perSecond / load.direct.perSecond) * 100).toFixed(0)}%`, '≥ 70%', `inferq ${statusNote(load.inferq.statuses)}; direct ${statusNote(load.direct.statuses)}`];
+const percent = (x: number): string => `${(x * 100).toFixed(0)}%`;
+
+/** `measured` against `baseline`: the rates of all rounds together, and the ratio of each round. */
+function compare(measured: readonly LoadResult[], baseline: readonly LoadResult[]): { rate: number; base: number; ratio: string; rounds: string } {
+  const rate = combine(measured).perSecond;
+  const base = combine(baseline).perSecond;
+  return { rate, base, ratio: percent(rate / base), rounds: measured.map((m, i) => percent(m.perSecond / baseline[i]!.perSecond)).join(' ') };
+}
+
+function loadRow(label: string, inferq: readonly LoadResult[], direct: readonly LoadResult[]): (string | number)[] {
+  const c = compare(inferq, direct);
+  const rounds = inferq.length > 1 ? `; per round ${c.rounds}` : '';
+  return [label, c.rate, c.base, c.ratio, '≥ 70%', `inferq ${statusNote(combine(inferq).statuses)}; direct ${statusNote(combine(direct).statuses)}${rounds}`];
+}
+
+/** Rows (b) with the echo model: direct, through inferq, and through the bare node:http proxy, alternating. */
+async function echoLoadRows(modelPort: number, server: BenchServer, n: number): Promise<(string | number)[][]> {
+  const input = { body: smallBody(), contentType: 'application/json' };
+  const proxy = await startProcess(['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts'), String(modelPort)]);
+  try {
+    const proxyPath = directPath(proxy.port, input);
+    const [direct, inferq, bare] = await alternatingLoad([directPath(modelPort, input), inferqPath(server, 'model', input), proxyPath], n, Math.min(2000, n), 3);
+    const viaBare = compare(bare!, direct!);
+    const ofBare = compare(inferq!, bare!);
+    return [
+      loadRow(`(b) echo (pure proxy overhead): requests/s, 64 connections, ${n} requests of 100 B`, inferq!, direct!),
+      ['(b) echo through a bare node:http proxy (no auth, no logic): requests/s', viaBare.rate, viaBare.base, viaBare.ratio, '—',
+        `per round ${viaBare.rounds}; inferq = ${ofBare.ratio} of this proxy (per round ${ofBare.rounds}); ${statusNote(combine(bare!).statuses)}`],
+    ];
+  } finally {
+    await proxy.stop();
+  }
 }
 
 /** Row (b) with the vad model: one model process, called directly and through an inferq `url` endpoint on it. */
@@ -256,7 +300,8 @@ async function vadLoadRow(start: StartServer, quick: boolean): Promise<(string |
     await waitHealthy(model, port);
     const server = await start(`endpoints:\n  - name: vad\n    model: { url: 'http://127.0.0.1:${port}' }\n    async: { maxConcurrentInvocations: 64 }\n    realtime: { maxWaiting: 1000 }\n`);
     try {
-      return loadRow(`${label}, ${n} requests`, await loadRuns(port, server, 'vad', modelInput('vad'), n, 64, 2));
+      const [direct, inferq] = await alternatingLoad([directPath(port, modelInput('vad')), inferqPath(server, 'vad', modelInput('vad'))], n, 64, 2);
+      return loadRow(`${label}, ${n} requests`, inferq!, direct!);
     } finally {
       await server.stop();
     }
@@ -339,8 +384,7 @@ export async function benchRealtime(start: StartServer, quick: boolean): Promise
       const lat = await sequentialLatency(modelPort, server, warmup, calls);
       rows.push([`(a) sequential call p50 (ms), ${calls} calls of 100 B`, ms3(lat.inferq.p50), ms3(lat.direct.p50), `${(lat.inferq.p50 / lat.direct.p50).toFixed(2)}×`, '—', `p99 ${ms3(lat.inferq.p99)} vs ${ms3(lat.direct.p99)} direct; ${statusNote(lat.statuses)}`]);
       rows.push(['(a) added p50 latency (ms)', ms3(lat.inferq.p50 - lat.direct.p50), '—', '—', '< 1 ms', `added p99 ${ms3(lat.inferq.p99 - lat.direct.p99)} ms`]);
-      const load = await loadRuns(modelPort, server, 'model', { body: smallBody(), contentType: 'application/json' }, loadN, Math.min(2000, loadN));
-      rows.push(loadRow(`(b) echo (pure proxy overhead): requests/s, 64 connections, ${loadN} requests of 100 B`, load));
+      rows.push(...(await echoLoadRows(modelPort, server, loadN)));
     } finally {
       await server.stop();
     }
@@ -372,12 +416,13 @@ export async function benchRealtime(start: StartServer, quick: boolean): Promise
     `${warmup}-call warm-up; every InvokeEndpoint request is signed before timing, with a distinct InferenceId and so a`,
     'distinct signature (no reuse). inferq\'s endpoint is `model: { url }` on the very echo process called directly, with',
     '`async.maxConcurrentInvocations: 64` and `realtime.maxWaiting: 1000`. The load client, inferq and the model share',
-    'this machine\'s cores. (b) vad: the same set-up with the built `vad` model process and the WAV of (c): 64 calls',
-    'of warm-up on each path, then two alternating rounds per path (inferq\'s endpoint `vad` is `model: { url }` on',
-    'that process). (c) inferq is',
-    'started afresh per run (model at `instances: { min: 0, max: 1 }`), so the cold call also pays inferq\'s own',
-    'first-request cost; the direct baseline spawns the same built model and polls /ping every 5 ms; inferq polls a',
-    'starting model at 100 ms, then ×1.5 up to 1 s.',
+    'this machine\'s cores. (b) echo: direct, inferq and bench/bare-proxy.ts (the thinnest node:http reverse proxy:',
+    'no auth, no routing, a keep-alive agent to the same model) in three alternating rounds, after 2,000 warm-up calls',
+    'on each path. vad: the built `vad` model process and the WAV of (c), 64 warm-up calls on each path, then two',
+    'alternating rounds (inferq\'s endpoint `vad` is `model: { url }` on that process). (c) inferq is started afresh',
+    'per run (model at `instances: { min: 0, max: 1 }`), so the cold call also pays inferq\'s own first-request cost;',
+    'the direct baseline spawns the same built model and polls /ping every 5 ms; inferq polls a starting model at',
+    '100 ms, then ×1.5 up to 1 s.',
     '',
   ].join('\n'));
 }

@@ -3,52 +3,21 @@
  * each benchmark against both in the same run and prints tables. Not a test: numbers only.
  * `--quick` runs smaller counts; `--only=s3|async|realtime` runs one group.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { once } from 'node:events';
 import { benchAsync } from './async.js';
 import { benchRealtime } from './realtime.js';
 import { benchObjectStore } from './s3.js';
+import { startProcess, type BenchServer } from './process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-/** A started server under test. */
-export interface BenchServer {
-  readonly url: string;
-  readonly port: number;
-  readonly pid: number;
-  stop(): Promise<void>;
-}
+export type { BenchServer } from './process.js';
 
 /** Starts inferq with a YAML config; `prepare` runs on the data dir before start. */
 export type StartServer = (configYaml: string, prepare?: (dataDir: string) => Promise<void>) => Promise<BenchServer>;
-
-async function startProcess(args: string[], cleanup: () => void = () => undefined): Promise<BenchServer> {
-  const proc: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((ok, fail) => {
-    let out = '';
-    proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]!);
-    });
-    proc.once('exit', (code) => fail(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-  const exited = once(proc, 'exit');
-  return {
-    url,
-    port: Number(new URL(url).port),
-    pid: proc.pid!,
-    async stop() {
-      proc.kill('SIGTERM');
-      await exited;
-      cleanup();
-    },
-  };
-}
 
 const startInferq: StartServer = async (configYaml, prepare) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'inferq-bench-'));
