@@ -4,13 +4,14 @@
  * queries, multi-valued headers, clock skew, expiry and tampering.
  */
 import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SigV4Verifier, buildCanonicalRequest, type SignableRequest } from '../../src/auth/index.js';
-import { SigningKeyCache, deriveSigningKey } from '../../src/auth/keys.js';
+import { SigningKeyCache, deriveSigningKey, hmacHex } from '../../src/auth/keys.js';
 import { isInferqError, type ErrorCode } from '../../src/errors/index.js';
 import { AKID, FakeClock, SECRET, captureHandler, credentials, request, sha256, signer, toSignable, type Captured } from './helpers.js';
 
@@ -364,4 +365,22 @@ void describe('SigningKeyCache', () => {
     assert.deepEqual(cache.get(SECRET, '20261110', 'us-east-1', 's3'), deriveSigningKey(SECRET, '20261110', 'us-east-1', 's3'));
   });
 
+});
+
+void describe('hmacHex', () => {
+  void it('equals node\'s HMAC-SHA256 for short and long keys and for ASCII and non-ASCII data', () => {
+    const data = ['', 'AWS4-HMAC-SHA256\n20261126T175152Z\n20261126/us-east-1/sagemaker/aws4_request\n' + 'a'.repeat(64), 'x'.repeat(300), 'région/é€😀', '\u0000\u007f\u0080\u00ff'];
+    for (const length of [0, 1, 31, 32, 63, 64, 65, 200]) {
+      const key = randomBytes(length);
+      for (const text of data) assert.equal(hmacHex(key, text), createHmac('sha256', key).update(text, 'utf8').digest('hex'), `key of ${length} bytes, data ${JSON.stringify(text.slice(0, 20))}`);
+    }
+  });
+
+  void it('keeps each key\'s result apart when keys are used in turn', () => {
+    const keys = [randomBytes(32), randomBytes(32)];
+    for (let i = 0; i < 6; i++) {
+      const key = keys[i % 2]!;
+      assert.equal(hmacHex(key, `request ${i}`), createHmac('sha256', key).update(`request ${i}`).digest('hex'));
+    }
+  });
 });
