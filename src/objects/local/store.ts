@@ -220,6 +220,7 @@ export class LocalObjectStore implements ObjectStore {
       this.abort();
       this.closing = (async () => {
         while (this.active.size > 0) await Promise.allSettled([...this.active]);
+        await this.ctx.commits.close();
         this.ctx.db.close();
       })();
     }

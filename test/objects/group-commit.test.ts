@@ -1,0 +1,66 @@
+/**
+ * The object index's group commit on a real database file: writes of one tick share one
+ * transaction, a failing write rejects alone, the connection keeps `synchronous = FULL` for its
+ * other writes, and close() waits for the log sync of what was committed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { GroupCommitter } from '../../src/objects/local/group-commit.js';
+
+function openDb(): Database.Database {
+  const db = new Database(join(mkdtempSync(join(tmpdir(), 'inferq-group-commit-')), 'index.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+  return db;
+}
+
+void describe('GroupCommitter', () => {
+  void it('commits the writes of one tick in one transaction and resolves each with its own value', async () => {
+    const db = openDb();
+    const commits = new GroupCommitter(db);
+    const insert = db.prepare('INSERT INTO t (k) VALUES (?)');
+    const before = db.prepare('SELECT total_changes() AS n').get() as { n: number };
+    const values = await Promise.all(['a', 'b', 'c'].map((k) => commits.run(() => insert.run(k).changes)));
+    assert.deepEqual(values, [1, 1, 1]);
+    assert.deepEqual(db.prepare('SELECT k FROM t ORDER BY k').all(), [{ k: 'a' }, { k: 'b' }, { k: 'c' }]);
+    assert.equal((db.prepare('SELECT total_changes() AS n').get() as { n: number }).n - before.n, 3);
+    assert.equal(db.pragma('synchronous', { simple: true }), 2, 'the connection is back to FULL');
+    await commits.close();
+    db.close();
+  });
+
+  void it('rolls back and rejects only the write that throws', async () => {
+    const db = openDb();
+    const commits = new GroupCommitter(db);
+    const insert = db.prepare('INSERT INTO t (k) VALUES (?)');
+    const results = await Promise.allSettled([
+      commits.run(() => insert.run('x')),
+      commits.run(() => {
+        insert.run('y');
+        insert.run('x'); // primary key conflict: this write's savepoint rolls back, 'y' with it
+      }),
+      commits.run(() => insert.run('z')),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(db.prepare('SELECT k FROM t ORDER BY k').all(), [{ k: 'x' }, { k: 'z' }]);
+    await commits.close();
+    db.close();
+  });
+
+  void it('close() commits what is pending and settles it before the database closes', async () => {
+    const db = openDb();
+    const commits = new GroupCommitter(db);
+    const write = commits.run(() => db.prepare('INSERT INTO t (k) VALUES (?)').run('late').changes);
+    await commits.close();
+    assert.equal(await write, 1);
+    db.close();
+    const reopened = new Database(db.name, { readonly: true });
+    assert.deepEqual(reopened.prepare('SELECT k FROM t').all(), [{ k: 'late' }]);
+    reopened.close();
+  });
+});
