@@ -421,8 +421,8 @@ export async function benchRealtime(start: StartServer, quick: boolean): Promise
     'on each path. vad: the built `vad` model process and the WAV of (c), 64 warm-up calls on each path, then two',
     'alternating rounds (inferq\'s endpoint `vad` is `model: { url }` on that process). (c) inferq is started afresh',
     'per run (model at `instances: { min: 0, max: 1 }`), so the cold call also pays inferq\'s own first-request cost;',
-    'the direct baseline spawns the same built model and polls /ping every 5 ms; inferq polls a starting model at',
-    '100 ms, then ×1.5 up to 1 s.',
+    'the direct baseline spawns the same built model and polls /ping every 5 ms; inferq polls a starting model every',
+    'tenth of the time it has been starting (10 ms to 1 s).',
     '',
   ].join('\n'));
 }
