@@ -187,7 +187,7 @@ interface Latency { p50: number; p99: number }
 async function sequentialLatency(modelPort: number, server: BenchServer, warmup: number, n: number): Promise<{ direct: Latency; inferq: Latency; statuses: Map<number, number> }> {
   const body = smallBody();
   const direct = directRequest(modelPort, body, 'application/json');
-  const invokes = invokeRequests(server, 'model', body, 'application/json', warmup + n);
+  const invokes = invokeRequests(server, 'echo', body, 'application/json', warmup + n);
   const a = await Connection.open(modelPort);
   const b = await Connection.open(server.port);
   const d: number[] = [];
@@ -275,7 +275,7 @@ async function echoLoadRows(modelPort: number, server: BenchServer, n: number): 
   const proxy = await startProcess(['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts'), String(modelPort)]);
   try {
     const proxyPath = directPath(proxy.port, input);
-    const [direct, inferq, bare] = await alternatingLoad([directPath(modelPort, input), inferqPath(server, 'model', input), proxyPath], n, Math.min(2000, n), 3);
+    const [direct, inferq, bare] = await alternatingLoad([directPath(modelPort, input), inferqPath(server, 'echo', input), proxyPath], n, Math.min(2000, n), 3);
     const viaBare = compare(bare!, direct!);
     const ofBare = compare(inferq!, bare!);
     return [
@@ -294,14 +294,24 @@ async function vadLoadRow(start: StartServer, quick: boolean): Promise<(string |
   const available = builtinModelAvailable('vad');
   if (!available.ok) return [label, '—', '—', '—', '≥ 70%', `skipped: vad not installed (${available.reason})`];
   const n = quick ? 320 : 1280;
+  return withModelBehindInferq(start, 'vad', async (port, server) => {
+    const [direct, inferq] = await alternatingLoad([directPath(port, modelInput('vad')), inferqPath(server, 'vad', modelInput('vad'))], n, 64, 2);
+    return loadRow(`${label}, ${n} requests`, inferq!, direct!);
+  });
+}
+
+/**
+ * Starts the built-in model `name` directly on a free port, waits for its /ping, starts inferq with
+ * an endpoint of the same name that is `model: { url }` on that process, runs `use`, then stops both.
+ */
+async function withModelBehindInferq<T>(start: StartServer, name: BuiltinModelName, use: (modelPort: number, server: BenchServer) => Promise<T>): Promise<T> {
   const port = await freePort();
-  const model = spawnModel('vad', port);
+  const model = spawnModel(name, port);
   try {
     await waitHealthy(model, port);
-    const server = await start(`endpoints:\n  - name: vad\n    model: { url: 'http://127.0.0.1:${port}' }\n    async: { maxConcurrentInvocations: 64 }\n    realtime: { maxWaiting: 1000 }\n`);
+    const server = await start(`endpoints:\n  - name: ${name}\n    model: { url: 'http://127.0.0.1:${port}' }\n    async: { maxConcurrentInvocations: 64 }\n    realtime: { maxWaiting: 1000 }\n`);
     try {
-      const [direct, inferq] = await alternatingLoad([directPath(port, modelInput('vad')), inferqPath(server, 'vad', modelInput('vad'))], n, 64, 2);
-      return loadRow(`${label}, ${n} requests`, inferq!, direct!);
+      return await use(port, server);
     } finally {
       await server.stop();
     }
@@ -375,22 +385,12 @@ export async function benchRealtime(start: StartServer, quick: boolean): Promise
   const loadN = quick ? 5000 : 20000;
   const rows: (string | number)[][] = [];
 
-  const modelPort = await freePort();
-  const model = spawnModel('echo', modelPort);
-  try {
-    await waitHealthy(model, modelPort);
-    const server = await start(`endpoints:\n  - name: model\n    model: { url: 'http://127.0.0.1:${modelPort}' }\n    async: { maxConcurrentInvocations: 64 }\n    realtime: { maxWaiting: 1000 }\n`);
-    try {
-      const lat = await sequentialLatency(modelPort, server, warmup, calls);
-      rows.push([`(a) sequential call p50 (ms), ${calls} calls of 100 B`, ms3(lat.inferq.p50), ms3(lat.direct.p50), `${(lat.inferq.p50 / lat.direct.p50).toFixed(2)}×`, '—', `p99 ${ms3(lat.inferq.p99)} vs ${ms3(lat.direct.p99)} direct; ${statusNote(lat.statuses)}`]);
-      rows.push(['(a) added p50 latency (ms)', ms3(lat.inferq.p50 - lat.direct.p50), '—', '—', '< 1 ms', `added p99 ${ms3(lat.inferq.p99 - lat.direct.p99)} ms`]);
-      rows.push(...(await echoLoadRows(modelPort, server, loadN)));
-    } finally {
-      await server.stop();
-    }
-  } finally {
-    await model.stop();
-  }
+  await withModelBehindInferq(start, 'echo', async (modelPort, server) => {
+    const lat = await sequentialLatency(modelPort, server, warmup, calls);
+    rows.push([`(a) sequential call p50 (ms), ${calls} calls of 100 B`, ms3(lat.inferq.p50), ms3(lat.direct.p50), `${(lat.inferq.p50 / lat.direct.p50).toFixed(2)}×`, '—', `p99 ${ms3(lat.inferq.p99)} vs ${ms3(lat.direct.p99)} direct; ${statusNote(lat.statuses)}`]);
+    rows.push(['(a) added p50 latency (ms)', ms3(lat.inferq.p50 - lat.direct.p50), '—', '—', '< 1 ms', `added p99 ${ms3(lat.inferq.p99 - lat.direct.p99)} ms`]);
+    rows.push(...(await echoLoadRows(modelPort, server, loadN)));
+  });
   rows.push(await vadLoadRow(start, quick));
 
   for (const name of ['echo', 'vad'] as const) {
