@@ -129,6 +129,21 @@ void describe('local object store', () => {
     db.close();
   });
 
+  void it('fails a PUT whose bucket another store on the same data dir deleted after this one saw it', async () => {
+    const dataDir = await newDir();
+    const writer = await openLocalObjectStore({ dataDir });
+    const other = await openLocalObjectStore({ dataDir });
+    await writer.createBucket('shared');
+    await writer.putObject('shared', 'first', bodyOf('seen'));
+    await other.deleteObject('shared', 'first');
+    await other.deleteBucket('shared');
+    await rejectsWith(writer.putObject('shared', 'second', bodyOf('too late')), 'NoSuchBucket');
+    await rejectsWith(other.headObject('shared', 'second'), 'NoSuchBucket');
+    await rejectsWith(writer.getObject('shared', 'first'), 'NoSuchBucket');
+    await writer.close();
+    await other.close();
+  });
+
   void it('aborts a write in progress when closed, leaving nothing behind', async () => {
     const dataDir = await newDir();
     let store = await openLocalObjectStore({ dataDir });

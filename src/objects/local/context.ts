@@ -28,6 +28,8 @@ export interface StoreContext {
   readonly inlineMaxBytes: number;
   /** Batches object commits of the same tick into one transaction. */
   readonly commits: GroupCommitter;
+  /** Buckets seen to exist (see {@link bucketSeen}); the commit transaction re-checks. */
+  readonly knownBuckets: Set<string>;
 }
 
 /** The error every operation reports once the store is closed or closing. */
@@ -45,6 +47,18 @@ export function requireBucket(ctx: StoreContext, bucket: string): BucketRow {
   const row = ctx.stmts.bucketGet.get(bucket);
   if (!row) throw new InferqError('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
   return row;
+}
+
+/**
+ * The early NoSuchBucket check of a write, before its body is staged: answered from the buckets
+ * seen to exist, else from the index (a read of its own, about as costly as the rest of a small
+ * PUT). Only a shortcut: the commit transaction checks the bucket again, so a bucket deleted
+ * meanwhile (by this process or another one sharing the data dir) still fails the write.
+ */
+export function bucketSeen(ctx: StoreContext, bucket: string): void {
+  if (ctx.knownBuckets.has(bucket)) return;
+  requireBucket(ctx, bucket);
+  ctx.knownBuckets.add(bucket);
 }
 
 /** The NoSuchKey error for `key`. */

@@ -45,7 +45,7 @@ export async function openLocalObjectStore(options: LocalObjectStoreOptions): Pr
     const controller = new AbortController();
     // Every in-flight write listens on this one signal; many concurrent writes are expected.
     setMaxListeners(0, controller.signal);
-    const ctx = { db, stmts, files, clock: options.clock ?? systemClock, logger, signal: controller.signal, completing: new Set<string>(), inlineMaxBytes, commits: new GroupCommitter(db) };
+    const ctx = { db, stmts, files, clock: options.clock ?? systemClock, logger, signal: controller.signal, completing: new Set<string>(), inlineMaxBytes, commits: new GroupCommitter(db), knownBuckets: new Set<string>() };
     return new LocalObjectStore(ctx, () => controller.abort());
   } catch (err) {
     db.close();

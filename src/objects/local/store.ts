@@ -23,7 +23,7 @@ import type {
   UploadInfo,
 } from '../port.js';
 import { removeQuietly, type BlobFiles } from './blobs.js';
-import { closedError, commitObject, ensureOpen, noSuchKey, requireBucket, resolveChecksums, stageObjectBody, type StoreContext } from './context.js';
+import { bucketSeen, closedError, commitObject, ensureOpen, noSuchKey, requireBucket, resolveChecksums, stageObjectBody, type StoreContext } from './context.js';
 import { listObjectPage } from './listing.js';
 import * as multipart from './multipart.js';
 import { discardBody } from './staging.js';
@@ -113,13 +113,14 @@ export class LocalObjectStore implements ObjectStore {
         }
         stmts.bucketDelete.run(name);
       }).immediate();
+      this.ctx.knownBuckets.delete(name);
     });
   }
 
   putObject(bucket: string, key: string, body: Readable, options?: PutObjectOptions): Promise<ObjectInfo> {
     return this.run(async () => {
       const keyBuf = keyBytes(key);
-      requireBucket(this.ctx, bucket);
+      bucketSeen(this.ctx, bucket);
       const staged = await stageObjectBody(this.ctx, body);
       let meta: string;
       try {
@@ -232,13 +233,17 @@ export class LocalObjectStore implements ObjectStore {
     return this.find(bucket, key, this.ctx.stmts.objectGet);
   }
 
-  /** The current row of an object as read by `stmt`, or NoSuchBucket / NoSuchKey. */
+  /**
+   * The current row of an object as read by `stmt`, or NoSuchBucket / NoSuchKey. The row is looked
+   * up first: an object implies its bucket, so only a miss needs the bucket read that tells the two
+   * errors apart.
+   */
   private find<R>(bucket: string, key: string, stmt: Statement<[string, Buffer], R>): R {
     const keyBuf = keyBytes(key);
     ensureOpen(this.ctx);
-    requireBucket(this.ctx, bucket);
     const row = stmt.get(bucket, keyBuf);
-    if (!row) throw noSuchKey(key);
-    return row;
+    if (row) return row;
+    requireBucket(this.ctx, bucket);
+    throw noSuchKey(key);
   }
 }
