@@ -63,4 +63,12 @@ void describe('GroupCommitter', () => {
     assert.deepEqual(reopened.prepare('SELECT k FROM t').all(), [{ k: 'late' }]);
     reopened.close();
   });
+
+  void it('rejects the writes of a batch whose database was closed before it ran, throwing nothing', async () => {
+    const db = openDb();
+    const commits = new GroupCommitter(db);
+    const write = commits.run(() => db.prepare('INSERT INTO t (k) VALUES (?)').run('never'));
+    db.close();
+    await assert.rejects(write, TypeError);
+  });
 });

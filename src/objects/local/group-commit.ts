@@ -50,14 +50,16 @@ export class GroupCommitter {
     this.pending = [];
     if (batch.length === 0) return;
     let outcomes: Outcome[];
-    this.relaxed.run();
     try {
-      outcomes = this.db.transaction(() => batch.map((item) => this.attempt(item))).immediate();
+      this.relaxed.run();
+      try {
+        outcomes = this.db.transaction(() => batch.map((item) => this.attempt(item))).immediate();
+      } finally {
+        this.strict.run();
+      }
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
-    } finally {
-      this.strict.run();
     }
     const committed: { item: PendingWrite; value: unknown }[] = [];
     outcomes.forEach((outcome, i) => {
