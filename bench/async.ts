@@ -1,6 +1,8 @@
 /**
  * Asynchronous-inference benchmarks (issue targets in brackets):
- * (a) accepted InvokeEndpointAsync/s, distinct signatures, 64 connections, vs a bare node:http 202 [≥ 5,000/s, ≥ 40 %]
+ * (a) accepted InvokeEndpointAsync/s, distinct signatures, 64 connections, vs a bare node:http 202 [≥ 5,000/s, ≥ 40 %];
+ *     with, in the same rounds, a reference: the bare server plus SigV4 verification and a durable
+ *     append (bench/durable-baseline-server.ts), the least an authenticated durable 202 costs
  * (b) completed requests/s end to end with an instant model [≥ 1,000/s]
  * (c) p50/p99 from 202 to output written, light load [p50 ≤ 5 ms]
  * (d) peak RSS while a 1 GiB input flows through a model [≤ 300 MB]
@@ -8,12 +10,16 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { signRequest } from '../src/auth/index.js';
 import { openSqliteJobQueue } from '../src/queue/index.js';
 import { runLoad, serialize } from './load.js';
 import { agent, peakRssMiB, printTable, send, signS3 } from './lib.js';
+import { startProcess } from './process.js';
 import type { BenchServer, StartServer } from './run.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
 
 const CREDS = { accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1' };
 
@@ -139,17 +145,28 @@ interface AcceptRound {
   readonly bare: number;
   readonly empty: number;
   readonly seeded: number;
+  readonly reference: number;
   readonly statuses: string;
+  readonly referenceStatuses: string;
 }
 
-/** Alternates the bare server, inferq with an empty queue and inferq with 1,000,000 queued. */
-async function alternatingAcceptRounds(servers: { bare: BenchServer; empty: BenchServer; seeded: BenchServer }, n: number): Promise<AcceptRound[]> {
+interface AcceptServers {
+  readonly bare: BenchServer;
+  readonly empty: BenchServer;
+  readonly seeded: BenchServer;
+  /** bench/durable-baseline-server.ts: SigV4 verification and a durable append, nothing else. */
+  readonly reference: BenchServer;
+}
+
+/** Alternates the bare server, inferq with an empty queue, inferq with 1,000,000 queued and the durable reference server. */
+async function alternatingAcceptRounds(servers: AcceptServers, n: number): Promise<AcceptRound[]> {
   const out: AcceptRound[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const bare = await acceptRate(servers.bare, n);
     const empty = await acceptRate(servers.empty, n);
     const seeded = await acceptRate(servers.seeded, n);
-    out.push({ bare: bare.rate, empty: empty.rate, seeded: seeded.rate, statuses: `${empty.statuses} / ${seeded.statuses}` });
+    const reference = await acceptRate(servers.reference, n);
+    out.push({ bare: bare.rate, empty: empty.rate, seeded: seeded.rate, reference: reference.rate, statuses: `${empty.statuses} / ${seeded.statuses}`, referenceStatuses: reference.statuses });
   }
   return out;
 }
@@ -164,17 +181,22 @@ async function acceptRows(start: StartServer, baseline: BenchServer, n: number):
     await queue.seedForBenchmark(1_000_000, { endpoint: 'echo' });
     await queue.close();
   });
-  const rounds = await alternatingAcceptRounds({ bare: baseline, empty, seeded }, n);
+  const reference = await startProcess(['--import', 'tsx', join(ROOT, 'bench/durable-baseline-server.ts')]);
+  const rounds = await alternatingAcceptRounds({ bare: baseline, empty, seeded, reference }, n);
   const rss = { empty: peakRssMiB(empty.pid), seeded: peakRssMiB(seeded.pid) };
   await empty.stop();
   await seeded.stop();
+  await reference.stop();
   const a = median(rounds.map((r) => r.empty));
   const e = median(rounds.map((r) => r.seeded));
   const ratios = rounds.map((r) => r.empty / r.bare);
   const seededRatios = rounds.map((r) => r.seeded / r.empty);
+  const referenceRatios = rounds.map((r) => r.reference / r.bare);
   return [
     ['(a) accepted InvokeEndpointAsync/s (64 conns, distinct signatures)', a, median(rounds.map((r) => r.bare)), percent(median(ratios)), '≥ 5,000/s and ≥ 40%',
       `median of ${ROUNDS} alternating rounds; per-round ratios ${ratios.map(percent).join(' ')}`],
+    ['(a) reference: bare node:http + SigV4 verification + durable append (group fdatasync)', median(rounds.map((r) => r.reference)), median(rounds.map((r) => r.bare)), percent(median(referenceRatios)), '—',
+      `bench/durable-baseline-server.ts, same rounds; per-round ratios ${referenceRatios.map(percent).join(' ')}; ${[...new Set(rounds.map((r) => r.referenceStatuses))].join(', ')}`],
     ['(e) accepted/s with 1,000,000 queued', e, a, `${percent(median(seededRatios))} of empty`, 'no worse than empty', `per-round ${seededRatios.map(percent).join(' ')}`],
     ['(e) peak RSS with 1,000,000 queued (MiB)', rss.seeded, rss.empty, '—', 'no worse than empty', `statuses ${[...new Set(rounds.map((r) => r.statuses))].join(', ')}`],
   ];
@@ -183,8 +205,8 @@ async function acceptRows(start: StartServer, baseline: BenchServer, n: number):
 /** Runs the async benchmarks and prints their table. */
 export async function benchAsync(start: StartServer, baseline: BenchServer, quick: boolean): Promise<void> {
   const n = quick ? 10000 : 30000;
-  const [a, ...e] = await acceptRows(start, baseline, n);
-  const rows: (string | number)[][] = a ? [a] : [];
+  const [a, reference, ...e] = await acceptRows(start, baseline, n);
+  const rows: (string | number)[][] = a && reference ? [a, reference] : [];
   const full = await start(CONFIG(true));
   const b = await endToEnd(full, quick ? 2000 : 10000);
   rows.push(['(b) completed requests/s end to end (echo model)', b, '—', '—', '≥ 1,000/s', '']);
