@@ -6,6 +6,7 @@
  * Usage: bare-proxy.ts MODEL_PORT; prints `listening on URL`.
  */
 import { Agent, createServer, request, type IncomingMessage } from 'node:http';
+import { listenForBench } from './process.js';
 
 const modelPort = Number(process.argv[2]);
 if (!Number.isInteger(modelPort) || modelPort <= 0) throw new Error('usage: bare-proxy.ts MODEL_PORT');
@@ -17,7 +18,7 @@ function readAll(stream: IncomingMessage, done: (body: Buffer) => void): void {
   stream.on('end', () => done(Buffer.concat(chunks)));
 }
 
-const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+const server = createServer((req, res) => {
   readAll(req, (body) => {
     const headers = { 'Content-Type': req.headers['content-type'] ?? 'application/octet-stream', 'Content-Length': body.length };
     const upstream = request({ host: '127.0.0.1', port: modelPort, method: 'POST', path: '/invocations', agent, headers }, (answer) => {
@@ -30,8 +31,4 @@ const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     upstream.end(body);
   });
 });
-server.listen(0, '127.0.0.1', () => {
-  const addr = server.address();
-  process.stdout.write(`listening on http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}\n`);
-});
-process.on('SIGTERM', () => process.exit(0));
+listenForBench(server);

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { listenForBench } from './process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'inferq-baseline-'));
 const fileFor = (url: string): string => join(dir, createHash('sha1').update(url).digest('hex'));
@@ -35,12 +36,4 @@ const server = createServer((req, res) => {
     });
   }
 });
-server.keepAliveTimeout = 65_000;
-server.listen(0, '127.0.0.1', () => {
-  const addr = server.address();
-  process.stdout.write(`listening on http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}\n`);
-});
-process.on('SIGTERM', () => {
-  rmSync(dir, { recursive: true, force: true });
-  process.exit(0);
-});
+listenForBench(server, () => rmSync(dir, { recursive: true, force: true }));

@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SigV4Verifier } from '../src/auth/index.js';
+import { listenForBench } from './process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'inferq-durable-baseline-'));
 const log = openSync(join(dir, 'log'), 'w');
@@ -55,12 +56,4 @@ const server = createServer((req, res) => {
     afterSync(() => answer(202, '{"InferenceId":"00000000-0000-0000-0000-000000000000"}'));
   });
 });
-server.keepAliveTimeout = 65_000;
-server.listen(0, '127.0.0.1', () => {
-  const addr = server.address();
-  process.stdout.write(`listening on http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}\n`);
-});
-process.on('SIGTERM', () => {
-  rmSync(dir, { recursive: true, force: true });
-  process.exit(0);
-});
+listenForBench(server, () => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,11 @@
-/** Starting a server process for a benchmark: spawn it, wait for its `listening on URL` line, stop it with SIGTERM. */
+/**
+ * Server processes of the benchmarks, both sides of one small protocol: the child listens on a free
+ * loopback port and prints `listening on URL`; the parent spawns it, waits for that line and stops it
+ * with SIGTERM.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import type { Server } from 'node:http';
 
 /** A started server under test. */
 export interface BenchServer {
@@ -33,4 +38,20 @@ export async function startProcess(args: string[], cleanup: () => void = () => u
       cleanup();
     },
   };
+}
+
+/**
+ * Child side: listens on a free loopback port, prints `listening on URL`, and on SIGTERM runs
+ * `cleanup` and exits 0.
+ */
+export function listenForBench(server: Server, cleanup: () => void = () => undefined): void {
+  server.keepAliveTimeout = 65_000;
+  server.listen(0, '127.0.0.1', () => {
+    const addr = server.address();
+    process.stdout.write(`listening on http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}\n`);
+  });
+  process.on('SIGTERM', () => {
+    cleanup();
+    process.exit(0);
+  });
 }
