@@ -1,33 +1,47 @@
 /**
  * Group commit of enqueues: every enqueue made before the next flush (the same tick, or within
- * `maxBatchDelayMs`) is inserted in ONE transaction, committed at `synchronous = NORMAL`; each
+ * `maxBatchDelayMs`), single or in groups (the queue thread hands over each main-thread tick's
+ * enqueues as one group), is inserted in ONE transaction, committed at `synchronous = NORMAL`; each
  * promise settles only once a group fdatasync of the write-ahead log (off the event loop, see
  * {@link WalSync}) has made the batch survive power loss. Idempotency is decided per job inside the batch: a
  * repeated (endpoint, inferenceId) resolves to the stored job when its fingerprint matches and
  * rejects with InferenceIdConflict otherwise, without affecting the other jobs of the batch.
  */
 import Database from 'better-sqlite3';
-import { InferqError, toInferqError } from '../../errors/index.js';
+import { InferqError } from '../../errors/index.js';
 import type { WalSync } from '../../util/index.js';
-import type { EnqueueResult, NewJob } from '../port.js';
+import type { EnqueueResult, Job, NewJob } from '../port.js';
 import { closedError, toQueueError, type QueueContext } from './context.js';
-import { insertedJob, toInsertParams, toJob, type InsertParams } from './statements.js';
+import { insertedJob, toInsertParams, toJob } from './statements.js';
 
-/** Most jobs written by one transaction; a larger backlog is flushed in several. */
+/** Most jobs written by one transaction; a larger backlog is flushed in several (whole groups at a time). */
 export const MAX_BATCH = 5_000;
 
-interface PendingEnqueue {
-  readonly job: NewJob;
-  readonly params: InsertParams;
-  readonly resolve: (result: EnqueueResult) => void;
+/**
+ * What one enqueue of a batch came to: the id of the job it created, the job already stored under
+ * its InferenceId (an identical replay), or its own error.
+ */
+export type InsertOutcome = number | { readonly existing: Job } | { readonly error: InferqError };
+
+/** Enqueues handed over together; settled together once their batch is durable. */
+interface PendingGroup {
+  readonly jobs: readonly NewJob[];
+  readonly resolve: (outcomes: InsertOutcome[]) => void;
   readonly reject: (err: InferqError) => void;
 }
 
-type Outcome = { readonly result: EnqueueResult } | { readonly error: InferqError };
+/** The EnqueueResult of `job` from its outcome, or the outcome's error. */
+export function toEnqueueResult(job: NewJob, outcome: InsertOutcome | undefined): EnqueueResult {
+  if (outcome === undefined) throw new InferqError('InternalError', 'A batched enqueue has no outcome.');
+  if (typeof outcome === 'number') return { job: insertedJob(job, outcome), created: true };
+  if ('error' in outcome) throw outcome.error;
+  return { job: outcome.existing, created: false };
+}
 
 /** Collects enqueues and writes them in batches; owned by the SQLite queue. */
 export class EnqueueBatcher {
-  private pending: PendingEnqueue[] = [];
+  private pending: PendingGroup[] = [];
+  private pendingJobs = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private commits = 0;
 
@@ -43,16 +57,19 @@ export class EnqueueBatcher {
     return this.commits;
   }
 
-  /** Queues `job` for the next batch; settles after the batch commits. */
+  /** Queues `job` for the next batch; settles after the batch is durable. */
   add(job: NewJob): Promise<EnqueueResult> {
-    let params: InsertParams;
-    try {
-      params = toInsertParams(job);
-    } catch (err) {
-      return Promise.reject(toInferqError(err));
-    }
-    return new Promise<EnqueueResult>((resolve, reject) => {
-      this.pending.push({ job, params, resolve, reject });
+    return this.addMany([job]).then((outcomes) => toEnqueueResult(job, outcomes[0]));
+  }
+
+  /**
+   * Queues `jobs` for the next batch; resolves, once the batch is durable, to one outcome per job
+   * (in order). Rejects only when the batch as a whole could not be written.
+   */
+  addMany(jobs: readonly NewJob[]): Promise<InsertOutcome[]> {
+    return new Promise<InsertOutcome[]>((resolve, reject) => {
+      this.pending.push({ jobs, resolve, reject });
+      this.pendingJobs += jobs.length;
       this.schedule();
     });
   }
@@ -60,14 +77,14 @@ export class EnqueueBatcher {
   /** Writes everything pending now (used by close). */
   flushAll(): void {
     this.cancelTimer();
-    while (this.pending.length > 0) this.commitBatch(this.pending.splice(0, MAX_BATCH));
+    while (this.pending.length > 0) this.commitBatch(this.takeBatch());
   }
 
   /** Rejects everything still pending (the database can no longer be written). */
   rejectAll(): void {
     this.cancelTimer();
     const error = closedError();
-    for (const item of this.pending.splice(0)) item.reject(error);
+    for (const group of this.takeAll()) group.reject(error);
   }
 
   private schedule(): void {
@@ -82,72 +99,90 @@ export class EnqueueBatcher {
     this.timer = undefined;
   }
 
+  private takeAll(): PendingGroup[] {
+    this.pendingJobs = 0;
+    return this.pending.splice(0);
+  }
+
+  /** Whole groups from the front, up to MAX_BATCH jobs (at least one group). */
+  private takeBatch(): PendingGroup[] {
+    if (this.pendingJobs <= MAX_BATCH) return this.takeAll();
+    let count = 0;
+    let groups = 0;
+    for (const group of this.pending) {
+      if (groups > 0 && count + group.jobs.length > MAX_BATCH) break;
+      count += group.jobs.length;
+      groups++;
+    }
+    this.pendingJobs -= count;
+    return this.pending.splice(0, groups);
+  }
+
   /** Commits one batch; what is left (beyond MAX_BATCH, or added meanwhile) waits for the next turn. */
   private flushOne(): void {
     this.timer = undefined;
-    this.commitBatch(this.pending.splice(0, MAX_BATCH));
+    this.commitBatch(this.takeBatch());
     if (this.pending.length > 0) this.timer = setImmediate(() => this.flushOne());
   }
 
-  private commitBatch(batch: readonly PendingEnqueue[]): void {
+  private commitBatch(batch: readonly PendingGroup[]): void {
     if (batch.length === 0) return;
-    let outcomes: Outcome[];
+    const endpoints = new Set<string>();
+    let outcomes: InsertOutcome[][];
     try {
-      outcomes = this.ctx.db.transaction(() => batch.map((item) => this.insert(item))).immediate();
+      outcomes = this.ctx.db.transaction(() => batch.map((group) => group.jobs.map((job) => this.insert(job, endpoints)))).immediate();
       this.commits++;
     } catch (err) {
       this.fail(batch, err);
       return;
     }
-    const endpoints = new Set<string>();
-    outcomes.forEach((outcome) => {
-      if ('result' in outcome && outcome.result.created) endpoints.add(outcome.result.job.endpoint);
-    });
     if (endpoints.size > 0) this.ctx.notify(endpoints);
     this.wal.sync().then(
-      () => settle(batch, outcomes),
+      () => batch.forEach((group, i) => group.resolve(outcomes[i] ?? [])),
       (err: unknown) => this.fail(batch, err),
     );
   }
 
-  private fail(batch: readonly PendingEnqueue[], err: unknown): void {
+  private fail(batch: readonly PendingGroup[], err: unknown): void {
     const error = toQueueError(err);
-    this.ctx.logger.error('job enqueue batch failed', { jobs: batch.length, error: err });
-    for (const item of batch) item.reject(error);
+    this.ctx.logger.error('job enqueue batch failed', { jobs: batch.reduce((n, group) => n + group.jobs.length, 0), error: err });
+    for (const group of batch) group.reject(error);
   }
 
-  /** Inserts one job inside the batch transaction. Storage failures propagate and fail the batch. */
-  private insert({ job, params }: PendingEnqueue): Outcome {
+  /**
+   * Inserts one job inside the batch transaction (adding its endpoint to `created` when it is new).
+   * A bad job becomes its own error outcome; storage failures propagate and fail the batch.
+   */
+  private insert(job: NewJob, created: Set<string>): InsertOutcome {
     const { stmts } = this.ctx;
     try {
+      const params = toInsertParams(job);
       const info = stmts.insert.run(params);
-      if (info.changes > 0) return { result: { job: insertedJob(job, Number(info.lastInsertRowid)), created: true } };
+      if (info.changes > 0) {
+        created.add(params.endpoint);
+        return Number(info.lastInsertRowid);
+      }
       const existing = stmts.byKey.get(params.endpoint, params.inferenceId);
       if (!existing) throw new InferqError('InternalError', 'A conflicting job vanished during enqueue.');
       if (existing.fingerprint !== params.fingerprint) {
         const message = `The InferenceId ${params.inferenceId} is already used by a different request on endpoint ${params.endpoint}.`;
         return { error: new InferqError('InferenceIdConflict', message, { InferenceId: params.inferenceId }) };
       }
-      return { result: { job: toJob(existing), created: false } };
+      return { existing: toJob(existing) };
     } catch (err) {
-      if (err instanceof InferqError) return { error: err };
-      if (err instanceof Database.SqliteError && err.code.startsWith('SQLITE_CONSTRAINT')) {
-        return { error: new InferqError('InvalidArgument', `The job could not be stored: ${err.message}`, {}, { cause: err }) };
-      }
-      if (err instanceof TypeError || err instanceof RangeError) {
-        return { error: new InferqError('InvalidArgument', `The job could not be stored: ${err.message}`, {}, { cause: err }) };
-      }
-      throw err;
+      return { error: badJobError(err) };
     }
   }
 }
 
-/** Settles each enqueue of a durable batch with its own outcome. */
-function settle(batch: readonly PendingEnqueue[], outcomes: readonly Outcome[]): void {
-  batch.forEach((item, i) => {
-    const outcome = outcomes[i];
-    if (outcome === undefined) item.reject(new InferqError('InternalError', 'A batched enqueue has no outcome.'));
-    else if ('error' in outcome) item.reject(outcome.error);
-    else item.resolve(outcome.result);
-  });
+/** A job-level failure as its InvalidArgument (or own) error; rethrows storage failures. */
+function badJobError(err: unknown): InferqError {
+  if (err instanceof InferqError) return err;
+  if (err instanceof Database.SqliteError && err.code.startsWith('SQLITE_CONSTRAINT')) {
+    return new InferqError('InvalidArgument', `The job could not be stored: ${err.message}`, {}, { cause: err });
+  }
+  if (err instanceof TypeError || err instanceof RangeError) {
+    return new InferqError('InvalidArgument', `The job could not be stored: ${err.message}`, {}, { cause: err });
+  }
+  throw err;
 }

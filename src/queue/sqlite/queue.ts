@@ -6,7 +6,7 @@
 import { WalSync, type Logger } from '../../util/index.js';
 import type { EnqueueResult, Job, JobOutcome, JobQueue, NewJob, QueueStats, WorkerRegistry } from '../port.js';
 import { closedError, toQueueError, type QueueContext } from './context.js';
-import { EnqueueBatcher } from './enqueue.js';
+import { EnqueueBatcher, type InsertOutcome } from './enqueue.js';
 import { claimExpiredJobs, claimJobs, finishJob, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
 import { seedQueuedJobs, type SeedOptions } from './seed.js';
 import { toJob } from './statements.js';
@@ -78,6 +78,15 @@ export class SqliteQueue implements SqliteJobQueue {
   enqueue(job: NewJob): Promise<EnqueueResult> {
     if (this.closing) return Promise.reject(closedError());
     return this.batcher.add(job);
+  }
+
+  /**
+   * Enqueues `jobs` in one batch (one transaction unless it exceeds the batch limit); resolves once
+   * durable to one outcome per job, in order. The queue thread's entry point for a main-thread tick.
+   */
+  enqueueMany(jobs: readonly NewJob[]): Promise<InsertOutcome[]> {
+    if (this.closing) return Promise.reject(closedError());
+    return this.batcher.addMany(jobs);
   }
 
   claim(endpoint: string, owner: string, max: number, leaseMs: number, now: number): Promise<Job[]> {

@@ -171,6 +171,11 @@ function encodeInput(input: JobInput): string {
   }
 }
 
+/** `bytes` as a Buffer without copying (a body that crossed threads arrives as a Uint8Array). */
+function bufferView(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** The insert parameters of a new job; throws EntityTooLarge for an oversized inline body. */
 export function toInsertParams(job: NewJob): InsertParams {
   return {
@@ -180,7 +185,7 @@ export function toInsertParams(job: NewJob): InsertParams {
     expiresAt: job.expiresAt,
     fingerprint: job.fingerprint,
     input: encodeInput(job.input),
-    inputBody: job.input.kind === 'inline' ? job.input.body : null,
+    inputBody: job.input.kind === 'inline' ? bufferView(job.input.body) : null,
     contentType: job.contentType ?? null,
     accept: job.accept ?? null,
     customAttributes: job.customAttributes ?? null,

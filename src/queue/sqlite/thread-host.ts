@@ -10,7 +10,7 @@ import type { NewJob } from '../port.js';
 import { openJobDatabase } from './schema.js';
 import { createStatements } from './statements.js';
 import { SqliteQueue } from './queue.js';
-import { reviveJob, toWireError, type CallMessage, type EnqueueReply, type QueueThreadApi, type QueueThreadData, type ThreadMessage } from './thread-protocol.js';
+import { toWireError, type CallMessage, type EnqueueReply, type QueueThreadApi, type QueueThreadData, type ThreadMessage } from './thread-protocol.js';
 
 function forwardingLogger(post: (message: ThreadMessage) => void): Logger {
   const log = (level: LogLevel) => (message: string, fields?: Record<string, unknown>): void => {
@@ -28,10 +28,10 @@ function forwardingLogger(post: (message: ThreadMessage) => void): Logger {
 function threadApi(queue: SqliteQueue): QueueThreadApi {
   return {
     async enqueueMany(jobs: readonly NewJob[]): Promise<EnqueueReply[]> {
-      const settled = await Promise.allSettled(jobs.map((job) => queue.enqueue(reviveJob(job))));
-      return settled.map((s): EnqueueReply => {
-        if (s.status === 'rejected') return { kind: 'failed', error: toWireError(s.reason) };
-        return s.value.created ? { kind: 'created', id: s.value.job.id } : { kind: 'existing', job: s.value.job };
+      const outcomes = await queue.enqueueMany(jobs);
+      return outcomes.map((outcome): EnqueueReply => {
+        if (typeof outcome === 'number') return outcome;
+        return 'error' in outcome ? { kind: 'failed', error: toWireError(outcome.error) } : { kind: 'existing', job: outcome.existing };
       });
     },
     claim: (...args) => queue.claim(...args),

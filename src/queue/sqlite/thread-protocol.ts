@@ -8,9 +8,13 @@ import type { LogLevel } from '../../util/index.js';
 import type { Job, NewJob } from '../port.js';
 import type { SqliteJobQueue } from './queue.js';
 
-/** One enqueue of a batch: created (the main thread builds the Job itself), existing, or failed. */
+/**
+ * One enqueue of a batch: the id of the job it created (a bare number, the common case, so the
+ * reply stays small; the main thread builds the Job itself), the identical job already stored, or
+ * its error.
+ */
 export type EnqueueReply =
-  | { readonly kind: 'created'; readonly id: string }
+  | number
   | { readonly kind: 'existing'; readonly job: Job }
   | { readonly kind: 'failed'; readonly error: WireError };
 

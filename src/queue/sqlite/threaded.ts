@@ -238,7 +238,7 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
 
 function settleEnqueue(item: PendingEnqueue, reply: EnqueueReply | undefined): void {
   if (reply === undefined) item.reject(new InferqError('InternalError', 'A batched enqueue has no outcome.'));
-  else if (reply.kind === 'created') item.resolve({ job: insertedJob(item.job, Number(reply.id)), created: true });
+  else if (typeof reply === 'number') item.resolve({ job: insertedJob(item.job, reply), created: true });
   else if (reply.kind === 'existing') item.resolve({ job: reviveJob(reply.job), created: false });
   else item.reject(fromWireError(reply.error));
 }
