@@ -39,8 +39,8 @@ describeJobQueueBehaviour('sqlite on the calling thread', () => {
   return Promise.resolve({ queue, cleanup: () => queue.close() });
 });
 
-async function withQueue<T>(file: string, use: (queue: SqliteJobQueue) => Promise<T>, maxBatchDelayMs?: number): Promise<T> {
-  const queue = openSqliteJobQueue({ file, ...(maxBatchDelayMs === undefined ? {} : { maxBatchDelayMs }) });
+async function withQueue<T>(file: string, use: (queue: SqliteJobQueue) => Promise<T>, maxBatchDelayMs?: number, maxEnqueuesPerMessage = Infinity): Promise<T> {
+  const queue = openSqliteJobQueue({ file, maxEnqueuesPerMessage, ...(maxBatchDelayMs === undefined ? {} : { maxBatchDelayMs }) });
   try {
     return await use(queue);
   } finally {
@@ -139,6 +139,34 @@ void describe('sqlite job queue: group commit', () => {
       await queue.enqueue(newJob('ep', 'alone'));
       assert.equal(queue.commitCount() - before, commits + 1);
     });
+  });
+
+  void it('sends a busy turn to the thread in parts, which commit while the turn still runs', async () => {
+    const file = freshFile();
+    await withQueue(
+      file,
+      async (queue) => {
+        const reader = new Database(file, { readonly: true });
+        try {
+          const stored = reader.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM jobs');
+          const first = Array.from({ length: 10 }, (_, i) => queue.enqueue(newJob('ep', `part1-${i}`)));
+          // Still in the same turn: the thread must have received and committed the first ten by itself.
+          const deadline = Date.now() + 10_000;
+          while (stored.get()?.n !== 10 && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+          assert.equal(stored.get()?.n, 10, 'the first part was not committed during the turn');
+          const rest = Array.from({ length: 15 }, (_, i) => queue.enqueue(newJob('ep', `part2-${i}`)));
+          const results = await Promise.all([...first, ...rest]);
+          assert.ok(results.every((r) => r.created));
+          const ids = results.map((r) => Number(r.job.id));
+          assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'ids follow the order of the enqueues');
+          assert.equal(stored.get()?.n, 25);
+        } finally {
+          reader.close();
+        }
+      },
+      undefined,
+      10,
+    );
   });
 
   void it('waits up to maxBatchDelayMs to batch enqueues of later ticks', async () => {

@@ -31,7 +31,16 @@ export interface SqliteJobQueueOptions {
    * @default true
    */
   readonly thread?: boolean;
+  /**
+   * With `thread`: the most enqueues of one event-loop turn sent to the thread in one message. A
+   * busy turn's first enqueues then start committing while the event loop still parses the rest.
+   * @default 32
+   */
+  readonly maxEnqueuesPerMessage?: number;
 }
+
+/** Default of {@link SqliteJobQueueOptions.maxEnqueuesPerMessage}. */
+export const DEFAULT_MAX_ENQUEUES_PER_MESSAGE = 32;
 
 /**
  * Opens (creating and migrating if needed) the SQLite job queue. Synchronous: the database is
@@ -43,7 +52,9 @@ export function openSqliteJobQueue(options: SqliteJobQueueOptions): SqliteJobQue
   const maxBatchDelayMs = Math.max(0, options.maxBatchDelayMs ?? 0);
   if (options.thread ?? true) {
     db.close();
-    return new ThreadedSqliteQueue({ file: options.file, maxBatchDelayMs }, logger);
+    const requested = options.maxEnqueuesPerMessage ?? DEFAULT_MAX_ENQUEUES_PER_MESSAGE;
+    const perMessage = Number.isNaN(requested) ? DEFAULT_MAX_ENQUEUES_PER_MESSAGE : Math.max(1, Math.trunc(requested));
+    return new ThreadedSqliteQueue({ file: options.file, maxBatchDelayMs }, logger, perMessage);
   }
   try {
     return new SqliteQueue({ db, stmts: createStatements(db), logger }, maxBatchDelayMs);

@@ -55,8 +55,12 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
   private closing: Promise<void> | undefined;
   private broken: InferqError | undefined;
 
-  /** Starts the thread for an existing, migrated database file. */
-  constructor(data: QueueThreadData, private readonly logger: Logger) {
+  /** Starts the thread for an existing, migrated database file; see {@link enqueue} for `maxEnqueuesPerMessage`. */
+  constructor(
+    data: QueueThreadData,
+    private readonly logger: Logger,
+    private readonly maxEnqueuesPerMessage: number,
+  ) {
     this.worker = startThread(data);
     this.worker.unref();
     this.worker.on('message', (message: ThreadMessage) => this.onMessage(message));
@@ -64,11 +68,17 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
     this.worker.on('exit', (code) => this.fail(new Error(`the queue thread exited with code ${code}`)));
   }
 
+  /**
+   * Queues `job` for the thread. The enqueues of one event-loop turn travel together, in messages
+   * of at most `maxEnqueuesPerMessage`: in a busy turn the thread starts committing the first ones
+   * while this thread still parses the rest, instead of idling until the turn ends.
+   */
   enqueue(job: NewJob): Promise<EnqueueResult> {
     if (this.closing) return Promise.reject(closedError());
     return new Promise<EnqueueResult>((resolve, reject) => {
       this.enqueues.push({ job, resolve, reject });
-      if (!this.flushScheduled) {
+      if (this.enqueues.length >= this.maxEnqueuesPerMessage) this.sendEnqueues();
+      else if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flushEnqueues());
       }
@@ -184,6 +194,10 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
 
   private flushEnqueues(): void {
     this.flushScheduled = false;
+    this.sendEnqueues();
+  }
+
+  private sendEnqueues(): void {
     const batch = this.enqueues;
     if (batch.length === 0) return;
     this.enqueues = [];
