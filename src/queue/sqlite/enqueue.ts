@@ -12,7 +12,7 @@ import { InferqError } from '../../errors/index.js';
 import type { WalSync } from '../../util/index.js';
 import type { EnqueueResult, Job, NewJob } from '../port.js';
 import { closedError, toQueueError, type QueueContext } from './context.js';
-import { insertedJob, toInsertParams, toJob } from './statements.js';
+import { insertedJob, toInsertRow, toJob, type InsertRow } from './statements.js';
 
 /** Most jobs written by one transaction; a larger backlog is flushed in several (whole groups at a time). */
 export const MAX_BATCH = 5_000;
@@ -25,7 +25,7 @@ export type InsertOutcome = number | { readonly existing: Job } | { readonly err
 
 /** Enqueues handed over together; settled together once their batch is durable. */
 interface PendingGroup {
-  readonly jobs: readonly NewJob[];
+  readonly jobs: readonly InsertRow[];
   readonly resolve: (outcomes: InsertOutcome[]) => void;
   readonly reject: (err: InferqError) => void;
 }
@@ -59,14 +59,20 @@ export class EnqueueBatcher {
 
   /** Queues `job` for the next batch; settles after the batch is durable. */
   add(job: NewJob): Promise<EnqueueResult> {
-    return this.addMany([job]).then((outcomes) => toEnqueueResult(job, outcomes[0]));
+    let row: InsertRow;
+    try {
+      row = toInsertRow(job);
+    } catch (err) {
+      return Promise.reject(badJobError(err));
+    }
+    return this.addMany([row]).then((outcomes) => toEnqueueResult(job, outcomes[0]));
   }
 
   /**
-   * Queues `jobs` for the next batch; resolves, once the batch is durable, to one outcome per job
-   * (in order). Rejects only when the batch as a whole could not be written.
+   * Queues jobs (as {@link toInsertRow} rows) for the next batch; resolves, once the batch is
+   * durable, to one outcome per job (in order). Rejects only when the batch could not be written.
    */
-  addMany(jobs: readonly NewJob[]): Promise<InsertOutcome[]> {
+  addMany(jobs: readonly InsertRow[]): Promise<InsertOutcome[]> {
     return new Promise<InsertOutcome[]>((resolve, reject) => {
       this.pending.push({ jobs, resolve, reject });
       this.pendingJobs += jobs.length;
@@ -153,20 +159,20 @@ export class EnqueueBatcher {
    * Inserts one job inside the batch transaction (adding its endpoint to `created` when it is new).
    * A bad job becomes its own error outcome; storage failures propagate and fail the batch.
    */
-  private insert(job: NewJob, created: Set<string>): InsertOutcome {
+  private insert(row: InsertRow, created: Set<string>): InsertOutcome {
     const { stmts } = this.ctx;
+    const [endpoint, inferenceId, , , fingerprint] = row;
     try {
-      const params = toInsertParams(job);
-      const info = stmts.insert.run(params);
+      const info = stmts.insert.run(row);
       if (info.changes > 0) {
-        created.add(params.endpoint);
+        created.add(endpoint);
         return Number(info.lastInsertRowid);
       }
-      const existing = stmts.byKey.get(params.endpoint, params.inferenceId);
+      const existing = stmts.byKey.get(endpoint, inferenceId);
       if (!existing) throw new InferqError('InternalError', 'A conflicting job vanished during enqueue.');
-      if (existing.fingerprint !== params.fingerprint) {
-        const message = `The InferenceId ${params.inferenceId} is already used by a different request on endpoint ${params.endpoint}.`;
-        return { error: new InferqError('InferenceIdConflict', message, { InferenceId: params.inferenceId }) };
+      if (existing.fingerprint !== fingerprint) {
+        const message = `The InferenceId ${inferenceId} is already used by a different request on endpoint ${endpoint}.`;
+        return { error: new InferqError('InferenceIdConflict', message, { InferenceId: inferenceId }) };
       }
       return { existing: toJob(existing) };
     } catch (err) {

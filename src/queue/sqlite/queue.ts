@@ -9,7 +9,7 @@ import { closedError, toQueueError, type QueueContext } from './context.js';
 import { EnqueueBatcher, type InsertOutcome } from './enqueue.js';
 import { claimExpiredJobs, claimJobs, finishJob, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
 import { seedQueuedJobs, type SeedOptions } from './seed.js';
-import { toJob } from './statements.js';
+import { toJob, type InsertRow } from './statements.js';
 
 const PURGE_CHUNK = 5_000;
 
@@ -81,10 +81,10 @@ export class SqliteQueue implements SqliteJobQueue {
   }
 
   /**
-   * Enqueues `jobs` in one batch (one transaction unless it exceeds the batch limit); resolves once
+   * Enqueues jobs ({@link toInsertRow} rows) in one batch (one transaction unless it exceeds the batch limit); resolves once
    * durable to one outcome per job, in order. The queue thread's entry point for a main-thread tick.
    */
-  enqueueMany(jobs: readonly NewJob[]): Promise<InsertOutcome[]> {
+  enqueueMany(jobs: readonly InsertRow[]): Promise<InsertOutcome[]> {
     if (this.closing) return Promise.reject(closedError());
     return this.batcher.addMany(jobs);
   }

@@ -32,24 +32,27 @@ export interface JobRow {
   readonly invocation_timeout_seconds: number;
 }
 
-/** Named parameters of a job insert (see {@link toInsertParams}). */
-export interface InsertParams {
-  readonly endpoint: string;
-  readonly inferenceId: string;
-  readonly receivedAt: number;
-  readonly expiresAt: number;
-  readonly fingerprint: string;
-  readonly input: string;
-  readonly inputBody: Buffer | null;
-  readonly contentType: string | null;
-  readonly accept: string | null;
-  readonly customAttributes: string | null;
-  readonly outputBucket: string;
-  readonly outputKey: string;
-  readonly failureBucket: string;
-  readonly failureKey: string;
-  readonly invocationTimeoutSeconds: number;
-}
+/**
+ * The values of a job insert in the order of its placeholders: a flat row of primitives, cheap to
+ * send to the queue thread and bound positionally (see {@link toInsertRow}).
+ */
+export type InsertRow = readonly [
+  endpoint: string,
+  inferenceId: string,
+  receivedAt: number,
+  expiresAt: number,
+  fingerprint: string,
+  input: string,
+  inputBody: Uint8Array | null,
+  contentType: string | null,
+  accept: string | null,
+  customAttributes: string | null,
+  outputBucket: string,
+  outputKey: string,
+  failureBucket: string,
+  failureKey: string,
+  invocationTimeoutSeconds: number,
+];
 
 /** Named parameters of a lease grant. */
 export interface LeaseParams {
@@ -72,11 +75,10 @@ const JOB_COLS = `seq, endpoint, inference_id, state, attempts, received_at, exp
 
 function prepareJobStatements(db: Database.Database) {
   return {
-    insert: db.prepare<InsertParams>(
+    insert: db.prepare<InsertRow>(
       `INSERT INTO jobs (endpoint, inference_id, state, received_at, expires_at, fingerprint, input, input_body, content_type,
          accept, custom_attributes, output_bucket, output_key, failure_bucket, failure_key, invocation_timeout_seconds)
-       VALUES (@endpoint, @inferenceId, 'queued', @receivedAt, @expiresAt, @fingerprint, @input, @inputBody, @contentType,
-         @accept, @customAttributes, @outputBucket, @outputKey, @failureBucket, @failureKey, @invocationTimeoutSeconds)
+       VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (endpoint, inference_id) DO NOTHING`,
     ),
     byKey: db.prepare<[string, string], JobRow>(`SELECT ${JOB_COLS} FROM jobs WHERE endpoint = ? AND inference_id = ?`),
@@ -171,30 +173,25 @@ function encodeInput(input: JobInput): string {
   }
 }
 
-/** `bytes` as a Buffer without copying (a body that crossed threads arrives as a Uint8Array). */
-function bufferView(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** The insert parameters of a new job; throws EntityTooLarge for an oversized inline body. */
-export function toInsertParams(job: NewJob): InsertParams {
-  return {
-    endpoint: job.endpoint,
-    inferenceId: job.inferenceId,
-    receivedAt: job.receivedAt,
-    expiresAt: job.expiresAt,
-    fingerprint: job.fingerprint,
-    input: encodeInput(job.input),
-    inputBody: job.input.kind === 'inline' ? bufferView(job.input.body) : null,
-    contentType: job.contentType ?? null,
-    accept: job.accept ?? null,
-    customAttributes: job.customAttributes ?? null,
-    outputBucket: job.output.bucket,
-    outputKey: job.output.key,
-    failureBucket: job.failure.bucket,
-    failureKey: job.failure.key,
-    invocationTimeoutSeconds: job.invocationTimeoutSeconds,
-  };
+/** The insert row of a new job; throws EntityTooLarge for an oversized inline body. */
+export function toInsertRow(job: NewJob): InsertRow {
+  return [
+    job.endpoint,
+    job.inferenceId,
+    job.receivedAt,
+    job.expiresAt,
+    job.fingerprint,
+    encodeInput(job.input),
+    job.input.kind === 'inline' ? job.input.body : null,
+    job.contentType ?? null,
+    job.accept ?? null,
+    job.customAttributes ?? null,
+    job.output.bucket,
+    job.output.key,
+    job.failure.bucket,
+    job.failure.key,
+    job.invocationTimeoutSeconds,
+  ];
 }
 
 function field(value: unknown, name: string): string {

@@ -6,9 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger, LogLevel } from '../../util/index.js';
-import type { NewJob } from '../port.js';
 import { openJobDatabase } from './schema.js';
-import { createStatements } from './statements.js';
+import { createStatements, type InsertRow } from './statements.js';
 import { SqliteQueue } from './queue.js';
 import { toWireError, type CallMessage, type EnqueueReply, type QueueThreadApi, type QueueThreadData, type ThreadMessage } from './thread-protocol.js';
 
@@ -27,8 +26,8 @@ function forwardingLogger(post: (message: ThreadMessage) => void): Logger {
 /** The API of the thread over one opened queue. */
 function threadApi(queue: SqliteQueue): QueueThreadApi {
   return {
-    async enqueueMany(jobs: readonly NewJob[]): Promise<EnqueueReply[]> {
-      const outcomes = await queue.enqueueMany(jobs);
+    async enqueueMany(rows: readonly InsertRow[]): Promise<EnqueueReply[]> {
+      const outcomes = await queue.enqueueMany(rows);
       return outcomes.map((outcome): EnqueueReply => {
         if (typeof outcome === 'number') return outcome;
         return 'error' in outcome ? { kind: 'failed', error: toWireError(outcome.error) } : { kind: 'existing', job: outcome.existing };

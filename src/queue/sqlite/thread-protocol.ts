@@ -7,6 +7,7 @@ import { InferqError, isErrorCode } from '../../errors/index.js';
 import type { LogLevel } from '../../util/index.js';
 import type { Job, NewJob } from '../port.js';
 import type { SqliteJobQueue } from './queue.js';
+import type { InsertRow } from './statements.js';
 
 /**
  * One enqueue of a batch: the id of the job it created (a bare number, the common case, so the
@@ -24,7 +25,8 @@ type ForwardedMethod = 'claim' | 'renew' | 'finish' | 'release' | 'claimExpired'
 
 /** What the queue thread serves: the SQLite queue's operations, plus enqueues in batches. */
 export interface QueueThreadApi extends Pick<SqliteJobQueue, ForwardedMethod> {
-  enqueueMany(jobs: readonly NewJob[]): Promise<EnqueueReply[]>;
+  /** Enqueues the rows (`toInsertRow`) of one main-thread turn, or a part of it. */
+  enqueueMany(rows: readonly InsertRow[]): Promise<EnqueueReply[]>;
 }
 
 /** A call from the main thread. */

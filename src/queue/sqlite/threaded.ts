@@ -6,13 +6,13 @@
  * If the thread dies, every call rejects with ServiceUnavailable; nothing acknowledged is lost.
  */
 import { Worker } from 'node:worker_threads';
-import { InferqError } from '../../errors/index.js';
+import { InferqError, toInferqError } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
 import type { EnqueueResult, Job, JobOutcome, NewJob, QueueStats } from '../port.js';
 import { closedError } from './context.js';
 import type { SqliteJobQueue } from './queue.js';
 import type { SeedOptions } from './seed.js';
-import { insertedJob } from './statements.js';
+import { insertedJob, toInsertRow, type InsertRow } from './statements.js';
 import { fromWireError, reviveJob, type EnqueueReply, type QueueThreadApi, type QueueThreadData, type ThreadMessage } from './thread-protocol.js';
 
 /** Loads the host module, under tsx's loader when running from TypeScript sources (tests). */
@@ -37,6 +37,7 @@ interface Pending {
 
 interface PendingEnqueue {
   readonly job: NewJob;
+  readonly row: InsertRow;
   readonly resolve: (result: EnqueueResult) => void;
   readonly reject: (err: InferqError) => void;
 }
@@ -75,8 +76,14 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
    */
   enqueue(job: NewJob): Promise<EnqueueResult> {
     if (this.closing) return Promise.reject(closedError());
+    let row: InsertRow;
+    try {
+      row = toInsertRow(job);
+    } catch (err) {
+      return Promise.reject(toInferqError(err));
+    }
     return new Promise<EnqueueResult>((resolve, reject) => {
-      this.enqueues.push({ job, resolve, reject });
+      this.enqueues.push({ job, row, resolve, reject });
       if (this.enqueues.length >= this.maxEnqueuesPerMessage) this.sendEnqueues();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -201,7 +208,7 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
     const batch = this.enqueues;
     if (batch.length === 0) return;
     this.enqueues = [];
-    this.send('enqueueMany', [batch.map((item) => item.job)]).then(
+    this.send('enqueueMany', [batch.map((item) => item.row)]).then(
       (replies) => batch.forEach((item, i) => settleEnqueue(item, replies[i])),
       (err: InferqError) => batch.forEach((item) => item.reject(err)),
     );
