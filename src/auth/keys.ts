@@ -3,7 +3,7 @@
  * bounded cache, and constant-time comparison of hex signatures. Secrets are only ever passed to
  * `createHmac`; they are never logged or put into error messages.
  */
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
 /** `AWS4-HMAC-SHA256`, the only algorithm inferq accepts. */
 export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -65,11 +65,21 @@ export function deriveSigningKey(secret: string, date: string, region: string, s
  */
 export class SigningKeyCache {
   private readonly entries = new Map<string, Buffer>();
+  /** The most recent answer: consecutive requests nearly always share one scope. */
+  private last: { readonly secret: string; readonly date: string; readonly region: string; readonly service: string; readonly key: Buffer } | undefined;
 
   constructor(private readonly capacity = 256) {}
 
   /** The signing key for the scope, derived on a miss. */
   get(secret: string, date: string, region: string, service: string): Buffer {
+    const last = this.last;
+    if (last !== undefined && last.secret === secret && last.date === date && last.region === region && last.service === service) return last.key;
+    const key = this.lookup(secret, date, region, service);
+    this.last = { secret, date, region, service, key };
+    return key;
+  }
+
+  private lookup(secret: string, date: string, region: string, service: string): Buffer {
     const id = `${date}/${region}/${service}/${secret}`;
     const hit = this.entries.get(id);
     if (hit !== undefined) {
@@ -92,15 +102,14 @@ export class SigningKeyCache {
   }
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
-
 /**
- * Constant-time comparison of an expected lower-case hex signature with a provided one. A provided
- * value that is not 64 lower-case hex digits never matches.
+ * Constant-time comparison of an expected signature (64 lower-case hex digits) with a provided
+ * one: every character is compared, with no early exit, so the time taken does not depend on
+ * where they differ. A provided value of another length never matches.
  */
 export function signaturesEqual(expectedHex: string, providedHex: string): boolean {
-  if (!HEX64.test(providedHex)) return false;
-  const a = Buffer.from(expectedHex, 'latin1');
-  const b = Buffer.from(providedHex, 'latin1');
-  return a.length === b.length && timingSafeEqual(a, b);
+  if (expectedHex.length !== 64 || providedHex.length !== 64) return false;
+  let diff = 0;
+  for (let i = 0; i < 64; i++) diff |= expectedHex.charCodeAt(i) ^ providedHex.charCodeAt(i);
+  return diff === 0;
 }

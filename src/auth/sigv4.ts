@@ -72,8 +72,32 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * The last input and result of a pure parser. A client signs every request with the same
+ * credential scope and signed-header list (and the same X-Amz-Date within a second), so
+ * remembering one value skips most of the parsing; a different input is parsed as usual.
+ */
+function memoLast<T>(parse: (raw: string) => T): (raw: string) => T {
+  let lastRaw: string | undefined;
+  let lastResult: T | undefined;
+  return (raw) => {
+    if (raw === lastRaw) return lastResult as T;
+    const result = parse(raw);
+    lastRaw = raw;
+    lastResult = result;
+    return result;
+  };
+}
+
+interface CredentialScope {
+  readonly accessKeyId: string;
+  readonly date: string;
+  readonly region: string;
+  readonly service: string;
+}
+
 /** Parses `AKID/DATE/REGION/SERVICE/aws4_request`. */
-function parseCredential(credential: string): { accessKeyId: string; date: string; region: string; service: string } {
+function parseCredentialNow(credential: string): CredentialScope {
   const parts = credential.split('/');
   const [accessKeyId, date, region, service, terminator] = parts;
   if (parts.length !== 5 || accessKeyId === undefined || date === undefined || region === undefined || service === undefined) {
@@ -86,8 +110,10 @@ function parseCredential(credential: string): { accessKeyId: string; date: strin
   return { accessKeyId, date, region, service };
 }
 
+const parseCredential = memoLast(parseCredentialNow);
+
 /** Parses and validates `SignedHeaders` (lower-case, sorted, unique, containing `host`). */
-function parseSignedHeaders(raw: string): string[] {
+function parseSignedHeadersNow(raw: string): readonly string[] {
   const names = raw.split(';');
   for (let i = 0; i < names.length; i++) {
     const name = names[i] as string;
@@ -95,8 +121,10 @@ function parseSignedHeaders(raw: string): string[] {
     if (i > 0 && (names[i - 1] as string) >= name) throw incomplete(`SignedHeaders '${raw}' must be sorted and unique.`);
   }
   if (!names.includes('host')) throw incomplete("SignedHeaders must include 'host'.");
-  return names;
+  return Object.freeze(names);
 }
+
+const parseSignedHeaders = memoLast(parseSignedHeadersNow);
 
 /** The decimal number in `value[from, from + length)`; the caller has checked the digits. */
 function digitsAt(value: string, from: number, length: number): number {
@@ -105,12 +133,18 @@ function digitsAt(value: string, from: number, length: number): number {
   return n;
 }
 
+/** Epoch ms of a well-formed `YYYYMMDD'T'HHMMSS'Z'`, NaN when it names no real date. */
+const amzDateMs = memoLast((value: string): number => {
+  const d = digitsAt(value, 6, 2);
+  const ms = Date.UTC(digitsAt(value, 0, 4), digitsAt(value, 4, 2) - 1, d, digitsAt(value, 9, 2), digitsAt(value, 11, 2), digitsAt(value, 13, 2));
+  return Number.isNaN(ms) || new Date(ms).getUTCDate() !== d ? NaN : ms;
+});
+
 function parseAmzDate(value: string | undefined, what: string): number {
   if (value === undefined) throw incomplete(`${what} is missing.`);
   if (!AMZ_DATE.test(value)) throw incomplete(`${what} '${value}' is not in the form YYYYMMDD'T'HHMMSS'Z'.`);
-  const d = digitsAt(value, 6, 2);
-  const ms = Date.UTC(digitsAt(value, 0, 4), digitsAt(value, 4, 2) - 1, d, digitsAt(value, 9, 2), digitsAt(value, 11, 2), digitsAt(value, 13, 2));
-  if (Number.isNaN(ms) || new Date(ms).getUTCDate() !== d) throw incomplete(`${what} '${value}' is not a valid date.`);
+  const ms = amzDateMs(value);
+  if (Number.isNaN(ms)) throw incomplete(`${what} '${value}' is not a valid date.`);
   return ms;
 }
 

@@ -11,7 +11,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SigV4Verifier, buildCanonicalRequest, type SignableRequest } from '../../src/auth/index.js';
-import { SigningKeyCache, deriveSigningKey, hmacHex } from '../../src/auth/keys.js';
+import { SigningKeyCache, deriveSigningKey, hmacHex, signaturesEqual } from '../../src/auth/keys.js';
 import { isInferqError, type ErrorCode } from '../../src/errors/index.js';
 import { AKID, FakeClock, SECRET, captureHandler, credentials, request, sha256, signer, toSignable, type Captured } from './helpers.js';
 
@@ -365,6 +365,28 @@ void describe('SigningKeyCache', () => {
     assert.deepEqual(cache.get(SECRET, '20261110', 'us-east-1', 's3'), deriveSigningKey(SECRET, '20261110', 'us-east-1', 's3'));
   });
 
+  void it('answers each scope with its own key when scopes alternate or repeat', () => {
+    const cache = new SigningKeyCache(4);
+    const scopes: [string, string, string, string][] = [
+      [SECRET, '20261110', 'us-east-1', 's3'], [SECRET, '20261110', 'us-east-1', 's3'], [SECRET, '20261110', 'us-east-1', 'sagemaker'],
+      ['other', '20261110', 'us-east-1', 'sagemaker'], [SECRET, '20261111', 'us-east-1', 'sagemaker'], [SECRET, '20261111', 'eu-west-1', 'sagemaker'],
+      [SECRET, '20261110', 'us-east-1', 's3'],
+    ];
+    for (const scope of scopes) assert.deepEqual(cache.get(...scope), deriveSigningKey(...scope), scope.join('/'));
+  });
+});
+
+void describe('signaturesEqual', () => {
+  const expected = hmacHex(randomBytes(32), 'string to sign');
+  void it('matches only the identical 64-digit signature', () => {
+    assert.equal(signaturesEqual(expected, expected), true);
+    assert.equal(signaturesEqual(expected, `${expected.slice(0, 63)}${expected[63] === '0' ? '1' : '0'}`), false);
+    assert.equal(signaturesEqual(expected, `${expected[0] === '0' ? '1' : '0'}${expected.slice(1)}`), false);
+    assert.equal(signaturesEqual(expected, expected.toUpperCase()), /^[0-9]+$/.test(expected));
+    assert.equal(signaturesEqual(expected, expected.slice(0, 63)), false);
+    assert.equal(signaturesEqual(expected, `${expected}0`), false);
+    assert.equal(signaturesEqual(expected, ''), false);
+  });
 });
 
 void describe('hmacHex', () => {
