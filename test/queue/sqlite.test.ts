@@ -116,6 +116,36 @@ void describe('sqlite job queue: durability', () => {
   });
 });
 
+void describe('sqlite job queue: schema upgrade', () => {
+  void it('brings a version-1 database (counting trigger per insert) to the current version with exact counts', async () => {
+    const file = freshFile();
+    await withQueue(file, async (queue) => {
+      await Promise.all(['a', 'b'].map((id) => queue.enqueue(newJob('ep', id))));
+    });
+    // Turn the file back into what version 1 wrote: the insert trigger that counted every row.
+    const db = new Database(file);
+    db.exec(`CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
+      INSERT INTO job_counts (endpoint, state, n) VALUES (new.endpoint, new.state, 1)
+        ON CONFLICT (endpoint, state) DO UPDATE SET n = n + 1;
+    END;`);
+    db.pragma('user_version = 1');
+    db.close();
+    await withQueue(file, async (queue) => {
+      assert.equal((await queue.stats('ep', 2_000)).queued, 2);
+      await Promise.all(['c', 'd', 'e'].map((id) => queue.enqueue(newJob('ep', id))));
+      await queue.enqueue(newJob('other', 'x'));
+      assert.equal((await queue.stats('ep', 2_000)).queued, 5, 'each new job counted once');
+      assert.equal((await queue.stats('other', 2_000)).queued, 1);
+      await queue.seedForBenchmark(10, { endpoint: 'ep' });
+      assert.equal((await queue.stats('ep', 2_000)).queued, 15);
+    });
+    const check = new Database(file, { readonly: true });
+    assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.equal(check.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name = 'jobs_count_insert'").get()?.n ?? -1, 0);
+    check.close();
+  });
+});
+
 void describe('sqlite job queue: its thread', () => {
   void it('answers ServiceUnavailable once the thread cannot run, and still closes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'inferq-queue-'));

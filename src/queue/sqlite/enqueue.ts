@@ -133,16 +133,20 @@ export class EnqueueBatcher {
 
   private commitBatch(batch: readonly PendingGroup[]): void {
     if (batch.length === 0) return;
-    const endpoints = new Set<string>();
+    const created = new Map<string, number>();
     let outcomes: InsertOutcome[][];
     try {
-      outcomes = this.ctx.db.transaction(() => batch.map((group) => group.jobs.map((job) => this.insert(job, endpoints)))).immediate();
+      outcomes = this.ctx.db.transaction(() => {
+        const inserted = batch.map((group) => group.jobs.map((job) => this.insert(job, created)));
+        for (const [endpoint, n] of created) this.ctx.stmts.countQueued.run(endpoint, n);
+        return inserted;
+      }).immediate();
       this.commits++;
     } catch (err) {
       this.fail(batch, err);
       return;
     }
-    if (endpoints.size > 0) this.ctx.notify(endpoints);
+    if (created.size > 0) this.ctx.notify(created.keys());
     this.wal.sync().then(
       () => batch.forEach((group, i) => group.resolve(outcomes[i] ?? [])),
       (err: unknown) => this.fail(batch, err),
@@ -156,16 +160,16 @@ export class EnqueueBatcher {
   }
 
   /**
-   * Inserts one job inside the batch transaction (adding its endpoint to `created` when it is new).
+   * Inserts one job inside the batch transaction (counting it under its endpoint in `created` when it is new).
    * A bad job becomes its own error outcome; storage failures propagate and fail the batch.
    */
-  private insert(row: InsertRow, created: Set<string>): InsertOutcome {
+  private insert(row: InsertRow, created: Map<string, number>): InsertOutcome {
     const { stmts } = this.ctx;
     const [endpoint, inferenceId, , , fingerprint] = row;
     try {
       const info = stmts.insert.run(row);
       if (info.changes > 0) {
-        created.add(endpoint);
+        created.set(endpoint, (created.get(endpoint) ?? 0) + 1);
         return Number(info.lastInsertRowid);
       }
       const existing = stmts.byKey.get(endpoint, inferenceId);

@@ -3,7 +3,8 @@
  * applied in one transaction at open. `jobs.seq` is the FIFO order and the job id. Partial indexes
  * keep each hot lookup (claim, stale leases, expiry, an owner's leases, retention) a B-tree range
  * over only the rows in the matching state, so their cost does not grow with the backlog.
- * `job_counts` is kept exact by triggers, so backlog stats never count rows.
+ * `job_counts` is kept exact (state changes and deletes by triggers, inserts by their batch), so
+ * backlog stats never count rows.
  */
 import type Database from 'better-sqlite3';
 import { openMigratedDatabase } from '../../util/index.js';
@@ -71,6 +72,11 @@ const MIGRATIONS: readonly string[] = [
     heartbeat_at  INTEGER NOT NULL
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX workers_host ON workers (hostname);
+  `,
+  // 2: enqueues count their new jobs once per batch and endpoint (statements.ts countQueued)
+  // instead of a trigger per inserted row.
+  `
+  DROP TRIGGER jobs_count_insert;
   `,
 ];
 

@@ -1,9 +1,10 @@
 /**
  * Bulk seeding of queued jobs for tests and benchmarks (a million-row backlog in seconds): rows are
  * generated inside SQLite by a recursive CTE, in large transactions, bypassing group commit and
- * availability notifications. The counters stay exact (the schema's triggers maintain them).
+ * availability notifications. The counters stay exact: each transaction adds its rows to them.
  */
 import type Database from 'better-sqlite3';
+import { COUNT_QUEUED_SQL } from './statements.js';
 
 /** Options of {@link seedQueuedJobs}. */
 export interface SeedOptions {
@@ -33,6 +34,7 @@ export async function seedQueuedJobs(db: Database.Database, n: number, options: 
   if (!(n > 0)) return undefined;
   const base = (db.prepare<[], { m: number }>('SELECT COALESCE(MAX(seq), 0) AS m FROM jobs').get()?.m ?? 0) + 1;
   const insert = db.prepare(SEED_SQL);
+  const count = db.prepare<[string, number]>(COUNT_QUEUED_SQL);
   const fixed = {
     endpoint: options.endpoint ?? 'bench',
     receivedAt: Math.trunc(options.receivedAt ?? 0),
@@ -45,6 +47,7 @@ export async function seedQueuedJobs(db: Database.Database, n: number, options: 
     const rows = Math.min(ROWS_PER_TRANSACTION, n - done);
     db.transaction(() => {
       last = Number(insert.run(Object.assign({}, fixed, { rows, prefix: `seed-${base}-${chunk}-` })).lastInsertRowid);
+      count.run(fixed.endpoint, rows);
       first ??= last - rows + 1;
     }).immediate();
     done += rows;

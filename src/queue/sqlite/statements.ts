@@ -73,6 +73,10 @@ const JOB_COLS = `seq, endpoint, inference_id, state, attempts, received_at, exp
   failure_reason, fingerprint, input, input_body, content_type, accept, custom_attributes, output_bucket, output_key,
   failure_bucket, failure_key, invocation_timeout_seconds`;
 
+/** Adds `?2` new queued jobs to the count of endpoint `?1`; every insert into `jobs` runs it in its transaction. */
+export const COUNT_QUEUED_SQL = `INSERT INTO job_counts (endpoint, state, n) VALUES (?, 'queued', ?)
+  ON CONFLICT (endpoint, state) DO UPDATE SET n = n + excluded.n`;
+
 function prepareJobStatements(db: Database.Database) {
   return {
     insert: db.prepare<InsertRow>(
@@ -81,6 +85,8 @@ function prepareJobStatements(db: Database.Database) {
        VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (endpoint, inference_id) DO NOTHING`,
     ),
+    /** Adds `n` new queued jobs of an endpoint to its count (inserts have no counting trigger). */
+    countQueued: db.prepare<[string, number]>(COUNT_QUEUED_SQL),
     byKey: db.prepare<[string, string], JobRow>(`SELECT ${JOB_COLS} FROM jobs WHERE endpoint = ? AND inference_id = ?`),
     bySeq: db.prepare<[number], JobRow>(`SELECT ${JOB_COLS} FROM jobs WHERE seq = ?`),
     queuedHead: db.prepare<[string, number, number], { seq: number }>(
