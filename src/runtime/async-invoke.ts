@@ -77,11 +77,12 @@ export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: Endpo
     throw new InferqError('ServiceUnavailable', `Endpoint ${endpoint.name} has ${queued} queued requests (the limit is ${deps.maxBacklogPerEndpoint}); try again later.`);
   }
   const { job } = await deps.queue.enqueue(buildJob(endpoint, request, input, now));
-  const payload = Buffer.from(JSON.stringify({ InferenceId: job.inferenceId }));
+  // A string body goes out in one write together with the head (a Buffer would be a second chunk).
+  const payload = JSON.stringify({ InferenceId: job.inferenceId });
   res.writeHead(202, [
     ...baseHeaders,
     'Content-Type', 'application/json',
-    'Content-Length', String(payload.length),
+    'Content-Length', String(Buffer.byteLength(payload)),
     'X-Amzn-SageMaker-OutputLocation', s3Uri(job.output),
     'X-Amzn-SageMaker-FailureLocation', s3Uri(job.failure),
   ]);

@@ -10,8 +10,23 @@ import { InferqError } from '../errors/index.js';
 import type { S3Path } from '../config/index.js';
 import type { JobInput, ObjectLocation } from '../queue/index.js';
 
+/** `part` without leading and trailing slashes. */
+function trimSlashes(part: string): string {
+  let start = 0;
+  let end = part.length;
+  while (start < end && part.charCodeAt(start) === 47) start++;
+  while (end > start && part.charCodeAt(end - 1) === 47) end--;
+  return start === 0 && end === part.length ? part : part.slice(start, end);
+}
+
+/** Joins the non-empty parts with single slashes, each part trimmed of its own slashes at both ends. */
 function joinKey(...parts: (string | undefined)[]): string {
-  return parts.filter((p): p is string => p !== undefined && p !== '').map((p) => p.replace(/^\/+|\/+$/g, '')).filter((p) => p !== '').join('/');
+  let key = '';
+  for (const part of parts) {
+    const trimmed = part === undefined ? '' : trimSlashes(part);
+    if (trimmed !== '') key = key === '' ? trimmed : `${key}/${trimmed}`;
+  }
+  return key;
 }
 
 /** The output and failure locations of a request. */
