@@ -7,7 +7,7 @@ import { hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isSigV2Presigned, verifySigV2Presigned, type CredentialLookup, type SignableRequest, type SigV4Verifier } from '../auth/index.js';
 import { InferqError, toInferqError } from '../errors/index.js';
-import { routeRuntimeRequest, type RuntimeApi } from '../runtime/index.js';
+import { routeRuntimeRequest, type RuntimeApi, type RuntimeRoute } from '../runtime/index.js';
 import { parseS3Address, sendS3Error, type S3Api } from '../s3api/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody } from './body.js';
@@ -84,19 +84,30 @@ async function serveS3(deps: HttpServerDeps, req: IncomingMessage, res: ServerRe
 
 async function serveRuntime(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse, request: SignableRequest, base: readonly string[]): Promise<string> {
   const hasHash = req.headers['x-amz-content-sha256'] !== undefined;
-  const limit = deps.runtime.bodyLimit(req.method ?? 'GET', req.url ?? '/');
+  const route = routeOrError(req.method ?? 'GET', req.url ?? '/');
+  const limit = deps.runtime.bodyLimit(route);
   const tooLarge = (): InferqError => limit.realtime
     ? new InferqError('ValidationError', `The request body is larger than this endpoint's limit of ${limit.bytes} bytes (realtime.maxBodyBytes).`)
     : new InferqError('InvalidArgument', `Request body is larger than ${limit.bytes} bytes.`);
   const body = await readBoundedBody(req, limit.bytes, tooLarge, limit.realtime ? limit.bytes + OVERSIZE_DRAIN : limit.bytes);
-  deps.verifier.verify(request, hasHash ? {} : { bodySha256Hex: hash('sha256', body, 'hex') });
+  const bodySha256Hex = hash('sha256', body, 'hex');
+  deps.verifier.verify(request, hasHash ? {} : { bodySha256Hex });
   const declared = req.headers['x-amz-content-sha256'];
-  if (hasHash && declared !== 'UNSIGNED-PAYLOAD' && declared !== hash('sha256', body, 'hex')) {
+  if (hasHash && declared !== 'UNSIGNED-PAYLOAD' && declared !== bodySha256Hex) {
     throw new InferqError('XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
   }
-  const route = routeRuntimeRequest(req.method ?? 'GET', req.url ?? '/');
-  await deps.runtime.handle(req, res, route, body, base);
+  if (route instanceof InferqError) throw route; // reported only to an authenticated caller
+  await deps.runtime.handle(req, res, route, { bytes: body, sha256Hex: bodySha256Hex }, base);
   return route.operation;
+}
+
+/** The route of a runtime request, or the error that its address is not one. */
+function routeOrError(method: string, rawUrl: string): RuntimeRoute | InferqError {
+  try {
+    return routeRuntimeRequest(method, rawUrl);
+  } catch (err) {
+    return toInferqError(err);
+  }
 }
 
 /**

@@ -102,15 +102,23 @@ function sendJson(res: ServerResponse, doc: unknown): void {
 /** The runtime API. */
 export interface RuntimeApi {
   /**
-   * Largest body the request at `method rawUrl` may carry: the endpoint's `realtime.maxBodyBytes`
-   * for the real-time operations of a known endpoint, otherwise {@link DEFAULT_RUNTIME_BODY_LIMIT}.
+   * Largest body a request of `route` may carry: the endpoint's `realtime.maxBodyBytes` for the
+   * real-time operations of a known endpoint, otherwise (also for an address that is no route)
+   * {@link DEFAULT_RUNTIME_BODY_LIMIT}.
    */
-  bodyLimit(method: string, rawUrl: string): { readonly bytes: number; readonly realtime: boolean };
+  bodyLimit(route: RuntimeRoute | InferqError): { readonly bytes: number; readonly realtime: boolean };
   /**
    * Serves a routed, authenticated request. `baseHeaders` (flat name/value list) go on every
    * answer: the real-time operations send them with their one `writeHead`, the others set them first.
    */
-  handle(req: IncomingMessage, res: ServerResponse, route: RuntimeRoute, body: Buffer, baseHeaders: readonly string[]): Promise<void>;
+  handle(req: IncomingMessage, res: ServerResponse, route: RuntimeRoute, body: RequestBody, baseHeaders: readonly string[]): Promise<void>;
+}
+
+/** A request body as read and hashed for authentication. */
+export interface RequestBody {
+  readonly bytes: Buffer;
+  /** Hex SHA-256 of `bytes`. */
+  readonly sha256Hex: string;
 }
 
 /** Body limit of every other runtime request (InvokeEndpointAsync allows 128,000 inline bytes; the rest is headroom). */
@@ -132,13 +140,10 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
     return target;
   };
   return {
-    bodyLimit(method, rawUrl) {
-      try {
-        const route = routeRuntimeRequest(method, rawUrl);
+    bodyLimit(route) {
+      if (!(route instanceof InferqError) && (route.operation === 'InvokeEndpoint' || route.operation === 'InvokeEndpointWithResponseStream')) {
         const endpoint = byName.get(route.endpointName);
-        if (endpoint && (route.operation === 'InvokeEndpoint' || route.operation === 'InvokeEndpointWithResponseStream')) return { bytes: endpoint.realtime.maxBodyBytes, realtime: true };
-      } catch {
-        // Reported once the request is authenticated.
+        if (endpoint) return { bytes: endpoint.realtime.maxBodyBytes, realtime: true };
       }
       return { bytes: DEFAULT_RUNTIME_BODY_LIMIT, realtime: false };
     },
@@ -146,7 +151,7 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
       if (route.operation === 'InvokeEndpoint' || route.operation === 'InvokeEndpointWithResponseStream') {
         const endpoint = endpointOf(route.endpointName);
         const invoke = route.operation === 'InvokeEndpoint' ? invokeEndpoint : invokeEndpointWithResponseStream;
-        return invoke(ctx, endpoint, targetOf(endpoint.name), req, res, body, baseHeaders);
+        return invoke(ctx, endpoint, targetOf(endpoint.name), req, res, body.bytes, baseHeaders);
       }
       if (route.operation === 'InvokeEndpointAsync') return invokeEndpointAsync(asyncDeps, endpointOf(route.endpointName), req, res, body, baseHeaders);
       setHeaderList(res, baseHeaders);

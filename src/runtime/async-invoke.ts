@@ -9,6 +9,7 @@ import { InferqError } from '../errors/index.js';
 import type { JobInput, JobQueue, NewJob } from '../queue/index.js';
 import type { Clock } from '../util/index.js';
 import { parseAsyncInvokeRequest, type AsyncInvokeRequest } from './async-request.js';
+import type { RequestBody } from './api.js';
 import { resolveInputLocation, resultLocations, s3Uri } from './locations.js';
 
 /** Backlog sizes, read at most every {@link BACKLOG_REFRESH_MS} per endpoint (the limit is a guard, not an exact count). */
@@ -40,14 +41,14 @@ export interface AsyncInvokeDeps {
 }
 
 /** What makes two requests with one InferenceId "the same request" (see the idempotency rule). */
-function fingerprint(req: AsyncInvokeRequest): string {
-  const fields = [req.inputLocation, req.body ? hash('sha256', req.body, 'hex') : undefined, req.contentType, req.accept, req.customAttributes, req.outputPathExtension, req.filename, req.invocationTimeoutSeconds];
+function fingerprint(req: AsyncInvokeRequest, bodySha256Hex: string): string {
+  const fields = [req.inputLocation, req.body ? bodySha256Hex : undefined, req.contentType, req.accept, req.customAttributes, req.outputPathExtension, req.filename, req.invocationTimeoutSeconds];
   let text = '';
   for (const f of fields) text += f === undefined ? '\u0000' : `\u0001${String(f)}\u0000`;
   return hash('sha256', text, 'base64url');
 }
 
-function buildJob(endpoint: EndpointConfig, req: AsyncInvokeRequest, input: JobInput, now: number): NewJob {
+function buildJob(endpoint: EndpointConfig, req: AsyncInvokeRequest, bodySha256Hex: string, input: JobInput, now: number): NewJob {
   const inferenceId = req.inferenceId ?? randomUUID();
   const { output, failure } = resultLocations(endpoint.async.output, endpoint.async.failure, inferenceId, req.outputPathExtension, req.filename);
   return {
@@ -62,13 +63,13 @@ function buildJob(endpoint: EndpointConfig, req: AsyncInvokeRequest, input: JobI
     invocationTimeoutSeconds: req.invocationTimeoutSeconds,
     receivedAt: now,
     expiresAt: now + req.requestTtlSeconds * 1000,
-    fingerprint: fingerprint(req),
+    fingerprint: fingerprint(req, bodySha256Hex),
   };
 }
 
 /** Handles one InvokeEndpointAsync call for a known endpoint. */
-export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: EndpointConfig, req: IncomingMessage, res: ServerResponse, body: Buffer, baseHeaders: readonly string[]): Promise<void> {
-  const request = parseAsyncInvokeRequest(req.headers, body);
+export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: EndpointConfig, req: IncomingMessage, res: ServerResponse, body: RequestBody, baseHeaders: readonly string[]): Promise<void> {
+  const request = parseAsyncInvokeRequest(req.headers, body.bytes);
   const input: JobInput = request.inputLocation !== undefined ? resolveInputLocation(request.inputLocation, deps.inputUrlAllowList) : { kind: 'inline', body: request.body ?? Buffer.alloc(0) };
   const now = deps.clock.now();
   const reading = deps.backlog.queued(endpoint.name, now);
@@ -76,7 +77,7 @@ export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: Endpo
   if (queued >= deps.maxBacklogPerEndpoint) {
     throw new InferqError('ServiceUnavailable', `Endpoint ${endpoint.name} has ${queued} queued requests (the limit is ${deps.maxBacklogPerEndpoint}); try again later.`);
   }
-  const { job } = await deps.queue.enqueue(buildJob(endpoint, request, input, now));
+  const { job } = await deps.queue.enqueue(buildJob(endpoint, request, body.sha256Hex, input, now));
   // A string body goes out in one write together with the head (a Buffer would be a second chunk).
   const payload = JSON.stringify({ InferenceId: job.inferenceId });
   res.writeHead(202, [

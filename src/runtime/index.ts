@@ -1,6 +1,6 @@
 /** The SageMaker Runtime API front. */
 export { ACCOUNT_ID, DEFAULT_RUNTIME_BODY_LIMIT, createRuntimeApi, routeRuntimeRequest } from './api.js';
-export type { EndpointStatusDoc, RuntimeApi, RuntimeApiDeps, RuntimeOperation, RuntimeRoute } from './api.js';
+export type { EndpointStatusDoc, RequestBody, RuntimeApi, RuntimeApiDeps, RuntimeOperation, RuntimeRoute } from './api.js';
 export { MAX_INLINE_BODY_BYTES } from './async-request.js';
 export type { RealtimeTarget } from './realtime.js';
 export { encodeMessage, exceptionFrame, MAX_FRAME_PAYLOAD, payloadPartFrame, payloadPartFrames } from './eventstream.js';
