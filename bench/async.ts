@@ -2,7 +2,8 @@
  * Asynchronous-inference benchmarks (issue targets in brackets):
  * (a) accepted InvokeEndpointAsync/s, distinct signatures, 64 connections, vs a bare node:http 202 [≥ 5,000/s, ≥ 40 %];
  *     with, in the same rounds, a reference: the bare server plus SigV4 verification and a durable
- *     append (bench/durable-baseline-server.ts), the least an authenticated durable 202 costs
+ *     append (bench/durable-baseline-server.ts), the least an authenticated durable 202 costs, and
+ *     inferq with `server.queueDurability: process-crash` (202 without waiting for fdatasync)
  * (b) completed requests/s end to end with an instant model [≥ 1,000/s]
  * (c) p50/p99 from 202 to output written, light load [p50 ≤ 5 ms]
  * (d) peak RSS while a 1 GiB input flows through a model [≤ 300 MB]
@@ -131,7 +132,7 @@ async function gibThroughModel(server: BenchServer): Promise<{ seconds: number; 
   return { seconds: (performance.now() - started) / 1000, rss: peakRssMiB(server.pid) };
 }
 
-const CONFIG = (workers: boolean, extra = ''): string => `server: { maxBacklogPerEndpoint: 100000000 }\nworker: { enabled: ${workers} }\nendpoints:\n  - name: echo\n    model: { builtin: echo }\n    async: { maxConcurrentInvocations: 64 }\n${extra}`;
+const CONFIG = (workers: boolean, extra = '', durability = 'power-loss'): string => `server: { maxBacklogPerEndpoint: 100000000, queueDurability: ${durability} }\nworker: { enabled: ${workers} }\nendpoints:\n  - name: echo\n    model: { builtin: echo }\n    async: { maxConcurrentInvocations: 64 }\n${extra}`;
 
 /** Rounds of (a): the machine's speed drifts between runs, so baseline and inferq alternate and the medians are reported. */
 const ROUNDS = 5;
@@ -146,6 +147,7 @@ interface AcceptRound {
   readonly empty: number;
   readonly seeded: number;
   readonly reference: number;
+  readonly processCrash: number;
   readonly statuses: string;
   readonly referenceStatuses: string;
 }
@@ -156,9 +158,11 @@ interface AcceptServers {
   readonly seeded: BenchServer;
   /** bench/durable-baseline-server.ts: SigV4 verification and a durable append, nothing else. */
   readonly reference: BenchServer;
+  /** inferq with `server.queueDurability: process-crash` (the 202 does not wait for fdatasync). */
+  readonly processCrash: BenchServer;
 }
 
-/** Alternates the bare server, inferq with an empty queue, inferq with 1,000,000 queued and the durable reference server. */
+/** Alternates the bare server, inferq with an empty queue, inferq with 1,000,000 queued, the durable reference server and inferq at process-crash durability. */
 async function alternatingAcceptRounds(servers: AcceptServers, n: number): Promise<AcceptRound[]> {
   const out: AcceptRound[] = [];
   for (let i = 0; i < ROUNDS; i++) {
@@ -166,7 +170,8 @@ async function alternatingAcceptRounds(servers: AcceptServers, n: number): Promi
     const empty = await acceptRate(servers.empty, n);
     const seeded = await acceptRate(servers.seeded, n);
     const reference = await acceptRate(servers.reference, n);
-    out.push({ bare: bare.rate, empty: empty.rate, seeded: seeded.rate, reference: reference.rate, statuses: `${empty.statuses} / ${seeded.statuses}`, referenceStatuses: reference.statuses });
+    const processCrash = await acceptRate(servers.processCrash, n);
+    out.push({ bare: bare.rate, empty: empty.rate, seeded: seeded.rate, reference: reference.rate, processCrash: processCrash.rate, statuses: `${empty.statuses} / ${seeded.statuses} / ${processCrash.statuses}`, referenceStatuses: reference.statuses });
   }
   return out;
 }
@@ -182,21 +187,26 @@ async function acceptRows(start: StartServer, baseline: BenchServer, n: number):
     await queue.close();
   });
   const reference = await startProcess(['--import', 'tsx', join(ROOT, 'bench/durable-baseline-server.ts')]);
-  const rounds = await alternatingAcceptRounds({ bare: baseline, empty, seeded, reference }, n);
+  const processCrash = await start(CONFIG(false, '', 'process-crash'));
+  const rounds = await alternatingAcceptRounds({ bare: baseline, empty, seeded, reference, processCrash }, n);
   const rss = { empty: peakRssMiB(empty.pid), seeded: peakRssMiB(seeded.pid) };
   await empty.stop();
   await seeded.stop();
   await reference.stop();
+  await processCrash.stop();
   const a = median(rounds.map((r) => r.empty));
   const e = median(rounds.map((r) => r.seeded));
   const ratios = rounds.map((r) => r.empty / r.bare);
   const seededRatios = rounds.map((r) => r.seeded / r.empty);
   const referenceRatios = rounds.map((r) => r.reference / r.bare);
+  const processCrashRatios = rounds.map((r) => r.processCrash / r.bare);
   return [
     ['(a) accepted InvokeEndpointAsync/s (64 conns, distinct signatures)', a, median(rounds.map((r) => r.bare)), percent(median(ratios)), '≥ 5,000/s and ≥ 40%',
       `median of ${ROUNDS} alternating rounds; per-round ratios ${ratios.map(percent).join(' ')}`],
     ['(a) reference: bare node:http + SigV4 verification + durable append (group fdatasync)', median(rounds.map((r) => r.reference)), median(rounds.map((r) => r.bare)), percent(median(referenceRatios)), '—',
       `bench/durable-baseline-server.ts, same rounds; per-round ratios ${referenceRatios.map(percent).join(' ')}; ${[...new Set(rounds.map((r) => r.referenceStatuses))].join(', ')}`],
+    ['(a) the same with server.queueDurability: process-crash (202 once in the write-ahead log, no fdatasync)', median(rounds.map((r) => r.processCrash)), median(rounds.map((r) => r.bare)), percent(median(processCrashRatios)), '—',
+      `same rounds; per-round ratios ${processCrashRatios.map(percent).join(' ')}; survives SIGKILL, not a power cut`],
     ['(e) accepted/s with 1,000,000 queued', e, a, `${percent(median(seededRatios))} of empty`, 'no worse than empty', `per-round ${seededRatios.map(percent).join(' ')}`],
     ['(e) peak RSS with 1,000,000 queued (MiB)', rss.seeded, rss.empty, '—', 'no worse than empty', `statuses ${[...new Set(rounds.map((r) => r.statuses))].join(', ')}`],
   ];
@@ -205,8 +215,8 @@ async function acceptRows(start: StartServer, baseline: BenchServer, n: number):
 /** Runs the async benchmarks and prints their table. */
 export async function benchAsync(start: StartServer, baseline: BenchServer, quick: boolean): Promise<void> {
   const n = quick ? 10000 : 30000;
-  const [a, reference, ...e] = await acceptRows(start, baseline, n);
-  const rows: (string | number)[][] = a && reference ? [a, reference] : [];
+  const [a, reference, processCrash, ...e] = await acceptRows(start, baseline, n);
+  const rows: (string | number)[][] = a && reference && processCrash ? [a, reference, processCrash] : [];
   const full = await start(CONFIG(true));
   const b = await endToEnd(full, quick ? 2000 : 10000);
   rows.push(['(b) completed requests/s end to end (echo model)', b, '—', '—', '≥ 1,000/s', '']);

@@ -120,7 +120,7 @@ async function startCore(config: ResolvedConfig, logger: Logger, clock: Clock, w
   const { server: cfg } = config;
   mkdirSync(join(cfg.dataDir, 'queue'), { recursive: true });
   const store = await openLocalObjectStore({ dataDir: cfg.dataDir, clock, logger: logger.child('objects') });
-  const queue = openSqliteJobQueue({ file: join(cfg.dataDir, 'queue', 'jobs.db'), clock, logger: logger.child('queue') });
+  const queue = openSqliteJobQueue({ file: join(cfg.dataDir, 'queue', 'jobs.db'), clock, logger: logger.child('queue'), durability: cfg.queueDurability });
   const { endpoints, disabled } = availableEndpoints(config.endpoints);
   for (const off of disabled) logger.warn(`endpoint ${off.name} is off`, { reason: off.reason });
   await ensureBuckets(store, endpoints);

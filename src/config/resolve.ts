@@ -89,6 +89,8 @@ export interface ResolvedConfig {
     readonly logLevel: LogLevel;
     readonly inputUrlAllowList: readonly string[];
     readonly maxBacklogPerEndpoint: number;
+    /** See the `server.queueDurability` key. */
+    readonly queueDurability: 'power-loss' | 'process-crash';
   };
   readonly endpoints: readonly EndpointConfig[];
   readonly worker: {

@@ -30,6 +30,12 @@ export const serverSchema = z.strictObject({
   inputUrlAllowList: z.array(z.url({ protocol: /^https?$/ })).default([]),
   /** Largest queued backlog per endpoint; beyond it InvokeEndpointAsync answers ServiceUnavailable (503). @default 1000000 */
   maxBacklogPerEndpoint: z.number().int().min(1).default(1_000_000),
+  /**
+   * When InvokeEndpointAsync answers 202: `power-loss` once the request's commit is on stable
+   * storage (fdatasync of the queue's write-ahead log); `process-crash` once it is in the
+   * write-ahead log (survives a crash or SIGKILL of inferq, not a power cut). @default power-loss
+   */
+  queueDurability: z.enum(['power-loss', 'process-crash']).default('power-loss'),
   /** Log level. @default info */
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });

@@ -13,4 +13,4 @@ export type {
   WorkerRegistry,
 } from './port.js';
 export { MAX_INLINE_BODY_BYTES, openSqliteJobQueue } from './sqlite/index.js';
-export type { SeedOptions, SqliteJobQueue, SqliteJobQueueOptions } from './sqlite/index.js';
+export type { QueueDurability, SeedOptions, SqliteJobQueue, SqliteJobQueueOptions } from './sqlite/index.js';

@@ -18,8 +18,9 @@ after(() => h.cleanup());
 const LEASE_MS = 30_000;
 
 /** One endpoint running the fixture model, two requests at a time; the lease is left at its default. */
-function durableConfig(): string {
+function durableConfig(queueDurability: 'power-loss' | 'process-crash' = 'power-loss'): string {
   return h.config({
+    server: { queueDurability },
     endpoints: [{ name: 'slow', model: fixtureModel(), async: { maxConcurrentInvocations: 2, outputPath: 's3://durable/out', failurePath: 's3://durable/err' } }],
   });
 }
@@ -80,34 +81,36 @@ describe('SIGKILL of the server', () => {
     assert.match(second.output(), /recovered requests of a worker that died .*requests=2/);
   });
 
-  test('immediately after a 202 (killed in the response callback): every acknowledged request survives and completes', async () => {
-    const config = durableConfig();
-    const dataDir = h.dir();
-    const first = await h.start(config, dataDir);
-    const bodies = Array.from({ length: 6 }, (_, i) => ({ id: `instant-${i}`, body: Buffer.from(`instant ${i} ${randomBytes(4).toString('hex')}`) }));
-    const acked: Acked[] = [];
-    let killed = false;
-    await Promise.all(bodies.map(async ({ id, body }) => {
-      const headers = { 'x-amzn-sagemaker-inference-id': id, 'x-amzn-sagemaker-content-type': 'text/plain' };
-      await invokeRaw(first.url, 'slow', headers, body, (status, res) => {
-        if (status !== 202) return;
-        if (!killed) first.proc.kill('SIGKILL');
-        killed = true;
-        acked.push({ id, body, output: String(res['x-amzn-sagemaker-outputlocation']), failure: String(res['x-amzn-sagemaker-failurelocation']) });
-      }).catch(() => undefined);
-    }));
-    assert.ok(killed, 'at least one request was acknowledged before the kill');
-    assert.ok(acked.length >= 1);
-    await h.kill(first);
+  for (const durability of ['power-loss', 'process-crash'] as const) {
+    test(`immediately after a 202 (killed in the response callback): every acknowledged request survives and completes (queueDurability ${durability})`, async () => {
+      const config = durableConfig(durability);
+      const dataDir = h.dir();
+      const first = await h.start(config, dataDir);
+      const bodies = Array.from({ length: 6 }, (_, i) => ({ id: `instant-${i}`, body: Buffer.from(`instant ${i} ${randomBytes(4).toString('hex')}`) }));
+      const acked: Acked[] = [];
+      let killed = false;
+      await Promise.all(bodies.map(async ({ id, body }) => {
+        const headers = { 'x-amzn-sagemaker-inference-id': id, 'x-amzn-sagemaker-content-type': 'text/plain' };
+        await invokeRaw(first.url, 'slow', headers, body, (status, res) => {
+          if (status !== 202) return;
+          if (!killed) first.proc.kill('SIGKILL');
+          killed = true;
+          acked.push({ id, body, output: String(res['x-amzn-sagemaker-outputlocation']), failure: String(res['x-amzn-sagemaker-failurelocation']) });
+        }).catch(() => undefined);
+      }));
+      assert.ok(killed, 'at least one request was acknowledged before the kill');
+      assert.ok(acked.length >= 1);
+      await h.kill(first);
 
-    const second = await h.start(config, dataDir);
-    for (const a of acked) await assertExactlyOneOutput(second.url, a, await awaitTerminal(second.url, 'slow', a.id, 20_000));
-    // Requests whose answer was lost with the server either never existed or complete like any other.
-    for (const { id, body } of bodies.filter((b) => !acked.some((a) => a.id === b.id))) {
-      const res = await signed(second.url, 'sagemaker', 'GET', `/endpoints/slow/async-invocations/${id}`);
-      if (res.status === 400) continue;
-      const status = await awaitTerminal(second.url, 'slow', id, 20_000);
-      await assertExactlyOneOutput(second.url, { id, body, output: status.OutputLocation, failure: status.FailureLocation }, status);
-    }
-  });
+      const second = await h.start(config, dataDir);
+      for (const a of acked) await assertExactlyOneOutput(second.url, a, await awaitTerminal(second.url, 'slow', a.id, 20_000));
+      // Requests whose answer was lost with the server either never existed or complete like any other.
+      for (const { id, body } of bodies.filter((b) => !acked.some((a) => a.id === b.id))) {
+        const res = await signed(second.url, 'sagemaker', 'GET', `/endpoints/slow/async-invocations/${id}`);
+        if (res.status === 400) continue;
+        const status = await awaitTerminal(second.url, 'slow', id, 20_000);
+        await assertExactlyOneOutput(second.url, { id, body, output: status.OutputLocation, failure: status.FailureLocation }, status);
+      }
+    });
+  }
 });

@@ -76,30 +76,32 @@ void describe('sqlite job queue: durability', () => {
     });
   });
 
-  void it('has every acknowledged enqueue after a SIGKILL right after the ack', async () => {
-    const file = freshFile();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/enqueue-until-killed.ts'), file, '100000'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
+  for (const durability of ['power-loss', 'process-crash'] as const) {
+    void it(`has every acknowledged enqueue after a SIGKILL right after the ack (durability ${durability})`, async () => {
+      const file = freshFile();
+      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/enqueue-until-killed.ts'), file, '100000', durability], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+      const acked: string[] = [];
+      const target = 300;
+      for await (const line of createInterface({ input: child.stdout })) {
+        if (!line.startsWith('acked ')) continue;
+        acked.push(line.slice('acked '.length));
+        if (acked.length === target) child.kill('SIGKILL');
+      }
+      assert.equal(await exited, 'SIGKILL');
+      assert.ok(acked.length >= target, `only ${acked.length} acks before exit`);
+      await withQueue(file, async (queue) => {
+        const missing: string[] = [];
+        for (const id of acked) if ((await queue.get('crash', id)) === undefined) missing.push(id);
+        assert.deepEqual(missing, []);
+        const stats = await queue.stats('crash', 0);
+        assert.ok(stats.queued >= acked.length && stats.queued < 100_000, `queued ${stats.queued}, acked ${acked.length}`);
+      });
     });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-    const acked: string[] = [];
-    const target = 300;
-    for await (const line of createInterface({ input: child.stdout })) {
-      if (!line.startsWith('acked ')) continue;
-      acked.push(line.slice('acked '.length));
-      if (acked.length === target) child.kill('SIGKILL');
-    }
-    assert.equal(await exited, 'SIGKILL');
-    assert.ok(acked.length >= target, `only ${acked.length} acks before exit`);
-    await withQueue(file, async (queue) => {
-      const missing: string[] = [];
-      for (const id of acked) if ((await queue.get('crash', id)) === undefined) missing.push(id);
-      assert.deepEqual(missing, []);
-      const stats = await queue.stats('crash', 0);
-      assert.ok(stats.queued >= acked.length && stats.queued < 100_000, `queued ${stats.queued}, acked ${acked.length}`);
-    });
-  });
+  }
 
   void it('refuses a database written by a newer schema version', async () => {
     const file = freshFile();

@@ -61,6 +61,14 @@ test('unknown keys and bad values are rejected with the key named', () => {
   assert.equal(configError(() => resolveConfig({ port: 1.5 })).key, '--port');
 });
 
+test('queue durability: power-loss by default, process-crash on request, nothing else', () => {
+  assert.equal(resolveConfig({}, '/tmp/x').server.queueDurability, 'power-loss');
+  assert.equal(resolveConfig({ configFile: file('server: { queueDurability: process-crash }\n') }).server.queueDurability, 'process-crash');
+  const err = configError(() => resolveConfig({ configFile: file('server: { queueDurability: fast }\n') }));
+  assert.equal(err.key, 'server.queueDurability');
+  assert.match(err.message, /power-loss/);
+});
+
 test('a non-loopback bind without credentials is refused; with credentials it is allowed', () => {
   const err = configError(() => resolveConfig({ host: '0.0.0.0' }));
   assert.equal(err.key, 'server.credentials');

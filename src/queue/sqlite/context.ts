@@ -7,6 +7,9 @@ import { InferqError, toInferqError } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
 import type { Statements } from './statements.js';
 
+/** When an enqueue resolves (see SqliteJobQueueOptions.durability). */
+export type QueueDurability = 'power-loss' | 'process-crash';
+
 /** Everything an operation needs from the open queue. */
 export interface QueueContext {
   readonly db: Database.Database;

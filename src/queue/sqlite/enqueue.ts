@@ -45,11 +45,14 @@ export class EnqueueBatcher {
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private commits = 0;
 
-  /** `delayMs` 0 flushes on the next setImmediate; more waits that long for further enqueues. */
+  /**
+   * `delayMs` 0 flushes on the next setImmediate; more waits that long for further enqueues. With
+   * `wal`, a batch settles once that log is synced; without, as soon as it is committed.
+   */
   constructor(
     private readonly ctx: QueueContext,
     private readonly delayMs: number,
-    private readonly wal: WalSync,
+    private readonly wal: WalSync | undefined,
   ) {}
 
   /** Number of batch transactions committed so far. */
@@ -147,7 +150,8 @@ export class EnqueueBatcher {
       return;
     }
     if (created.size > 0) this.ctx.notify(created.keys());
-    this.wal.sync().then(
+    const durable = this.wal === undefined ? Promise.resolve() : this.wal.sync();
+    durable.then(
       () => batch.forEach((group, i) => group.resolve(outcomes[i] ?? [])),
       (err: unknown) => this.fail(batch, err),
     );

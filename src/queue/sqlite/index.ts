@@ -4,6 +4,7 @@
  * may share it safely (every write is an IMMEDIATE transaction), at the cost of lock waits.
  */
 import { silentLogger, type Clock, type Logger } from '../../util/index.js';
+import type { QueueDurability } from './context.js';
 import { openJobDatabase } from './schema.js';
 import { createStatements } from './statements.js';
 import { SqliteQueue, type SqliteJobQueue } from './queue.js';
@@ -37,7 +38,17 @@ export interface SqliteJobQueueOptions {
    * @default 32
    */
   readonly maxEnqueuesPerMessage?: number;
+  /**
+   * When an enqueue resolves: `power-loss` after a group fdatasync of the write-ahead log has put
+   * its commit on stable storage; `process-crash` after the commit alone (the log is in the OS, so
+   * the job survives a crash or SIGKILL of this process, but a power cut or OS crash may lose the
+   * jobs committed since the log was last synced, at the latest at its next checkpoint).
+   * @default 'power-loss'
+   */
+  readonly durability?: QueueDurability;
 }
+
+
 
 /** Default of {@link SqliteJobQueueOptions.maxEnqueuesPerMessage}. */
 export const DEFAULT_MAX_ENQUEUES_PER_MESSAGE = 32;
@@ -50,14 +61,15 @@ export function openSqliteJobQueue(options: SqliteJobQueueOptions): SqliteJobQue
   const db = openJobDatabase(options.file);
   const logger = options.logger ?? silentLogger;
   const maxBatchDelayMs = Math.max(0, options.maxBatchDelayMs ?? 0);
+  const durability = options.durability ?? 'power-loss';
   if (options.thread ?? true) {
     db.close();
     const requested = options.maxEnqueuesPerMessage ?? DEFAULT_MAX_ENQUEUES_PER_MESSAGE;
     const perMessage = Number.isNaN(requested) ? DEFAULT_MAX_ENQUEUES_PER_MESSAGE : Math.max(1, Math.trunc(requested));
-    return new ThreadedSqliteQueue({ file: options.file, maxBatchDelayMs }, logger, perMessage);
+    return new ThreadedSqliteQueue({ file: options.file, maxBatchDelayMs, durability }, logger, perMessage);
   }
   try {
-    return new SqliteQueue({ db, stmts: createStatements(db), logger }, maxBatchDelayMs);
+    return new SqliteQueue({ db, stmts: createStatements(db), logger }, maxBatchDelayMs, durability);
   } catch (err) {
     db.close();
     throw err;
@@ -67,4 +79,5 @@ export function openSqliteJobQueue(options: SqliteJobQueueOptions): SqliteJobQue
 export { SCHEMA_VERSION } from './schema.js';
 export { MAX_INLINE_BODY_BYTES } from './statements.js';
 export type { SqliteJobQueue } from './queue.js';
+export type { QueueDurability } from './context.js';
 export type { SeedOptions } from './seed.js';

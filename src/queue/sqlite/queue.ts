@@ -5,7 +5,7 @@
  */
 import { WalSync, type Logger } from '../../util/index.js';
 import type { EnqueueResult, Job, JobOutcome, JobQueue, NewJob, QueueStats, WorkerRegistry } from '../port.js';
-import { closedError, toQueueError, type QueueContext } from './context.js';
+import { closedError, toQueueError, type QueueContext, type QueueDurability } from './context.js';
 import { EnqueueBatcher, type InsertOutcome } from './enqueue.js';
 import { claimExpiredJobs, claimJobs, finishJob, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
 import { seedQueuedJobs, type SeedOptions } from './seed.js';
@@ -39,11 +39,14 @@ export class SqliteQueue implements SqliteJobQueue {
   private readonly ctx: QueueContext;
   private readonly wal: WalSync;
 
-  /** Takes ownership of the database in `ctx` (minus `notify`, which the queue provides). */
-  constructor(ctx: Omit<QueueContext, 'notify'>, maxBatchDelayMs: number) {
+  /**
+   * Takes ownership of the database in `ctx` (minus `notify`, which the queue provides); see
+   * SqliteJobQueueOptions for `maxBatchDelayMs` and `durability`.
+   */
+  constructor(ctx: Omit<QueueContext, 'notify'>, maxBatchDelayMs: number, durability: QueueDurability) {
     this.ctx = Object.assign({}, ctx, { notify: (endpoints: Iterable<string>) => this.notify(endpoints) });
     this.wal = new WalSync(ctx.db.name);
-    this.batcher = new EnqueueBatcher(this.ctx, maxBatchDelayMs, this.wal);
+    this.batcher = new EnqueueBatcher(this.ctx, maxBatchDelayMs, durability === 'power-loss' ? this.wal : undefined);
   }
 
   private get logger(): Logger {

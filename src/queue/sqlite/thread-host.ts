@@ -57,7 +57,7 @@ function serve(): void {
   const data = workerData as QueueThreadData;
   const post = (message: ThreadMessage): void => port.postMessage(message);
   const db = openJobDatabase(data.file);
-  const queue = new SqliteQueue({ db, stmts: createStatements(db), logger: forwardingLogger(post) }, data.maxBatchDelayMs);
+  const queue = new SqliteQueue({ db, stmts: createStatements(db), logger: forwardingLogger(post) }, data.maxBatchDelayMs, data.durability);
   queue.onAvailable((endpoint) => post({ type: 'available', endpoint }));
   const api = threadApi(queue);
   const answering = new Set<Promise<void>>();

@@ -6,6 +6,7 @@
 import { InferqError, isErrorCode } from '../../errors/index.js';
 import type { LogLevel } from '../../util/index.js';
 import type { Job, NewJob } from '../port.js';
+import type { QueueDurability } from './context.js';
 import type { SqliteJobQueue } from './queue.js';
 import type { InsertRow } from './statements.js';
 
@@ -54,6 +55,7 @@ export type ThreadMessage =
 export interface QueueThreadData {
   readonly file: string;
   readonly maxBatchDelayMs: number;
+  readonly durability: QueueDurability;
 }
 
 /** An error to send across threads (InferqErrors keep their code; anything else is InternalError). */

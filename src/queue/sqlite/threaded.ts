@@ -27,7 +27,7 @@ function startThread(data: QueueThreadData): Worker {
   const fromSources = self.endsWith('.ts');
   const entry = new URL(fromSources ? './thread-host.ts' : './thread-host.js', self).href;
   const loader = fromSources ? import.meta.resolve('tsx/esm/api') : undefined;
-  return new Worker(BOOTSTRAP, { eval: true, workerData: { entry, loader, file: data.file, maxBatchDelayMs: data.maxBatchDelayMs } });
+  return new Worker(BOOTSTRAP, { eval: true, workerData: { entry, loader, file: data.file, maxBatchDelayMs: data.maxBatchDelayMs, durability: data.durability } });
 }
 
 interface Pending {
