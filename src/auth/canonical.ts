@@ -77,6 +77,14 @@ export function canonicalQueryComponent(raw: string): string {
 export function canonicalUri(rawPath: string, service: string): string {
   if (rawPath === '') return '/';
   if (service === 's3') return rawPath;
+  if (ALL_UNRESERVED_OR_SLASH.test(rawPath) && !EMPTY_OR_DOT_SEGMENT.test(rawPath)) return rawPath; // already canonical
+  return normalisedUri(rawPath);
+}
+
+/** What normalisation changes: an empty segment inside the path (`//`), or a `.` or `..` segment. */
+const EMPTY_OR_DOT_SEGMENT = /\/\/|(^|\/)\.\.?(\/|$)/;
+
+function normalisedUri(rawPath: string): string {
   const segments: string[] = [];
   for (const segment of rawPath.split('/')) {
     if (segment === '' || segment === '.') continue;

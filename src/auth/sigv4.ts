@@ -23,6 +23,7 @@ export const MAX_PRESIGNED_EXPIRES_SECONDS = 604_800;
 const AMZ_DATE = /^\d{8}T\d{6}Z$/;
 const SCOPE_DATE = /^\d{8}$/;
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
+const LOWER_HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 /** The credential scope and signature claims of a request, before any secret is involved. */
 interface Claims {
@@ -229,7 +230,7 @@ export function payloadModeOf(value: string): PayloadMode {
     case 'STREAMING-UNSIGNED-PAYLOAD-TRAILER':
       return { kind: 'streaming-unsigned-trailer' };
     default:
-      if (HEX_SHA256.test(value)) return { kind: 'sha256', hash: value.toLowerCase() };
+      if (value.length === 64 && HEX_SHA256.test(value)) return { kind: 'sha256', hash: LOWER_HEX_SHA256.test(value) ? value : value.toLowerCase() };
       throw new InferqError('InvalidArgument', `x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value or a SHA-256 hex digest, not '${value}'.`, {
         ArgumentName: 'x-amz-content-sha256',
         ArgumentValue: value,

@@ -12,6 +12,7 @@ import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClie
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SigV4Verifier, buildCanonicalRequest, type SignableRequest } from '../../src/auth/index.js';
 import { SigningKeyCache, deriveSigningKey, hmacHex, signaturesEqual } from '../../src/auth/keys.js';
+import { canonicalUri } from '../../src/auth/canonical.js';
 import { isInferqError, type ErrorCode } from '../../src/errors/index.js';
 import { AKID, FakeClock, SECRET, captureHandler, credentials, request, sha256, signer, toSignable, type Captured } from './helpers.js';
 
@@ -373,6 +374,30 @@ void describe('SigningKeyCache', () => {
       [SECRET, '20261110', 'us-east-1', 's3'],
     ];
     for (const scope of scopes) assert.deepEqual(cache.get(...scope), deriveSigningKey(...scope), scope.join('/'));
+  });
+});
+
+void describe('canonicalUri', () => {
+  void it('keeps a path that is already canonical and normalises every other one', () => {
+    const cases: [string, string][] = [
+      ['/endpoints/echo/async-invocations', '/endpoints/echo/async-invocations'],
+      ['/', '/'],
+      ['/a/b/', '/a/b/'],
+      ['a/b', 'a/b'],
+      ['/a//b', '/a/b'],
+      ['//a', '/a'],
+      ['/a/./b', '/a/b'],
+      ['/a/../b', '/b'],
+      ['/a/b/..', '/a'],
+      ['/a/b/.', '/a/b'],
+      ['/./a', '/a'],
+      ['/..', '/'],
+      ['/a.b/..c/c../.d', '/a.b/..c/c../.d'],
+      ['/a%20b', '/a%2520b'],
+      ['/a b', '/a%20b'],
+    ];
+    for (const [raw, canonical] of cases) assert.equal(canonicalUri(raw, 'sagemaker'), canonical, raw);
+    assert.equal(canonicalUri('/a//./b', 's3'), '/a//./b');
   });
 });
 
