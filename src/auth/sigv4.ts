@@ -22,8 +22,21 @@ export const MAX_PRESIGNED_EXPIRES_SECONDS = 604_800;
 
 const AMZ_DATE = /^\d{8}T\d{6}Z$/;
 const SCOPE_DATE = /^\d{8}$/;
-const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
-const LOWER_HEX_SHA256 = /^[0-9a-f]{64}$/;
+/**
+ * 2 when `value` is 64 lower-case hex digits, 1 when 64 hex digits with some upper-case, else 0
+ * (a loop: a 64-character regex test costs more than the rest of the payload check).
+ */
+function hexSha256Kind(value: string): 0 | 1 | 2 {
+  if (value.length !== 64) return 0;
+  let kind: 1 | 2 = 2;
+  for (let i = 0; i < 64; i++) {
+    const c = value.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) continue;
+    if (c >= 65 && c <= 70) kind = 1;
+    else return 0;
+  }
+  return kind;
+}
 
 /** The credential scope and signature claims of a request, before any secret is involved. */
 interface Claims {
@@ -149,26 +162,38 @@ function parseAmzDate(value: string | undefined, what: string): number {
   return ms;
 }
 
-/** Splits `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` into its fields. */
-function parseAuthorizationFields(header: string): Map<string, string> {
+/** The form every AWS SDK writes; anything else goes through the general parse. */
+const USUAL_AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([^,\s]+), ?Signature=([^,\s]+)$/;
+
+interface AuthorizationFields {
+  credential?: string;
+  signedHeaders?: string;
+  signature?: string;
+}
+
+/** Splits `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` into its fields (the last of a repeated one wins). */
+function parseAuthorizationFields(header: string): AuthorizationFields {
+  const usual = USUAL_AUTHORIZATION.exec(header);
+  if (usual !== null) return { credential: usual[1], signedHeaders: usual[2], signature: usual[3] };
   if (!header.startsWith(`${SIGV4_ALGORITHM} `)) {
     throw incomplete(`Unsupported Authorization type; only ${SIGV4_ALGORITHM} is accepted.`);
   }
-  const fields = new Map<string, string>();
+  const fields: AuthorizationFields = {};
   for (const part of header.slice(SIGV4_ALGORITHM.length + 1).split(',')) {
     const trimmed = part.trim();
     const eq = trimmed.indexOf('=');
     if (eq <= 0) throw incomplete(`The Authorization header component '${trimmed}' is malformed.`);
-    fields.set(trimmed.slice(0, eq), trimmed.slice(eq + 1));
+    const name = trimmed.slice(0, eq);
+    const value = trimmed.slice(eq + 1);
+    if (name === 'Credential') fields.credential = value;
+    else if (name === 'SignedHeaders') fields.signedHeaders = value;
+    else if (name === 'Signature') fields.signature = value;
   }
   return fields;
 }
 
 function claimsFromHeader(req: SignableRequest, header: string): Claims {
-  const fields = parseAuthorizationFields(header);
-  const credential = fields.get('Credential');
-  const signedHeadersRaw = fields.get('SignedHeaders');
-  const signature = fields.get('Signature');
+  const { credential, signedHeaders: signedHeadersRaw, signature } = parseAuthorizationFields(header);
   if (credential === undefined || signedHeadersRaw === undefined || signature === undefined) {
     throw incomplete('The Authorization header requires Credential, SignedHeaders and Signature.');
   }
@@ -229,12 +254,14 @@ export function payloadModeOf(value: string): PayloadMode {
       return { kind: 'streaming-signed', trailer: true };
     case 'STREAMING-UNSIGNED-PAYLOAD-TRAILER':
       return { kind: 'streaming-unsigned-trailer' };
-    default:
-      if (value.length === 64 && HEX_SHA256.test(value)) return { kind: 'sha256', hash: LOWER_HEX_SHA256.test(value) ? value : value.toLowerCase() };
+    default: {
+      const hex = hexSha256Kind(value);
+      if (hex !== 0) return { kind: 'sha256', hash: hex === 2 ? value : value.toLowerCase() };
       throw new InferqError('InvalidArgument', `x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value or a SHA-256 hex digest, not '${value}'.`, {
         ArgumentName: 'x-amz-content-sha256',
         ArgumentValue: value,
       });
+    }
   }
 }
 

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { SigV4Verifier, buildCanonicalRequest, type SignableRequest } from '../../src/auth/index.js';
+import { SigV4Verifier, buildCanonicalRequest, payloadModeOf, type SignableRequest } from '../../src/auth/index.js';
 import { SigningKeyCache, deriveSigningKey, hmacHex, signaturesEqual } from '../../src/auth/keys.js';
 import { canonicalUri } from '../../src/auth/canonical.js';
 import { isInferqError, type ErrorCode } from '../../src/errors/index.js';
@@ -398,6 +398,19 @@ void describe('canonicalUri', () => {
     ];
     for (const [raw, canonical] of cases) assert.equal(canonicalUri(raw, 'sagemaker'), canonical, raw);
     assert.equal(canonicalUri('/a//./b', 's3'), '/a//./b');
+  });
+});
+
+void describe('payloadModeOf', () => {
+  void it('takes a SHA-256 digest in any case as lower-case hex and rejects anything else', () => {
+    const digest = '0123456789abcdef'.repeat(4);
+    assert.deepEqual(payloadModeOf(digest), { kind: 'sha256', hash: digest });
+    assert.deepEqual(payloadModeOf(digest.toUpperCase()), { kind: 'sha256', hash: digest });
+    assert.deepEqual(payloadModeOf(`${digest.slice(0, 63)}F`), { kind: 'sha256', hash: `${digest.slice(0, 63)}f` });
+    for (const bad of [digest.slice(1), `${digest}0`, `${digest.slice(0, 63)}g`, `${digest.slice(0, 63)} `, '', 'unsigned-payload']) {
+      assert.throws(() => payloadModeOf(bad), (err: unknown) => isInferqError(err) && err.code === 'InvalidArgument', JSON.stringify(bad));
+    }
+    assert.deepEqual(payloadModeOf('UNSIGNED-PAYLOAD'), { kind: 'unsigned' });
   });
 });
 
