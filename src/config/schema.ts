@@ -33,7 +33,8 @@ export const serverSchema = z.strictObject({
   /**
    * When InvokeEndpointAsync answers 202: `power-loss` once the request's commit is on stable
    * storage (fdatasync of the queue's write-ahead log); `process-crash` once it is in the
-   * write-ahead log (survives a crash or SIGKILL of inferq, not a power cut). @default power-loss
+   * write-ahead log (survives a crash or SIGKILL of inferq; the log is synced within 100 ms, so a
+   * power cut may lose about the last 0.1 s of requests). @default power-loss
    */
   queueDurability: z.enum(['power-loss', 'process-crash']).default('power-loss'),
   /** Log level. @default info */

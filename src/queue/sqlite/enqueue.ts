@@ -11,8 +11,11 @@ import Database from 'better-sqlite3';
 import { InferqError } from '../../errors/index.js';
 import type { WalSync } from '../../util/index.js';
 import type { EnqueueResult, Job, NewJob } from '../port.js';
-import { closedError, toQueueError, type QueueContext } from './context.js';
+import { closedError, toQueueError, type QueueContext, type QueueDurability } from './context.js';
 import { insertedJob, toInsertRow, toJob, type InsertRow } from './statements.js';
+
+/** At `process-crash` durability, the longest a commit waits for an fdatasync of the log. */
+export const BACKGROUND_SYNC_MS = 100;
 
 /** Most jobs written by one transaction; a larger backlog is flushed in several (whole groups at a time). */
 export const MAX_BATCH = 5_000;
@@ -44,15 +47,18 @@ export class EnqueueBatcher {
   private pendingJobs = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private commits = 0;
+  private backgroundSync: NodeJS.Timeout | undefined;
 
   /**
-   * `delayMs` 0 flushes on the next setImmediate; more waits that long for further enqueues. With
-   * `wal`, a batch settles once that log is synced; without, as soon as it is committed.
+   * `delayMs` 0 flushes on the next setImmediate; more waits that long for further enqueues. At
+   * `power-loss` durability a batch settles once `wal` is synced; at `process-crash` as soon as it
+   * is committed, and `wal` is synced within {@link BACKGROUND_SYNC_MS} after.
    */
   constructor(
     private readonly ctx: QueueContext,
     private readonly delayMs: number,
-    private readonly wal: WalSync | undefined,
+    private readonly wal: WalSync,
+    private readonly durability: QueueDurability,
   ) {}
 
   /** Number of batch transactions committed so far. */
@@ -83,9 +89,11 @@ export class EnqueueBatcher {
     });
   }
 
-  /** Writes everything pending now (used by close). */
+  /** Writes everything pending now (used by close, which then syncs the log itself). */
   flushAll(): void {
     this.cancelTimer();
+    clearTimeout(this.backgroundSync);
+    this.backgroundSync = undefined;
     while (this.pending.length > 0) this.commitBatch(this.takeBatch());
   }
 
@@ -150,11 +158,22 @@ export class EnqueueBatcher {
       return;
     }
     if (created.size > 0) this.ctx.notify(created.keys());
-    const durable = this.wal === undefined ? Promise.resolve() : this.wal.sync();
-    durable.then(
-      () => batch.forEach((group, i) => group.resolve(outcomes[i] ?? [])),
-      (err: unknown) => this.fail(batch, err),
-    );
+    const settle = (): void => batch.forEach((group, i) => group.resolve(outcomes[i] ?? []));
+    if (this.durability === 'power-loss') {
+      this.wal.sync().then(settle, (err: unknown) => this.fail(batch, err));
+      return;
+    }
+    settle();
+    this.syncSoon();
+  }
+
+  /** At `process-crash` durability: one fdatasync of the log within BACKGROUND_SYNC_MS of a commit. */
+  private syncSoon(): void {
+    if (this.backgroundSync !== undefined) return;
+    this.backgroundSync = setTimeout(() => {
+      this.backgroundSync = undefined;
+      this.wal.sync().catch((err: unknown) => this.ctx.logger.error('background sync of the job log failed', { error: err }));
+    }, BACKGROUND_SYNC_MS);
   }
 
   private fail(batch: readonly PendingGroup[], err: unknown): void {

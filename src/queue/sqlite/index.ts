@@ -41,8 +41,8 @@ export interface SqliteJobQueueOptions {
   /**
    * When an enqueue resolves: `power-loss` after a group fdatasync of the write-ahead log has put
    * its commit on stable storage; `process-crash` after the commit alone (the log is in the OS, so
-   * the job survives a crash or SIGKILL of this process, but a power cut or OS crash may lose the
-   * jobs committed since the log was last synced, at the latest at its next checkpoint).
+   * the job survives a crash or SIGKILL of this process) with the log synced in the background
+   * within 100 ms, so a power cut or OS crash may lose the jobs of about the last 0.1 s.
    * @default 'power-loss'
    */
   readonly durability?: QueueDurability;

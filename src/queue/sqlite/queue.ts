@@ -46,7 +46,7 @@ export class SqliteQueue implements SqliteJobQueue {
   constructor(ctx: Omit<QueueContext, 'notify'>, maxBatchDelayMs: number, durability: QueueDurability) {
     this.ctx = Object.assign({}, ctx, { notify: (endpoints: Iterable<string>) => this.notify(endpoints) });
     this.wal = new WalSync(ctx.db.name);
-    this.batcher = new EnqueueBatcher(this.ctx, maxBatchDelayMs, durability === 'power-loss' ? this.wal : undefined);
+    this.batcher = new EnqueueBatcher(this.ctx, maxBatchDelayMs, this.wal, durability);
   }
 
   private get logger(): Logger {
