@@ -1,8 +1,8 @@
 /**
  * The queue thread: owns the SQLite connection (inserts, commits, checkpoints all happen here, off
  * the event loop that serves HTTP) and serves the calls of threaded.ts one message at a time.
- * Calls that arrive together are started together, so the enqueues of one main-thread tick share
- * one transaction exactly as on a single thread.
+ * Calls that arrive together are started together, so enqueue messages that arrive together share
+ * one transaction, as the enqueues of one tick do on a single thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger, LogLevel } from '../../util/index.js';

@@ -1,8 +1,9 @@
 /**
  * The SQLite queue on its own thread. Every SQLite call (inserts, commits, checkpoints, leases)
  * runs on a worker thread with its own connection (thread-host.ts), so the event loop that serves
- * HTTP never waits for the database. Enqueues of one event-loop turn travel as one message and
- * share one transaction; each promise settles when the thread has made its batch durable.
+ * HTTP never waits for the database. Enqueues of one event-loop turn travel as flat rows, in one
+ * message (parts of 32 in a busy turn); each promise settles when the thread has made its batch
+ * durable (or committed it, at `process-crash` durability).
  * If the thread dies, every call rejects with ServiceUnavailable; nothing acknowledged is lost.
  */
 import { Worker } from 'node:worker_threads';
