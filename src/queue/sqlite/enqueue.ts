@@ -1,14 +1,15 @@
 /**
  * Group commit of enqueues: every enqueue made before the next flush (the same tick, or within
  * `maxBatchDelayMs`), single or in groups (the queue thread hands over each main-thread tick's
- * enqueues as one group), is inserted in ONE transaction, committed at `synchronous = NORMAL`; each
- * promise settles only once a group fdatasync of the write-ahead log (off the event loop, see
- * {@link WalSync}) has made the batch survive power loss. Idempotency is decided per job inside the batch: a
+ * enqueues as one group), is inserted in ONE transaction, committed at `synchronous = NORMAL`. At
+ * `power-loss` durability each promise settles only once a group fdatasync of the write-ahead log
+ * (off the event loop, see {@link WalSync}) has made the batch survive power loss; at
+ * `process-crash` it settles at commit and the log is synced in the background soon after. Idempotency is decided per job inside the batch: a
  * repeated (endpoint, inferenceId) resolves to the stored job when its fingerprint matches and
  * rejects with InferenceIdConflict otherwise, without affecting the other jobs of the batch.
  */
 import Database from 'better-sqlite3';
-import { InferqError } from '../../errors/index.js';
+import { InferqError, toInferqError } from '../../errors/index.js';
 import type { WalSync } from '../../util/index.js';
 import type { EnqueueResult, Job, NewJob } from '../port.js';
 import { closedError, toQueueError, type QueueContext, type QueueDurability } from './context.js';
@@ -34,7 +35,7 @@ interface PendingGroup {
 }
 
 /** The EnqueueResult of `job` from its outcome, or the outcome's error. */
-export function toEnqueueResult(job: NewJob, outcome: InsertOutcome | undefined): EnqueueResult {
+function toEnqueueResult(job: NewJob, outcome: InsertOutcome | undefined): EnqueueResult {
   if (outcome === undefined) throw new InferqError('InternalError', 'A batched enqueue has no outcome.');
   if (typeof outcome === 'number') return { job: insertedJob(job, outcome), created: true };
   if ('error' in outcome) throw outcome.error;
@@ -72,7 +73,7 @@ export class EnqueueBatcher {
     try {
       row = toInsertRow(job);
     } catch (err) {
-      return Promise.reject(badJobError(err));
+      return Promise.reject(toInferqError(err));
     }
     return this.addMany([row]).then((outcomes) => toEnqueueResult(job, outcomes[0]));
   }

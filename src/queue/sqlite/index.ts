@@ -48,8 +48,6 @@ export interface SqliteJobQueueOptions {
   readonly durability?: QueueDurability;
 }
 
-
-
 /** Default of {@link SqliteJobQueueOptions.maxEnqueuesPerMessage}. */
 export const DEFAULT_MAX_ENQUEUES_PER_MESSAGE = 32;
 
