@@ -1,7 +1,10 @@
 /**
  * The claims of a SigV4-signed request, read before any secret is involved: credential scope,
  * signed headers, signature and signing time, from the `Authorization` header or the presigned
- * query (`X-Amz-*`). Malformed claims are IncompleteSignature. Pure parsing; sigv4.ts verifies.
+ * query (`X-Amz-*`). Malformed claims are IncompleteSignature, and so is anything ambiguous (a
+ * component or query parameter given twice, an unknown component): routing and verification both
+ * use the one parse made here, so they can never read different parts of a request. Pure
+ * parsing; sigv4.ts verifies.
  */
 import { InferqError } from '../errors/index.js';
 import { decodeQueryComponent, splitQuery, type RawQueryParam } from './canonical.js';
@@ -46,13 +49,17 @@ export function splitUrl(rawUrl: string): SplitUrl {
   return { rawPath: rawUrl.slice(0, q), params: splitQuery(rawUrl.slice(q + 1)) };
 }
 
-/** Decoded `X-Amz-*` query parameters (first occurrence of each name). */
+/**
+ * Decoded `X-Amz-*` query parameters. A name given twice is IncompleteSignature: which of the two
+ * counts would otherwise depend on who reads the query.
+ */
 export function amzQueryParams(params: readonly RawQueryParam[]): Map<string, string> {
   const found = new Map<string, string>();
   for (const p of params) {
     if (p.rawName.length < 6 || p.rawName.slice(0, 6).toLowerCase() !== 'x-amz-') continue;
     const name = decodeQueryComponent(p.rawName);
-    if (!found.has(name)) found.set(name, decodeQueryComponent(p.rawValue));
+    if (found.has(name)) throw incomplete(`The query parameter ${name} is given more than once.`);
+    found.set(name, decodeQueryComponent(p.rawValue));
   }
   return found;
 }
@@ -137,7 +144,7 @@ function parseAmzDate(value: string | undefined, what: string): number {
   return ms;
 }
 
-/** The form every AWS SDK writes; anything else goes through the general parse. */
+/** The form every AWS SDK writes (each component once, in this order); anything else goes through the general parse. */
 const USUAL_AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([^,\s]+), ?Signature=([^,\s]+)$/;
 
 interface AuthorizationFields {
@@ -146,7 +153,13 @@ interface AuthorizationFields {
   signature?: string;
 }
 
-/** Splits `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` into its fields (the last of a repeated one wins). */
+/** The field each `Authorization` component name fills; no other name is accepted. */
+const AUTHORIZATION_COMPONENTS: Readonly<Record<string, keyof AuthorizationFields>> = { Credential: 'credential', SignedHeaders: 'signedHeaders', Signature: 'signature' };
+
+/**
+ * Splits `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` into its fields. A repeated,
+ * unknown or malformed (no `=`, empty value, inner whitespace) component is IncompleteSignature.
+ */
 function parseAuthorizationFields(header: string): AuthorizationFields {
   const usual = USUAL_AUTHORIZATION.exec(header);
   if (usual !== null) return { credential: usual[1], signedHeaders: usual[2], signature: usual[3] };
@@ -157,14 +170,34 @@ function parseAuthorizationFields(header: string): AuthorizationFields {
   for (const part of header.slice(SIGV4_ALGORITHM.length + 1).split(',')) {
     const trimmed = part.trim();
     const eq = trimmed.indexOf('=');
-    if (eq <= 0) throw incomplete(`The Authorization header component '${trimmed}' is malformed.`);
-    const name = trimmed.slice(0, eq);
     const value = trimmed.slice(eq + 1);
-    if (name === 'Credential') fields.credential = value;
-    else if (name === 'SignedHeaders') fields.signedHeaders = value;
-    else if (name === 'Signature') fields.signature = value;
+    if (eq <= 0 || value === '' || /\s/.test(value)) throw incomplete(`The Authorization header component '${trimmed}' is malformed.`);
+    const name = trimmed.slice(0, eq);
+    const field = Object.hasOwn(AUTHORIZATION_COMPONENTS, name) ? AUTHORIZATION_COMPONENTS[name] : undefined;
+    if (field === undefined) throw incomplete(`The Authorization header component '${name}' is not one of Credential, SignedHeaders, Signature.`);
+    if (fields[field] !== undefined) throw incomplete(`The Authorization header gives ${name} more than once.`);
+    fields[field] = value;
   }
   return fields;
+}
+
+const MONTHS: Readonly<Record<string, string>> = { Jan: '01', Feb: '02', Mar: '03', Apr: '04', May: '05', Jun: '06', Jul: '07', Aug: '08', Sep: '09', Oct: '10', Nov: '11', Dec: '12' };
+/** RFC 7231 IMF-fixdate, also with the `-0000`/`+0000` zone Python's `email.utils.formatdate` (botocore) writes. */
+const HTTP_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (?:GMT|UTC|[+-]0000)$/;
+
+/**
+ * The signing time of a header-signed request as `YYYYMMDD'T'HHMMSS'Z'`: `X-Amz-Date`, or else the
+ * `Date` header (SigV4 allows either; botocore signs with `Date` when the request carries one).
+ */
+function signingTime(req: SignableRequest): string {
+  const amzDate = firstHeader(req.headers['x-amz-date']);
+  if (amzDate !== undefined) return amzDate;
+  const date = req.headers.date;
+  if (date === undefined) throw incomplete('The request must carry an X-Amz-Date or a Date header.');
+  const m = HTTP_DATE.exec(date);
+  if (m === null) throw incomplete(`The Date header '${date}' is not an RFC 7231 date (e.g. 'Tue, 01 Dec 2026 22:40:36 GMT').`);
+  const [, day = '', month = '', year = '', hh = '', mm = '', ss = ''] = m;
+  return `${year}${MONTHS[month] ?? ''}${day}T${hh}${mm}${ss}Z`;
 }
 
 export function claimsFromHeader(req: SignableRequest, header: string): Claims {
@@ -173,10 +206,10 @@ export function claimsFromHeader(req: SignableRequest, header: string): Claims {
     throw incomplete('The Authorization header requires Credential, SignedHeaders and Signature.');
   }
   const scope = parseCredential(credential);
-  const amzDate = firstHeader(req.headers['x-amz-date']);
-  const amzDateMs = parseAmzDate(amzDate, 'The X-Amz-Date header');
-  if (amzDate?.slice(0, 8) !== scope.date) {
-    throw incomplete(`The credential scope date ${scope.date} does not match X-Amz-Date ${amzDate ?? ''}.`);
+  const amzDate = signingTime(req);
+  const amzDateMs = parseAmzDate(amzDate, req.headers['x-amz-date'] === undefined ? 'The Date header' : 'The X-Amz-Date header');
+  if (amzDate.slice(0, 8) !== scope.date) {
+    throw incomplete(`The credential scope date ${scope.date} does not match the request date ${amzDate}.`);
   }
   const signedHeaders = parseSignedHeaders(signedHeadersRaw);
   return { accessKeyId: scope.accessKeyId, date: scope.date, region: scope.region, service: scope.service, signedHeaders, signedHeadersRaw, signature: signature.toLowerCase(), amzDate, amzDateMs };
@@ -202,7 +235,11 @@ export function claimsFromQuery(q: ReadonlyMap<string, string>): Claims {
   }
   const signedHeadersRaw = requiredParam(q, 'X-Amz-SignedHeaders');
   let queryPayloadHash: string | undefined;
-  for (const [name, value] of q) if (name.toLowerCase() === 'x-amz-content-sha256') queryPayloadHash = value;
+  for (const [name, value] of q) {
+    if (name.toLowerCase() !== 'x-amz-content-sha256') continue;
+    if (queryPayloadHash !== undefined) throw incomplete('The query parameter X-Amz-Content-Sha256 is given more than once.');
+    queryPayloadHash = value;
+  }
   return {
     accessKeyId: scope.accessKeyId,
     date: scope.date,

@@ -16,12 +16,17 @@ const SIGNED_SUBRESOURCES = new Set([
   'versioning', 'versions', 'website',
 ]);
 
-interface V2Query {
+/** The claims of a SigV2 presigned URL, read before any secret is involved. */
+export interface SigV2Claims {
   readonly accessKeyId: string;
+  /** Seconds since the epoch, as written in the query (it is part of the string to sign). */
   readonly expires: string;
   readonly signature: string;
   readonly subresources: readonly [string, string | undefined][];
 }
+
+/** Longest lifetime of a SigV2 presigned URL, as for SigV4 (7 days), in ms. */
+const MAX_SIGV2_LIFETIME_MS = 604_800_000;
 
 function decode(text: string): string {
   try {
@@ -31,30 +36,37 @@ function decode(text: string): string {
   }
 }
 
-function parseV2Query(rawQuery: string): V2Query | undefined {
-  let accessKeyId: string | undefined;
-  let expires: string | undefined;
-  let signature: string | undefined;
+const V2_PARAMS = new Set(['AWSAccessKeyId', 'Expires', 'Signature']);
+
+/** Whether a raw query parameter name is one of SigV2's (`AWSAccessKeyId`, `Expires`, `Signature`). */
+export function isSigV2Param(rawName: string): boolean {
+  return V2_PARAMS.has(rawName);
+}
+
+/**
+ * Parses the SigV2 query (without `?`). A missing or repeated `AWSAccessKeyId`, `Expires` or
+ * `Signature`, or an `Expires` that is not a number, is IncompleteSignature.
+ */
+export function parseSigV2Query(rawQuery: string): SigV2Claims {
+  const found = new Map<string, string>();
   const subresources: [string, string | undefined][] = [];
   for (const part of rawQuery.split('&')) {
     const eq = part.indexOf('=');
     const name = eq < 0 ? part : part.slice(0, eq);
     const raw = eq < 0 ? undefined : part.slice(eq + 1);
-    if (name === 'AWSAccessKeyId') accessKeyId = decode(raw ?? '');
-    else if (name === 'Expires') expires = decode(raw ?? '');
-    else if (name === 'Signature') signature = decode(raw ?? '');
-    else if (SIGNED_SUBRESOURCES.has(name)) subresources.push([name, raw === undefined ? undefined : decode(raw)]);
+    if (V2_PARAMS.has(name)) {
+      if (found.has(name)) throw new InferqError('IncompleteSignature', `The query parameter ${name} is given more than once.`);
+      found.set(name, decode(raw ?? ''));
+    } else if (SIGNED_SUBRESOURCES.has(name)) subresources.push([name, raw === undefined ? undefined : decode(raw)]);
   }
-  if (accessKeyId === undefined || signature === undefined || expires === undefined) return undefined;
+  const accessKeyId = found.get('AWSAccessKeyId');
+  const expires = found.get('Expires');
+  const signature = found.get('Signature');
+  if (accessKeyId === undefined || signature === undefined || expires === undefined) {
+    throw new InferqError('IncompleteSignature', 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
+  }
+  if (!/^\d{1,12}$/.test(expires)) throw new InferqError('IncompleteSignature', 'Expires must be a number of seconds since the epoch.');
   return { accessKeyId, expires, signature, subresources };
-}
-
-/** Whether the request is a SigV2 presigned URL (cheap check for routing). */
-export function isSigV2Presigned(req: SignableRequest): boolean {
-  const q = req.rawUrl.indexOf('?');
-  if (q < 0) return false;
-  const query = req.rawUrl.slice(q + 1);
-  return /(^|&)AWSAccessKeyId=/.test(query) && /(^|&)Signature=/.test(query);
 }
 
 function header(req: SignableRequest, name: string): string {
@@ -62,7 +74,7 @@ function header(req: SignableRequest, name: string): string {
   return Array.isArray(v) ? v.join(',') : v ?? '';
 }
 
-function stringToSign(req: SignableRequest, path: string, q: V2Query): string {
+function stringToSign(req: SignableRequest, path: string, q: SigV2Claims): string {
   const amz = Object.keys(req.headers)
     .filter((h) => h.startsWith('x-amz-'))
     .sort()
@@ -74,17 +86,18 @@ function stringToSign(req: SignableRequest, path: string, q: V2Query): string {
 }
 
 /**
- * Verifies a SigV2 presigned S3 request.
+ * Verifies a SigV2 presigned S3 request from its parsed claims. An `Expires` more than 7 days
+ * ahead is refused like an over-long SigV4 `X-Amz-Expires`.
  * @throws InferqError IncompleteSignature, InvalidAccessKeyId, RequestExpired or SignatureDoesNotMatch.
  */
-export function verifySigV2Presigned(req: SignableRequest, credentials: CredentialLookup, clock: Clock, bucketFromHost?: string): AuthResult {
-  const qi = req.rawUrl.indexOf('?');
-  const q = qi < 0 ? undefined : parseV2Query(req.rawUrl.slice(qi + 1));
-  if (!q) throw new InferqError('IncompleteSignature', 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
-  if (!/^\d+$/.test(q.expires)) throw new InferqError('IncompleteSignature', 'Expires must be a number of seconds since the epoch.');
+export function verifySigV2Presigned(req: SignableRequest, q: SigV2Claims, credentials: CredentialLookup, clock: Clock, bucketFromHost?: string): AuthResult {
   const secret = credentials.secretFor(q.accessKeyId);
   if (secret === undefined) throw new InferqError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: q.accessKeyId });
-  if (Number(q.expires) * 1000 < clock.now()) throw new InferqError('RequestExpired', 'Request has expired', { Expires: new Date(Number(q.expires) * 1000).toISOString() });
+  const expiresMs = Number(q.expires) * 1000;
+  const now = clock.now();
+  if (expiresMs < now) throw new InferqError('RequestExpired', 'Request has expired', { Expires: new Date(expiresMs).toISOString() });
+  if (expiresMs - now > MAX_SIGV2_LIFETIME_MS) throw new InferqError('IncompleteSignature', 'Expires must be at most 7 days (604800 seconds) from now.', { Expires: q.expires });
+  const qi = req.rawUrl.indexOf('?');
   const rawPath = qi < 0 ? req.rawUrl : req.rawUrl.slice(0, qi);
   const path = bucketFromHost ? `/${bucketFromHost}${rawPath}` : rawPath;
   const expected = createHmac('sha1', secret).update(stringToSign(req, path, q), 'utf8').digest();

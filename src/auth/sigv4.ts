@@ -6,8 +6,9 @@
  */
 import { InferqError } from '../errors/index.js';
 import type { Clock } from '../util/index.js';
-import { canonicalHeaders, canonicalQuery, canonicalUri, decodeQueryComponent, splitQuery } from './canonical.js';
-import { amzQueryParams, claimsFromHeader, claimsFromQuery, firstHeader, splitUrl, type Claims } from './claims.js';
+import { canonicalHeaders, canonicalQuery, canonicalUri } from './canonical.js';
+import { firstHeader, splitUrl, type Claims } from './claims.js';
+import { parseRequestCredentials } from './credentials.js';
 import { SIGV4_ALGORITHM, SigningKeyCache, hmacHex, sha256Hex, signaturesEqual } from './keys.js';
 import type { AuthResult, CredentialLookup, PayloadMode, SignableRequest } from './types.js';
 
@@ -86,6 +87,19 @@ export interface VerifyOptions {
   readonly bodySha256Hex?: string;
 }
 
+/**
+ * Claims that passed every check that needs no body and no signature computation: the access key
+ * is known, the signing time is acceptable and the payload mode is one the service allows. What is
+ * left is the signature itself ({@link SigV4Verifier.verifyChecked}).
+ */
+export interface CheckedClaims {
+  readonly claims: Claims;
+  readonly secret: string;
+  readonly payload: PayloadMode;
+  /** The payload hash that was signed; absent for `computed` (the caller hashes the body). */
+  readonly payloadHash?: string;
+}
+
 /** Verifies SigV4-signed requests against a credential lookup. */
 export class SigV4Verifier {
   private readonly keys = new SigningKeyCache(256);
@@ -100,42 +114,53 @@ export class SigV4Verifier {
   }
 
   /**
-   * The service named by the credential scope (`Authorization` header or `X-Amz-Credential`), or
-   * undefined when the request carries no SigV4 authentication. Does no verification.
+   * Parses and verifies the request's signature in one call (tests and tools; the server parses
+   * once with parseRequestCredentials, checks, reads the body, then verifies). Throws an
+   * InferqError (MissingAuthentication, IncompleteSignature, InvalidAccessKeyId,
+   * RequestTimeTooSkewed, RequestExpired, SignatureDoesNotMatch, InvalidArgument, InvalidRequest)
+   * when it is not acceptable.
    */
-  claimedService(req: SignableRequest): string | undefined {
-    const header = firstHeader(req.headers.authorization);
-    if (header !== undefined) {
-      if (!header.startsWith(SIGV4_ALGORITHM)) return undefined;
-      const m = /Credential=([^,\s]+)/.exec(header);
-      return m?.[1]?.split('/')[3] || undefined;
-    }
-    const q = req.rawUrl.indexOf('?');
-    if (q < 0) return undefined;
-    for (const p of splitQuery(req.rawUrl.slice(q + 1))) {
-      if (p.rawName === 'X-Amz-Credential') return decodeQueryComponent(p.rawValue).split('/')[3] || undefined;
-    }
-    return undefined;
+  verify(req: SignableRequest, options: VerifyOptions = {}): AuthResult {
+    const credentials = parseRequestCredentials(req);
+    if (credentials.kind !== 'sigv4') throw new InferqError('MissingAuthentication', 'Request is missing Authentication Token.');
+    return this.verifyChecked(req, this.check(req, credentials.claims), options);
   }
 
   /**
-   * Verifies the request's signature. Throws an InferqError (MissingAuthentication,
-   * IncompleteSignature, InvalidAccessKeyId, RequestTimeTooSkewed, RequestExpired,
-   * SignatureDoesNotMatch, InvalidArgument, InvalidRequest) when it is not acceptable.
+   * The checks that need neither the body nor a signature computation, so a server can make them
+   * before it reads a body: known access key (InvalidAccessKeyId), signing time
+   * (RequestTimeTooSkewed, RequestExpired), payload mode (InvalidArgument for a bad
+   * `x-amz-content-sha256`; InvalidRequest when it is missing on S3, or is `UNSIGNED-PAYLOAD` or
+   * `STREAMING-*` on any other service: only S3 defines them).
    */
-  verify(req: SignableRequest, options: VerifyOptions = {}): AuthResult {
-    const claims = this.claims(req);
-    const presigned = claims.expiresSeconds !== undefined;
+  check(req: SignableRequest, claims: Claims): CheckedClaims {
     const secret = this.credentials.secretFor(claims.accessKeyId);
     if (secret === undefined) {
       throw new InferqError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: claims.accessKeyId });
     }
     this.checkTime(claims);
-    const { payloadHash, payload } = this.payload(req, claims, options);
+    const { payloadHash, payload } = payloadOf(req, claims);
+    if (claims.service !== 's3' && payload.kind !== 'sha256' && payload.kind !== 'computed') {
+      throw new InferqError('InvalidRequest', `Only S3 accepts ${payloadHash ?? ''} as the payload hash; ${claims.service} requests must sign the SHA-256 of their body.`);
+    }
+    return payloadHash === undefined ? { claims, secret, payload } : { claims, secret, payload, payloadHash };
+  }
+
+  /**
+   * Verifies the signature of checked claims. Throws SignatureDoesNotMatch when it does not match,
+   * InternalError when a `computed` payload comes without `options.bodySha256Hex`.
+   */
+  verifyChecked(req: SignableRequest, checked: CheckedClaims, options: VerifyOptions = {}): AuthResult {
+    const { claims, payload } = checked;
+    const presigned = claims.expiresSeconds !== undefined;
+    const payloadHash = checked.payloadHash ?? options.bodySha256Hex;
+    if (payloadHash === undefined) {
+      throw new InferqError('InternalError', 'SigV4Verifier.verifyChecked needs bodySha256Hex for requests without x-amz-content-sha256.');
+    }
     const canonicalRequest = buildCanonicalRequest(req, { service: claims.service, signedHeaders: claims.signedHeaders, payloadHash, presigned });
     const scope = `${claims.date}/${claims.region}/${claims.service}/aws4_request`;
     const stringToSign = `${SIGV4_ALGORITHM}\n${claims.amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    const signingKey = this.keys.get(secret, claims.date, claims.region, claims.service);
+    const signingKey = this.keys.get(checked.secret, claims.date, claims.region, claims.service);
     if (!signaturesEqual(hmacHex(signingKey, stringToSign), claims.signature)) {
       throw new InferqError(
         'SignatureDoesNotMatch',
@@ -146,20 +171,6 @@ export class SigV4Verifier {
     const { accessKeyId, service, region } = claims;
     if (payload.kind !== 'streaming-signed') return { accessKeyId, service, region, presigned, payload };
     return { accessKeyId, service, region, presigned, payload, chunkSigning: { seedSignature: claims.signature, signingKey, scope, amzDate: claims.amzDate } };
-  }
-
-  private claims(req: SignableRequest): Claims {
-    const header = firstHeader(req.headers.authorization);
-    const q = amzQueryParams(splitUrl(req.rawUrl).params);
-    const queryAuth = q.has('X-Amz-Algorithm') || q.has('X-Amz-Credential') || q.has('X-Amz-Signature');
-    if (header !== undefined && queryAuth) {
-      throw new InferqError('InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified.', {
-        ArgumentName: 'Authorization',
-      });
-    }
-    if (header !== undefined) return claimsFromHeader(req, header);
-    if (queryAuth) return claimsFromQuery(q);
-    throw new InferqError('MissingAuthentication', 'Request is missing Authentication Token.');
   }
 
   private checkTime(claims: Claims): void {
@@ -183,20 +194,18 @@ export class SigV4Verifier {
       });
     }
   }
+}
 
-  private payload(req: SignableRequest, claims: Claims, options: VerifyOptions): { payloadHash: string; payload: PayloadMode } {
-    if (claims.expiresSeconds !== undefined) {
-      const payloadHash = claims.queryPayloadHash ?? 'UNSIGNED-PAYLOAD';
-      return { payloadHash, payload: payloadModeOf(payloadHash) };
-    }
-    const header = firstHeader(req.headers['x-amz-content-sha256']);
-    if (header !== undefined) return { payloadHash: header, payload: payloadModeOf(header) };
-    if (claims.service === 's3') {
-      throw new InferqError('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
-    }
-    if (options.bodySha256Hex === undefined) {
-      throw new InferqError('InternalError', 'SigV4Verifier.verify needs bodySha256Hex for requests without x-amz-content-sha256.');
-    }
-    return { payloadHash: options.bodySha256Hex, payload: { kind: 'computed' } };
+/** How the body is bound to the signature: the signed payload hash (absent when the caller must hash the body) and its mode. */
+function payloadOf(req: SignableRequest, claims: Claims): { payloadHash?: string; payload: PayloadMode } {
+  if (claims.expiresSeconds !== undefined) {
+    const payloadHash = claims.queryPayloadHash ?? 'UNSIGNED-PAYLOAD';
+    return { payloadHash, payload: payloadModeOf(payloadHash) };
   }
+  const header = firstHeader(req.headers['x-amz-content-sha256']);
+  if (header !== undefined) return { payloadHash: header, payload: payloadModeOf(header) };
+  if (claims.service === 's3') {
+    throw new InferqError('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+  }
+  return { payload: { kind: 'computed' } };
 }
