@@ -166,6 +166,8 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
       realtime: realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
     }),
     logger,
+    maxUnverifiedBodyBytes: cfg.maxUnverifiedBodyBytes,
+    bodyTimeoutMs: cfg.bodyTimeoutSeconds * 1000,
   });
   let url: string;
   try {

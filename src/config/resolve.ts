@@ -91,6 +91,10 @@ export interface ResolvedConfig {
     readonly maxBacklogPerEndpoint: number;
     /** See the `server.queueDurability` key. */
     readonly queueDurability: 'power-loss' | 'process-crash';
+    /** See the `server.maxUnverifiedBodyBytes` key. */
+    readonly maxUnverifiedBodyBytes: number;
+    /** See the `server.bodyTimeoutSeconds` key. */
+    readonly bodyTimeoutSeconds: number;
   };
   readonly endpoints: readonly EndpointConfig[];
   readonly worker: {
@@ -220,6 +224,11 @@ export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = pro
   }
   const configDir = configFile ? dirname(resolvePath(cwd, configFile)) : cwd;
   const endpointsRaw = parsed.data.endpoints ?? DEFAULT_ENDPOINTS.map((e) => endpointSchema.parse(e));
+  for (const [i, e] of endpointsRaw.entries()) {
+    if (e.realtime.maxBodyBytes > server.maxUnverifiedBodyBytes) {
+      throw new ConfigError(`endpoints.${i}.realtime.maxBodyBytes`, `${e.realtime.maxBodyBytes} is more than server.maxUnverifiedBodyBytes (${server.maxUnverifiedBodyBytes}); such bodies could never be accepted`);
+    }
+  }
   return deepFreeze({
     endpoints: resolveEndpoints(endpointsRaw, configDir),
     worker: parsed.data.worker,

@@ -37,6 +37,15 @@ export const serverSchema = z.strictObject({
    * power cut may lose about the last 0.1 s of requests). @default power-loss
    */
   queueDurability: z.enum(['power-loss', 'process-crash']).default('power-loss'),
+  /**
+   * Bytes of request bodies held, all requests together, before their signature is checked
+   * (SageMaker signs the payload, so its body is read first). Past it, new SageMaker requests
+   * with a body get ServiceUnavailable (503) at once. At least the largest
+   * `endpoints[].realtime.maxBodyBytes`. @default 67108864 (64 MiB)
+   */
+  maxUnverifiedBodyBytes: z.number().int().min(1024).max(1024 ** 4).default(64 * 1024 * 1024),
+  /** A request body that makes no progress for this long gets 408 RequestTimeout and its connection is closed. @default 30 */
+  bodyTimeoutSeconds: z.number().min(0.1).max(3600).default(30),
   /** Log level. @default info */
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });

@@ -41,6 +41,7 @@ export const ERROR_CATALOGUE = {
   MissingContentLength: spec(411, false, 'MissingContentLength', 'ValidationError', 'A body was sent without a length.'),
   MethodNotAllowed: spec(405, false, 'MethodNotAllowed', 'ValidationError', 'The method is not allowed on this resource.'),
   NotImplemented: spec(501, false, 'NotImplemented', 'ValidationError', 'The operation is not implemented by inferq.'),
+  RequestTimeout: spec(408, false, 'RequestTimeout', 'RequestTimeoutException', 'No part of the request body arrived for server.bodyTimeoutSeconds; the connection is closed.'),
   EntityTooLarge: spec(400, false, 'EntityTooLarge', 'ValidationError', 'The body is larger than the allowed maximum.'),
   // Object store
   NoSuchBucket: spec(404, false, 'NoSuchBucket', 'ValidationError', 'The bucket does not exist.'),

@@ -1,16 +1,23 @@
 /**
- * Request dispatch of the one HTTP server: health check, SigV4 verification, and routing by
- * credential-scope service (`s3` → S3 front, `sagemaker` → SageMaker Runtime front). Errors are
- * rendered here, in the shape of the API the request belongs to.
+ * Request dispatch of the one HTTP server: health check, authentication, and routing by
+ * credential-scope service (`s3` → S3 front, `sagemaker` → SageMaker Runtime front; any other
+ * service is refused). A request's authentication is parsed once and that one parse is what both
+ * routing and verification read. Everything that needs no body (access key, scope, signing time,
+ * payload mode) is checked before the body is read and before `100 Continue` is sent; SageMaker
+ * bodies, which must be read before their signature can be checked, draw on one shared budget.
+ * Errors are rendered here, in the shape of the API the request belongs to.
  */
 import { hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isSigV2Presigned, verifySigV2Presigned, type CredentialLookup, type SignableRequest, type SigV4Verifier } from '../auth/index.js';
+import {
+  claimedService, parseRequestCredentials, verifySigV2Presigned, type Claims, type CredentialLookup, type RequestCredentials, type SignableRequest, type SigV4Verifier,
+} from '../auth/index.js';
 import { InferqError, toInferqError } from '../errors/index.js';
 import { routeRuntimeRequest, type RuntimeApi, type RuntimeRoute } from '../runtime/index.js';
 import { parseS3Address, sendS3Error, type S3Api } from '../s3api/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
-import { readBoundedBody } from './body.js';
+import { readBoundedBody, type UnverifiedBodyBudget } from './body.js';
+import { watchBodyProgress } from './body-timeout.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
 /** An over-limit real-time body is still read (and dropped) up to this much beyond the limit, so the client sees the ValidationError. */
@@ -25,9 +32,46 @@ export interface HttpServerDeps {
   readonly s3: S3Api;
   readonly runtime: RuntimeApi;
   readonly logger: Logger;
+  /** `server.maxUnverifiedBodyBytes`: bytes of bodies held, all requests together, before their signature is checked. */
+  readonly maxUnverifiedBodyBytes: number;
+  /** `server.bodyTimeoutSeconds` in ms: a body that makes no progress this long gets 408 and its connection is closed. */
+  readonly bodyTimeoutMs: number;
+}
+
+/** What all requests of one server share: its dependencies and the budget of unverified body bytes. */
+export interface DispatchContext extends HttpServerDeps {
+  readonly unverified: UnverifiedBodyBudget;
 }
 
 type Family = 's3' | 'sagemaker';
+
+/** Whether the client still waits for `100 Continue` before it sends the body. */
+interface ContinueState {
+  pending: boolean;
+}
+
+/** Sends `100 Continue` when the client waits for it: called once the checks that need no body passed. */
+function proceed(res: ServerResponse, expect: ContinueState): void {
+  if (!expect.pending) return;
+  expect.pending = false;
+  res.writeContinue();
+}
+
+/**
+ * The API the credential scope names. Any other service is IncompleteSignature, rendered in the
+ * shape the path suggests (the caller keeps `byPath`).
+ */
+function familyOf(service: string, byPath: Family): Family {
+  if (service === 's3' || service === 'sagemaker') return service;
+  throw new InferqError('IncompleteSignature', byPath === 's3'
+    ? `The authorization header is malformed; incorrect service "${service}". This endpoint belongs to "s3".`
+    : "Credential should be scoped to correct service: 'sagemaker'.");
+}
+
+/** Whether the connection is gone (client abort, or closed after a body timeout): nothing more can be answered. */
+function connectionGone(req: IncomingMessage, res: ServerResponse): boolean {
+  return res.destroyed || req.socket.destroyed;
+}
 
 function familyWithoutAuth(req: IncomingMessage): Family {
   return (req.url ?? '').startsWith('/endpoints/') ? 'sagemaker' : 's3';
@@ -60,8 +104,13 @@ const DRAIN_LIMIT = 1024 * 1024;
  * survives); larger ones get `Connection: close` and are cut off past the drain limit, so a
  * rejected 1 GB upload is not read to the end.
  */
-function settleUnreadBody(req: IncomingMessage, res: ServerResponse): void {
+function settleUnreadBody(req: IncomingMessage, res: ServerResponse, expect: ContinueState): void {
   if (req.complete) return;
+  if (expect.pending) {
+    // The client sends no body before `100 Continue`, or sends it later anyway: not reusable.
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+    return;
+  }
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (!(declared <= DRAIN_LIMIT) && !res.headersSent) res.setHeader('Connection', 'close');
   let seen = 0;
@@ -77,27 +126,38 @@ function sendError(req: IncomingMessage, res: ServerResponse, family: Family, er
   else sendSageMakerError(res, err);
 }
 
-async function serveS3(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse, request: SignableRequest, sigV2: boolean): Promise<string> {
-  const auth = sigV2 ? verifySigV2Presigned(request, deps.credentials, deps.clock, parseS3Address(req.url ?? '/', req.headers).bucketFromHost) : deps.verifier.verify(request);
-  return deps.s3.handle(req, res, auth);
+async function serveS3(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, credentials: RequestCredentials, expect: ContinueState): Promise<string> {
+  const auth = credentials.kind === 'sigv2'
+    ? verifySigV2Presigned(request, credentials.claims, ctx.credentials, ctx.clock, parseS3Address(req.url ?? '/', req.headers).bucketFromHost)
+    : ctx.verifier.verifyChecked(request, ctx.verifier.check(request, credentials.claims));
+  proceed(res, expect);
+  return ctx.s3.handle(req, res, auth);
 }
 
-async function serveRuntime(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse, request: SignableRequest, base: readonly string[]): Promise<string> {
-  const hasHash = req.headers['x-amz-content-sha256'] !== undefined;
+async function serveRuntime(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, claims: Claims, base: readonly string[], expect: ContinueState): Promise<string> {
+  const checked = ctx.verifier.check(request, claims);
   const route = routeOrError(req.method ?? 'GET', req.url ?? '/');
-  const limit = deps.runtime.bodyLimit(route);
+  const limit = ctx.runtime.bodyLimit(route);
   const tooLarge = (): InferqError => limit.realtime
     ? new InferqError('ValidationError', `The request body is larger than this endpoint's limit of ${limit.bytes} bytes (realtime.maxBodyBytes).`)
     : new InferqError('InvalidArgument', `Request body is larger than ${limit.bytes} bytes.`);
-  const body = await readBoundedBody(req, limit.bytes, tooLarge, limit.realtime ? limit.bytes + OVERSIZE_DRAIN : limit.bytes);
-  const bodySha256Hex = hash('sha256', body, 'hex');
-  deps.verifier.verify(request, hasHash ? {} : { bodySha256Hex });
-  const declared = req.headers['x-amz-content-sha256'];
-  if (hasHash && declared !== 'UNSIGNED-PAYLOAD' && declared !== bodySha256Hex) {
-    throw new InferqError('XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
+  const body = await readBoundedBody(req, limit.bytes, tooLarge, {
+    discardUpTo: limit.realtime ? limit.bytes + OVERSIZE_DRAIN : limit.bytes,
+    budget: ctx.unverified,
+    beforeRead: () => proceed(res, expect),
+  });
+  let bodySha256Hex: string;
+  try {
+    bodySha256Hex = hash('sha256', body.bytes, 'hex');
+    const auth = ctx.verifier.verifyChecked(request, checked, { bodySha256Hex });
+    if (auth.payload.kind === 'sha256' && auth.payload.hash !== bodySha256Hex) {
+      throw new InferqError('XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
+    }
+  } finally {
+    body.release();
   }
   if (route instanceof InferqError) throw route; // reported only to an authenticated caller
-  await deps.runtime.handle(req, res, route, { bytes: body, sha256Hex: bodySha256Hex }, base);
+  await ctx.runtime.handle(req, res, route, { bytes: body.bytes, sha256Hex: bodySha256Hex }, base);
   return route.operation;
 }
 
@@ -110,17 +170,32 @@ function routeOrError(method: string, rawUrl: string): RuntimeRoute | InferqErro
   }
 }
 
+/** Answers a request whose body stopped arriving: 408 (when nothing was answered yet) and the connection closes. */
+function answerBodyTimeout(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, family: Family, requestId: string): void {
+  ctx.logger.debug('request body stalled', { requestId, method: req.method, url: req.url, timeoutMs: ctx.bodyTimeoutMs });
+  if (res.headersSent) {
+    req.socket.destroy();
+    return;
+  }
+  setHeaderList(res, baseHeaders(requestId));
+  res.setHeader('Connection', 'close');
+  sendError(req, res, family, new InferqError('RequestTimeout', `No part of the request body arrived for ${ctx.bodyTimeoutMs / 1000} seconds (server.bodyTimeoutSeconds).`), requestId);
+}
+
 /**
  * Serves one request: health check, authentication, dispatch by credential-scope service, and
- * the error in the shape of the API the request belongs to.
+ * the error in the shape of the API the request belongs to. `expectsContinue`: the client sent
+ * `Expect: 100-continue` and node left the `100 Continue` to us (the server's `checkContinue`).
  */
-export async function handleRequest(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { verifier, logger } = deps;
+export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, expectsContinue = false): Promise<void> {
+  const { logger } = ctx;
   const requestId = randomUUID();
   const base = baseHeaders(requestId);
   const started = performance.now();
+  const expect: ContinueState = { pending: expectsContinue };
   let family: Family = familyWithoutAuth(req);
   let operation = 'unknown';
+  watchBodyProgress(req, ctx.bodyTimeoutMs, () => answerBodyTimeout(ctx, req, res, family, requestId));
   try {
     if (req.method === 'GET' && req.url === '/ping' && req.headers.authorization === undefined) {
       res.writeHead(200, [...base, 'Content-Type', 'text/plain', 'Content-Length', '2']).end('ok');
@@ -128,22 +203,23 @@ export async function handleRequest(deps: HttpServerDeps, req: IncomingMessage, 
       return;
     }
     const request = signable(req);
-    const sigV2 = isSigV2Presigned(request);
-    const service = sigV2 ? 's3' : verifier.claimedService(request);
-    if (service === undefined && req.headers.authorization !== undefined) throw new InferqError('IncompleteSignature', 'The Authorization header is not a valid AWS Signature Version 4 header.');
-    if (service === undefined) throw new InferqError('MissingAuthentication', 'Request is missing Authentication Token');
-    family = service === 's3' ? 's3' : 'sagemaker';
+    const credentials = parseRequestCredentials(request);
+    family = familyOf(claimedService(credentials), family);
     if (family === 's3') setHeaderList(res, base);
-    operation = family === 's3' ? await serveS3(deps, req, res, request, sigV2) : await serveRuntime(deps, req, res, request, base);
+    operation = credentials.kind === 'sigv4' && family === 'sagemaker'
+      ? await serveRuntime(ctx, req, res, request, credentials.claims, base, expect)
+      : await serveS3(ctx, req, res, request, credentials, expect);
   } catch (raw) {
     const err = toInferqError(raw);
-    if (!res.headersSent) setHeaderList(res, base);
-    if (err.code === 'InternalError') logger.error('request failed', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.stack : String(raw) });
-    settleUnreadBody(req, res);
-    sendError(req, res, family, err, requestId);
     operation = `${operation}!${err.code}`;
+    const gone = connectionGone(req, res);
+    if (gone) logger.debug('connection closed before the request was served', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.message : String(raw) });
+    else if (err.code === 'InternalError') logger.error('request failed', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.stack : String(raw) });
+    if (gone || res.writableEnded) return;
+    if (!res.headersSent) setHeaderList(res, base);
+    settleUnreadBody(req, res, expect);
+    sendError(req, res, family, err, requestId);
   } finally {
     logger.debug('request', { requestId, method: req.method, url: req.url, operation, status: res.statusCode, ms: Math.round(performance.now() - started) });
   }
 }
-

@@ -1,11 +1,25 @@
 /**
- * The one HTTP server: its lifecycle (listen, graceful close) and connection tracking; each
- * request is served by {@link handleRequest}.
+ * The one HTTP server: its lifecycle (listen, graceful close), connection tracking and timeouts;
+ * each request is served by {@link handleRequest}. Requests with `Expect: 100-continue` arrive
+ * through `checkContinue`, so `100 Continue` is only sent once the checks that need no body passed.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { handleRequest, type HttpServerDeps } from './dispatch.js';
+import { UnverifiedBodyBudget } from './body.js';
+import { handleRequest, type DispatchContext, type HttpServerDeps } from './dispatch.js';
+
+/**
+ * Connection timeouts. Headers must arrive within HEADERS_TIMEOUT_MS of the request's first byte;
+ * an idle keep-alive connection is closed after KEEP_ALIVE_TIMEOUT_MS (longer than the 60 s idle
+ * timeout of common load balancers, so they never reuse a connection we are closing). There is no
+ * whole-request limit (`requestTimeout: 0`): a large upload may take long; a body that stops
+ * arriving is ended by the body watchdog (server.bodyTimeoutSeconds) instead.
+ */
+const HEADERS_TIMEOUT_MS = 30_000;
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** How often node checks the headers timeout. */
+const CONNECTIONS_CHECKING_INTERVAL_MS = 5_000;
 
 /** The running gateway server. */
 export interface GatewayServer {
@@ -21,14 +35,22 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
-  const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+  const ctx: DispatchContext = Object.assign({}, deps, { unverified: new UnverifiedBodyBudget(deps.maxUnverifiedBodyBytes) });
+  const serve = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
     inFlight++;
     res.once('close', () => {
       inFlight--;
       if (inFlight === 0) idle?.();
     });
-    void handleRequest(deps, req, res);
-  });
+    void handleRequest(ctx, req, res, expectsContinue);
+  };
+  const server: Server = createServer({
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: 0,
+    connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+  }, (req, res) => serve(req, res, false));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => serve(req, res, true));
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
