@@ -69,6 +69,18 @@ test('queue durability: power-loss by default, process-crash on request, nothing
   assert.match(err.message, /power-loss/);
 });
 
+test('body limits: 64 MiB of unverified bodies and a 30 s body timeout by default; the budget must fit every real-time body', () => {
+  const c = resolveConfig({}, '/tmp/x');
+  assert.equal(c.server.maxUnverifiedBodyBytes, 64 * 1024 * 1024);
+  assert.equal(c.server.bodyTimeoutSeconds, 30);
+  const set = resolveConfig({ configFile: file('server: { maxUnverifiedBodyBytes: 8388608, bodyTimeoutSeconds: 1.5 }\n') });
+  assert.deepEqual([set.server.maxUnverifiedBodyBytes, set.server.bodyTimeoutSeconds], [8388608, 1.5]);
+  assert.equal(configError(() => resolveConfig({ configFile: file('server: { bodyTimeoutSeconds: 0 }\n') })).key, 'server.bodyTimeoutSeconds');
+  const tooSmall = configError(() => resolveConfig({ configFile: file('server: { maxUnverifiedBodyBytes: 1048576 }\nendpoints:\n  - { name: e, model: { builtin: echo } }\n') }));
+  assert.equal(tooSmall.key, 'endpoints.0.realtime.maxBodyBytes');
+  assert.match(tooSmall.message, /server\.maxUnverifiedBodyBytes/);
+});
+
 test('a non-loopback bind without credentials is refused; with credentials it is allowed', () => {
   const err = configError(() => resolveConfig({ host: '0.0.0.0' }));
   assert.equal(err.key, 'server.credentials');
