@@ -1,7 +1,9 @@
 /**
  * SigV4 at the HTTP edge, against a real server: every authentication failure is a 403 in the
  * shape the client parses (S3 XML or SageMaker JSON) and writes nothing; signed aws-chunked
- * uploads are verified chunk by chunk.
+ * uploads are verified chunk by chunk. The SageMaker cases here check the error shapes only (their
+ * endpoint does not exist); that a refused call to a real endpoint, or a refused write over an
+ * existing object, has no side effect is shown in auth-side-effects.test.ts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
