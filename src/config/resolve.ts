@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { YAMLError, parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configFileSchema, endpointSchema } from './schema.js';
-import type { LogLevel } from '../util/index.js';
+import { systemErrorReason, type LogLevel } from '../util/index.js';
 
 /** The development credential pair accepted on loopback binds when none is configured. */
 export const DEV_CREDENTIALS = Object.freeze({ accessKeyId: 'test', secretAccessKey: 'test' });
@@ -91,6 +91,8 @@ export interface ResolvedConfig {
     readonly maxBacklogPerEndpoint: number;
     /** See the `server.queueDurability` key. */
     readonly queueDurability: 'power-loss' | 'process-crash';
+    /** See the `server.requestRetentionSeconds` key (0: forever). */
+    readonly requestRetentionSeconds: number;
   };
   readonly endpoints: readonly EndpointConfig[];
   readonly worker: {
@@ -169,17 +171,20 @@ function formatIssue(issue: z.core.$ZodIssue, prefix: string): ConfigError {
   return new ConfigError(path || '(root)', issue.message);
 }
 
-function readConfigFile(file: string): unknown {
+/** Reads and parses the YAML file; `key` is how the file was named (`--config` or `INFERQ_CONFIG`). Errors are one line. */
+function readConfigFile(file: string, key: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError('--config', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ConfigError(key, `cannot read configuration file ${file}: ${systemErrorReason(err) ?? String(err)}`);
   }
   try {
     return parseYaml(text) ?? {};
   } catch (err) {
-    throw new ConfigError('--config', `${file} is not valid YAML: ${(err as Error).message}`);
+    // The yaml package's message is its first line; the lines after it quote the file.
+    const first = err instanceof YAMLError ? err.message.split('\n')[0]!.replace(/:\s*$/, '') : String(err);
+    throw new ConfigError(key, `${file} is not valid YAML: ${first}`);
   }
 }
 
@@ -197,7 +202,7 @@ function deepFreeze<T>(value: T): T {
  */
 export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = process.cwd()): ResolvedConfig {
   const configFile = overrides.configFile ?? process.env['INFERQ_CONFIG'];
-  const raw = configFile ? readConfigFile(resolvePath(cwd, configFile)) : {};
+  const raw = configFile ? readConfigFile(resolvePath(cwd, configFile), overrides.configFile !== undefined ? '--config' : 'INFERQ_CONFIG') : {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('(root)', 'the configuration must be a YAML mapping');
   const parsed = configFileSchema.safeParse(raw);
   if (!parsed.success) throw formatIssue(parsed.error.issues[0]!, '');

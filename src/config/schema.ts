@@ -37,6 +37,13 @@ export const serverSchema = z.strictObject({
    * power cut may lose about the last 0.1 s of requests). @default power-loss
    */
   queueDurability: z.enum(['power-loss', 'process-crash']).default('power-loss'),
+  /**
+   * Seconds a finished asynchronous request (Succeeded, Failed, Expired) stays in the queue
+   * database: its status can be read and its InferenceId is idempotent. After that it is deleted
+   * (the status API answers not found, the InferenceId may be used again); its output and failure
+   * objects stay. 0 keeps finished requests forever. @default 604800 (7 days)
+   */
+  requestRetentionSeconds: z.number().int().min(0).max(10 * 365 * 86400).default(7 * 86400),
   /** Log level. @default info */
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
