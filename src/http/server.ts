@@ -3,7 +3,7 @@
  * request is served by {@link handleRequest}.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { handleRequest, type HttpServerDeps } from './dispatch.js';
 
@@ -11,21 +11,27 @@ import { handleRequest, type HttpServerDeps } from './dispatch.js';
 export interface GatewayServer {
   /** Starts listening; resolves with the URL clients use. */
   listen(host: string, port: number): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes every connection. */
+  /**
+   * Stops accepting, lets in-flight requests finish for up to `graceMs` (their answers, and any
+   * other answer sent meanwhile, carry `Connection: close`), then closes every connection.
+   */
   close(graceMs: number): Promise<void>;
 }
 
 /** Creates the server (not yet listening). */
 export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
   const sockets = new Set<Socket>();
-  let inFlight = 0;
+  const inFlight = new Set<ServerResponse>();
   let idle: (() => void) | undefined;
+  let closing = false;
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
-    inFlight++;
+    inFlight.add(res);
+    // While draining, every answer closes its connection, so a kept-alive client cannot start more work.
+    if (closing) res.setHeader('Connection', 'close');
     res.once('close', () => {
-      inFlight--;
-      if (inFlight === 0) idle?.();
+      inFlight.delete(res);
+      if (inFlight.size === 0) idle?.();
     });
     void handleRequest(deps, req, res);
   });
@@ -52,9 +58,11 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
       });
     },
     async close(graceMs) {
+      closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      if (inFlight > 0) {
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      if (inFlight.size > 0) {
         await Promise.race([
           new Promise<void>((resolve) => { idle = resolve; }),
           new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),

@@ -9,7 +9,9 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { Agent, request } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { waitForOutput, type ServerProcess } from '../helpers/server.js';
@@ -17,11 +19,14 @@ import {
   Harness, awaitTerminal, errorOf, fixtureModel, getStatus, invokeRaw, readObject, signed, terminalObjects, type Raw,
 } from '../helpers/async.js';
 import { gateAttributes, openGate } from '../helpers/processes.js';
+import { DEV, REGION } from '../helpers/clients.js';
+import { signRequest } from '../../src/auth/index.js';
 
 const h = new Harness();
 const holders: Server[] = [];
 
 after(async () => {
+  keepAlive.destroy();
   for (const s of holders) await new Promise((resolve) => s.close(resolve));
   await h.cleanup();
 });
@@ -34,12 +39,27 @@ async function refusingPort(): Promise<number> {
   return (holder.address() as { port: number }).port;
 }
 
-/** A real-time call (InvokeEndpoint) held by the fixture's gate `token`. */
+const keepAlive = new Agent({ keepAlive: true });
+
+/** A real-time call (InvokeEndpoint) held by the fixture's gate `token`, sent on a kept-alive connection. */
 function gatedRealtime(server: ServerProcess, endpoint: string, token: string): Promise<Raw> {
-  return signed(server.url, 'sagemaker', 'POST', `/endpoints/${endpoint}/invocations`, {
-    'content-type': 'text/plain',
-    'x-amzn-sagemaker-custom-attributes': gateAttributes(token),
-  }, Buffer.from('real-time'));
+  const url = new URL(`/endpoints/${endpoint}/invocations`, server.url);
+  const body = Buffer.from('real-time');
+  const headers = signRequest({
+    method: 'POST', url, service: 'sagemaker', region: REGION, ...DEV,
+    headers: { 'content-type': 'text/plain', 'x-amzn-sagemaker-custom-attributes': gateAttributes(token), 'content-length': String(body.length) },
+    payloadHash: createHash('sha256').update(body).digest('hex'),
+  });
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers, agent: keepAlive }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Resolves with the error code of a connection attempt (ECONNREFUSED once the listener is closed). */
@@ -116,6 +136,7 @@ describe('graceful shutdown (SIGTERM) with a real-time call and an async request
     const rt = await realtime;
     assert.equal(rt.status, 200, rt.body.toString());
     assert.equal(rt.body.toString(), 'part-1\npart-2\n');
+    assert.equal(rt.headers.connection, 'close', 'the answer closes its connection (no more requests on it)');
     const [code] = (await exit) as [number | null];
     assert.equal(code, 0, server.output());
     assert.ok(Date.now() - signalled < 100_000, 'the server exited once the requests were done, not at the end of the grace');
