@@ -109,7 +109,7 @@ export interface ResolvedConfig {
 /** Default async output/failure bucket. */
 export const DEFAULT_ASYNC_BUCKET = 'inferq-async';
 
-/** The endpoint served when the config names none. */
+/** The endpoints served when the config names none. */
 const DEFAULT_ENDPOINTS: readonly z.input<typeof endpointSchema>[] = [
   { name: 'echo', model: { builtin: 'echo' } },
   { name: 'vad', model: { builtin: 'vad' } },

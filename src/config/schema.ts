@@ -136,7 +136,7 @@ export const workerSchema = z.strictObject({
 /** The whole configuration file. */
 export const configFileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
-  /** Endpoints; when absent, the built-in `echo` endpoint is served. */
+  /** Endpoints; when absent, the built-in `echo` and `vad` endpoints are served. */
   endpoints: z.array(endpointSchema).optional(),
   worker: workerSchema.default(workerSchema.parse({})),
 });
