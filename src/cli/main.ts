@@ -159,6 +159,8 @@ function describeFailure(err: unknown): { line: string; status: number } {
   if (err instanceof ServerError) return { line: `the server answered ${err.status} ${err.message}`, status: 1 };
   const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
   if (code === 'ECONNREFUSED' || code === 'ENOENT') return { line: (err as Error).message, status: 1 };
+  // `model serve` binds its port itself.
+  if (code === 'EADDRINUSE') return { line: `${(err as Error).message}: the port is taken; choose another with --port`, status: 2 };
   if (code?.startsWith('ERR_PARSE_ARGS')) return { line: `${(err as Error).message}\n\n${USAGE}`, status: 2 };
   return { line: err instanceof Error ? err.stack ?? err.message : String(err), status: 1 };
 }

@@ -143,7 +143,7 @@ describe('serve: the configuration file', () => {
 });
 
 describe('serve: the port', () => {
-  test('in use: the address and EADDRINUSE, exit 2, no model started, the data directory left usable', async () => {
+  test('in use: the address and EADDRINUSE, exit 2, no model started', async () => {
     const taken = createServer();
     servers.push(taken);
     taken.listen(0, '127.0.0.1');
