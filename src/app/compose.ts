@@ -2,6 +2,9 @@
  * The composition root: the only place that wires ports to adapters. Everything else receives its
  * dependencies from here. `startInferq` runs the whole embedded product (API + object store +
  * queue + workers + models); `startWorkers` runs only workers against the same data directory.
+ * Start-up order: the data directory is checked, storage opened and (serve) the port bound before
+ * any model process is spawned, so a bad environment fails with a StartupError and nothing to undo.
+ * Stop order: the HTTP drain and the worker pool share one grace, then models, then storage.
  */
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
