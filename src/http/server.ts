@@ -62,6 +62,7 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      deps.logger.info('the port is closed; draining the requests in flight', { requests: inFlight.size, graceSeconds: graceMs / 1000 });
       if (inFlight.size > 0) {
         await Promise.race([
           new Promise<void>((resolve) => { idle = resolve; }),

@@ -128,7 +128,7 @@ describe('graceful shutdown (SIGTERM) with a real-time call and an async request
     const from = server.output().length;
     const signalled = Date.now();
     server.proc.kill('SIGTERM');
-    await waitForOutput(server, /shutting down signal=SIGTERM/, from);
+    await waitForOutput(server, /the port is closed; draining the requests in flight requests=1 graceSeconds=120/, from);
     assert.equal(await connectError(server.port), 'ECONNREFUSED', 'the listener is closed while requests drain');
     assert.equal(server.proc.exitCode, null, 'still draining');
     openGate(gates, 'rt');
