@@ -2,14 +2,16 @@
  * The composition root: the only place that wires ports to adapters. Everything else receives its
  * dependencies from here. `startInferq` runs the whole embedded product (API + object store +
  * queue + workers + models); `startWorkers` runs only workers against the same data directory.
+ * Start-up order: the data directory is checked, storage opened and (serve) the port bound before
+ * any model process is spawned, so a bad environment fails with a StartupError and nothing to undo.
+ * Stop order: the HTTP drain and the worker pool share one grace, then models, then storage.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SigV4Verifier } from '../auth/index.js';
-import { InferqError, isInferqError } from '../errors/index.js';
-import { createGatewayServer } from '../http/index.js';
+import { InferqError, StartupError, isInferqError } from '../errors/index.js';
+import { createGatewayServer, type GatewayServer } from '../http/index.js';
 import type { EndpointConfig, ResolvedConfig } from '../config/index.js';
 import type { ManagedModel } from '../models/index.js';
 import { openLocalObjectStore, type ObjectStore } from '../objects/index.js';
@@ -17,10 +19,12 @@ import { openSqliteJobQueue, type SqliteJobQueue } from '../queue/index.js';
 import { createRuntimeApi, type RealtimeTarget } from '../runtime/index.js';
 import { SlotScheduler } from '../scheduling/index.js';
 import { createS3Api } from '../s3api/index.js';
-import { systemClock, type Clock, type Logger } from '../util/index.js';
+import { systemClock, systemErrorReason, type Clock, type Logger } from '../util/index.js';
 import { startWorkerPool, type WorkerPool } from '../worker/index.js';
+import { QUEUE_DB, openInDataDir, prepareServeDataDir, prepareWorkerDataDir } from './data-dir.js';
 import { availableEndpoints, type DisabledEndpoint } from './endpoints.js';
 import { createModelClients } from './models.js';
+import { startRetention } from './retention.js';
 import { endpointStatus, startStatusLog } from './status.js';
 
 /** A started inferq instance. */
@@ -64,8 +68,10 @@ interface Core {
   models: Map<string, ManagedModel>;
   slots: Map<string, SlotScheduler>;
   pool: WorkerPool | undefined;
-  /** Stops the capacity watch and the health subscriptions of the schedulers. */
+  /** Stops the capacity watch, the health subscriptions of the schedulers and the status log. */
   unwatch: () => void;
+  /** Stops the retention purge (serve only). */
+  stopRetention: () => Promise<void>;
 }
 
 /** While work waits for a slot, capacity is re-read this often (a pool scaling out adds capacity without a health change). */
@@ -116,47 +122,74 @@ function realtimeTargets(core: Core, modelsStarted: boolean): Map<string, Realti
   return targets;
 }
 
-async function startCore(config: ResolvedConfig, logger: Logger, clock: Clock, withWorkers: boolean): Promise<Core> {
+/** Opens storage and builds (does not start) the models and schedulers: no process is spawned yet. */
+async function openCore(config: ResolvedConfig, logger: Logger, clock: Clock): Promise<Core> {
   const { server: cfg } = config;
-  mkdirSync(join(cfg.dataDir, 'queue'), { recursive: true });
-  const store = await openLocalObjectStore({ dataDir: cfg.dataDir, clock, logger: logger.child('objects') });
-  const queue = openSqliteJobQueue({ file: join(cfg.dataDir, 'queue', 'jobs.db'), clock, logger: logger.child('queue'), durability: cfg.queueDurability });
-  const { endpoints, disabled } = availableEndpoints(config.endpoints);
-  for (const off of disabled) logger.warn(`endpoint ${off.name} is off`, { reason: off.reason });
-  await ensureBuckets(store, endpoints);
-  const models = createModelClients(endpoints, config.modelBaseEnv, logger.child('model'));
-  const { slots, unwatch: unwatchSlots } = createSchedulers(endpoints, models, clock);
-  const stopStatusLog = startStatusLog(endpointStatus(models, disabled, queue, clock), logger.child('status'));
-  const unwatch = (): void => { unwatchSlots(); stopStatusLog(); };
-  let pool: WorkerPool | undefined;
-  if (withWorkers) {
-    await Promise.all([...models.values()].map((m) => m.start()));
-    pool = await startWorkerPool({
-      endpoints, models, slots, queue, store, fetchUrl,
-      leaseMs: config.worker.leaseSeconds * 1000,
-      sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
-      clock, logger: logger.child('worker'),
-    });
+  const store = await openInDataDir(cfg.dataDir, 'object store', () => openLocalObjectStore({ dataDir: cfg.dataDir, clock, logger: logger.child('objects') }));
+  let queue: SqliteJobQueue;
+  try {
+    queue = await openInDataDir(cfg.dataDir, 'queue database', () => openSqliteJobQueue({ file: join(cfg.dataDir, QUEUE_DB), clock, logger: logger.child('queue'), durability: cfg.queueDurability }));
+  } catch (err) {
+    await store.close();
+    throw err;
   }
-  return { endpoints, disabled, store, queue, models, slots, pool, unwatch };
+  const { endpoints, disabled } = availableEndpoints(config.endpoints);
+  const models = createModelClients(endpoints, config.modelBaseEnv, logger.child('model'));
+  const { slots, unwatch } = createSchedulers(endpoints, models, clock);
+  return { endpoints, disabled, store, queue, models, slots, pool: undefined, unwatch, stopRetention: () => Promise.resolve() };
 }
 
-async function stopCore(core: Core, graceMs: number): Promise<void> {
-  await core.pool?.stop(graceMs);
+/** Starts what runs: output buckets, the status log, and with `withWorkers` the models and the worker pool. */
+async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock: Clock, withWorkers: boolean): Promise<void> {
+  for (const off of core.disabled) logger.warn(`endpoint ${off.name} is off`, { reason: off.reason });
+  const { endpoints, models, slots, queue, store } = core;
+  await ensureBuckets(store, endpoints);
+  const stopStatusLog = startStatusLog(endpointStatus(models, core.disabled, queue, clock), logger.child('status'));
+  const unwatchSlots = core.unwatch;
+  core.unwatch = (): void => { unwatchSlots(); stopStatusLog(); };
+  if (!withWorkers) return;
+  await Promise.all([...models.values()].map((m) => m.start()));
+  core.pool = await startWorkerPool({
+    endpoints, models, slots, queue, store, fetchUrl,
+    leaseMs: config.worker.leaseSeconds * 1000,
+    sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
+    clock, logger: logger.child('worker'),
+  });
+}
+
+/**
+ * Stops in order: the worker pool and `drainHttp` (both given `graceMs` at the same time), then the
+ * models, then storage.
+ */
+async function stopCore(core: Core, graceMs: number, drainHttp?: () => Promise<void>): Promise<void> {
+  await Promise.all([core.pool?.stop(graceMs), drainHttp?.(), core.stopRetention()]);
   core.unwatch();
   await Promise.all([...core.models.values()].map((m) => m.stop()));
   await core.queue.close();
   await core.store.close();
 }
 
-/** Starts the whole embedded product from a resolved configuration. */
-export async function startInferq(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningInferq> {
+/** Undoes {@link openCore} when nothing was started yet (no model process runs). */
+async function closeCore(core: Core): Promise<void> {
+  core.unwatch();
+  await core.queue.close();
+  await core.store.close();
+}
+
+/** A listen failure as a StartupError naming the address and the OS reason. */
+function listenError(err: unknown, host: string, port: number): unknown {
+  const reason = systemErrorReason(err);
+  if (reason === undefined) return err;
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const hint = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (another process uses the port: choose another with --port or server.port)' : '';
+  return new StartupError('listen', address, `cannot listen on ${address}: ${reason}${hint}`, { cause: err });
+}
+
+function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock: Clock): GatewayServer {
   const { server: cfg } = config;
-  mkdirSync(cfg.dataDir, { recursive: true });
-  const core = await startCore(config, logger, clock, config.worker.enabled);
   const secrets = new Map(cfg.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
   const credentials = { secretFor: (id: string) => secrets.get(id) };
-  const server = createGatewayServer({
+  return createGatewayServer({
     verifier: new SigV4Verifier(credentials, clock, { maxClockSkewSeconds: cfg.maxClockSkewSeconds }),
     credentials,
     clock,
@@ -169,18 +202,34 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
     maxUnverifiedBodyBytes: cfg.maxUnverifiedBodyBytes,
     bodyTimeoutMs: cfg.bodyTimeoutSeconds * 1000,
   });
+}
+
+/**
+ * Starts the whole embedded product from a resolved configuration. The data directory is checked
+ * and the port bound before any model process is started.
+ * @throws StartupError when the data directory cannot be created, written or opened, or the address cannot be bound.
+ */
+export async function startInferq(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningInferq> {
+  const { server: cfg } = config;
+  prepareServeDataDir(cfg.dataDir);
+  const core = await openCore(config, logger, clock);
+  const server = createServer(core, config, logger, clock);
   let url: string;
   try {
     url = await server.listen(cfg.host, cfg.port);
   } catch (err) {
-    await stopCore(core, 0);
-    throw err;
+    await closeCore(core);
+    throw listenError(err, cfg.host, cfg.port);
   }
   const graceMs = cfg.shutdownGraceSeconds * 1000;
-  return running(core, url, async () => {
-    await server.close(graceMs);
-    await stopCore(core, graceMs);
-  });
+  try {
+    await runCore(core, config, logger, clock, config.worker.enabled);
+    core.stopRetention = startRetention(core.queue, cfg.requestRetentionSeconds * 1000, clock, logger.child('retention'));
+  } catch (err) {
+    await stopCore(core, 0, () => server.close(0));
+    throw err;
+  }
+  return running(core, url, () => stopCore(core, graceMs, () => server.close(graceMs)));
 }
 
 /** The public view of a started core; `stop` runs once however often it is called. */
@@ -202,6 +251,13 @@ function running(core: Core, url: string, stopOnce: () => Promise<void>): Runnin
 
 /** Starts workers only (`inferq worker`), against the same data directory as a `serve` process. */
 export async function startWorkers(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningInferq> {
-  const core = await startCore(config, logger, clock, true);
+  prepareWorkerDataDir(config.server.dataDir);
+  const core = await openCore(config, logger, clock);
+  try {
+    await runCore(core, config, logger, clock, true);
+  } catch (err) {
+    await stopCore(core, 0);
+    throw err;
+  }
   return running(core, '', () => stopCore(core, config.server.shutdownGraceSeconds * 1000));
 }

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, modelPortFromEnv, resolveClientConfig, resolveConfig, type ConfigOverrides } from '../config/index.js';
+import { isStartupError } from '../errors/index.js';
 import { DEFAULT_MAX_BODY_BYTES, runHandlerServer } from '../models/index.js';
 import { ServerError } from './client.js';
 import { runInvoke } from './invoke.js';
@@ -151,15 +152,24 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The one line printed for a failure, and the exit status: 2 for a bad configuration or environment, else 1. */
+function describeFailure(err: unknown): { line: string; status: number } {
+  if (err instanceof ConfigError) return { line: `configuration error: ${err.message}`, status: 2 };
+  if (isStartupError(err)) return { line: err.message, status: 2 };
+  if (err instanceof ServerError) return { line: `the server answered ${err.status} ${err.message}`, status: 1 };
+  const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  if (code === 'ECONNREFUSED' || code === 'ENOENT') return { line: (err as Error).message, status: 1 };
+  // `model serve` binds its port itself.
+  if (code === 'EADDRINUSE') return { line: `${(err as Error).message}: the port is taken; choose another with --port`, status: 2 };
+  if (code?.startsWith('ERR_PARSE_ARGS')) return { line: `${(err as Error).message}\n\n${USAGE}`, status: 2 };
+  return { line: err instanceof Error ? err.stack ?? err.message : String(err), status: 1 };
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`inferq: configuration error: ${err.message}\n`);
-    else if (err instanceof ServerError) process.stderr.write(`inferq: the server answered ${err.status} ${err.message}\n`);
-    else if (err instanceof Error && 'code' in err && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT')) process.stderr.write(`inferq: ${err.message}\n`);
-    else if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`inferq: ${err.message}\n\n${USAGE}`);
-    else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE') process.stderr.write(`inferq: ${err.message}: the port is taken; choose another with --port\n`);
-    else process.stderr.write(`inferq: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exit(err instanceof ConfigError ? 2 : 1);
+    const { line, status } = describeFailure(err);
+    process.stderr.write(`inferq: ${line}\n`);
+    process.exit(status);
   },
 );

@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { YAMLError, parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configFileSchema, endpointSchema } from './schema.js';
-import type { LogLevel } from '../util/index.js';
+import { systemErrorReason, type LogLevel } from '../util/index.js';
 
 /** The development credential pair accepted on loopback binds when none is configured. */
 export const DEV_CREDENTIALS = Object.freeze({ accessKeyId: 'test', secretAccessKey: 'test' });
@@ -95,6 +95,8 @@ export interface ResolvedConfig {
     readonly maxUnverifiedBodyBytes: number;
     /** See the `server.bodyTimeoutSeconds` key. */
     readonly bodyTimeoutSeconds: number;
+    /** See the `server.requestRetentionSeconds` key (0: forever). */
+    readonly requestRetentionSeconds: number;
   };
   readonly endpoints: readonly EndpointConfig[];
   readonly worker: {
@@ -111,7 +113,7 @@ export interface ResolvedConfig {
 /** Default async output/failure bucket. */
 export const DEFAULT_ASYNC_BUCKET = 'inferq-async';
 
-/** The endpoint served when the config names none. */
+/** The endpoints served when the config names none. */
 const DEFAULT_ENDPOINTS: readonly z.input<typeof endpointSchema>[] = [
   { name: 'echo', model: { builtin: 'echo' } },
   { name: 'vad', model: { builtin: 'vad' } },
@@ -173,17 +175,20 @@ function formatIssue(issue: z.core.$ZodIssue, prefix: string): ConfigError {
   return new ConfigError(path || '(root)', issue.message);
 }
 
-function readConfigFile(file: string): unknown {
+/** Reads and parses the YAML file; `key` is how the file was named (`--config` or `INFERQ_CONFIG`). Errors are one line. */
+function readConfigFile(file: string, key: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError('--config', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ConfigError(key, `cannot read configuration file ${file}: ${systemErrorReason(err) ?? String(err)}`);
   }
   try {
     return parseYaml(text) ?? {};
   } catch (err) {
-    throw new ConfigError('--config', `${file} is not valid YAML: ${(err as Error).message}`);
+    // The yaml package's message is its first line; the lines after it quote the file.
+    const first = err instanceof YAMLError ? err.message.split('\n')[0]!.replace(/:\s*$/, '') : String(err);
+    throw new ConfigError(key, `${file} is not valid YAML: ${first}`);
   }
 }
 
@@ -201,7 +206,7 @@ function deepFreeze<T>(value: T): T {
  */
 export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = process.cwd()): ResolvedConfig {
   const configFile = overrides.configFile ?? process.env['INFERQ_CONFIG'];
-  const raw = configFile ? readConfigFile(resolvePath(cwd, configFile)) : {};
+  const raw = configFile ? readConfigFile(resolvePath(cwd, configFile), overrides.configFile !== undefined ? '--config' : 'INFERQ_CONFIG') : {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('(root)', 'the configuration must be a YAML mapping');
   const parsed = configFileSchema.safeParse(raw);
   if (!parsed.success) throw formatIssue(parsed.error.issues[0]!, '');

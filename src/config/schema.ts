@@ -46,6 +46,12 @@ export const serverSchema = z.strictObject({
   maxUnverifiedBodyBytes: z.number().int().min(1024).max(1024 ** 4).default(64 * 1024 * 1024),
   /** A request body that makes no progress for this long gets 408 RequestTimeout and its connection is closed. @default 30 */
   bodyTimeoutSeconds: z.number().min(0.1).max(3600).default(30),
+   * Seconds a finished asynchronous request (Succeeded, Failed, Expired) stays in the queue
+   * database: its status can be read and its InferenceId is idempotent. After that it is deleted
+   * (the status API answers not found, the InferenceId may be used again); its output and failure
+   * objects stay. 0 keeps finished requests forever. @default 604800 (7 days)
+   */
+  requestRetentionSeconds: z.number().int().min(0).max(10 * 365 * 86400).default(7 * 86400),
   /** Log level. @default info */
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
@@ -138,7 +144,7 @@ export const workerSchema = z.strictObject({
 /** The whole configuration file. */
 export const configFileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
-  /** Endpoints; when absent, the built-in `echo` endpoint is served. */
+  /** Endpoints; when absent, the built-in `echo` and `vad` endpoints are served. */
   endpoints: z.array(endpointSchema).optional(),
   worker: workerSchema.default(workerSchema.parse({})),
 });

@@ -2,3 +2,5 @@
 export { ERROR_CATALOGUE, InferqError, isErrorCode, isInferqError, toInferqError } from './catalogue.js';
 export type { ErrorCode, ErrorSpec } from './catalogue.js';
 export { renderErrorsDoc } from './doc.js';
+export { StartupError, isStartupError } from './startup.js';
+export type { StartupProblem } from './startup.js';

@@ -34,7 +34,10 @@ const CONNECTIONS_CHECKING_INTERVAL_MS = 5_000;
 export interface GatewayServer {
   /** Starts listening; resolves with the URL clients use. */
   listen(host: string, port: number): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes every connection. */
+  /**
+   * Stops accepting, lets in-flight requests finish for up to `graceMs` (their answers, and any
+   * other answer sent meanwhile, carry `Connection: close`), then closes every connection.
+   */
   close(graceMs: number): Promise<void>;
 }
 
@@ -88,13 +91,14 @@ function onClientError(err: Error & { code?: string }, socket: Socket): void {
 /** Creates the server (not yet listening). */
 export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
   const sockets = new Set<Socket>();
-  let inFlight = 0;
+  const inFlight = new Set<ServerResponse>();
   let idle: (() => void) | undefined;
+  let closing = false;
 
   const ctx: DispatchContext = Object.assign({}, deps, { unverified: new UnverifiedBodyBudget(deps.maxUnverifiedBodyBytes) });
-  const settled = (): void => {
-    inFlight--;
-    if (inFlight === 0) idle?.();
+  const settled = (res: ServerResponse): void => {
+    inFlight.delete(res);
+    if (inFlight.size === 0) idle?.();
   };
   const start = (lane: Lane, req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
     lane.active = res;
@@ -111,7 +115,7 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
         start(lane, req, res, expectsContinue);
         return;
       }
-      settled();
+      settled(res);
     }
     if (lane.afterLast !== undefined && lane.socket.writable) lane.socket.end(lane.afterLast);
   };
@@ -119,11 +123,13 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
   function onResponseClose(this: ServerResponse): void {
     const lane = laneOf(this.req.socket);
     if (lane.active !== this) return;
-    settled();
+    settled(this);
     startNext(lane);
   }
   const serve = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
-    inFlight++;
+    inFlight.add(res);
+    // While draining, every answer closes its connection, so a kept-alive client cannot start more work.
+    if (closing) res.setHeader('Connection', 'close');
     const lane = laneOf(req.socket);
     if (lane.active === undefined) start(lane, req, res, expectsContinue);
     else (lane.waiting ??= []).push([req, res, expectsContinue]);
@@ -155,9 +161,12 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
       });
     },
     async close(graceMs) {
+      closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      if (inFlight > 0) {
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      deps.logger.info('the port is closed; draining the requests in flight', { requests: inFlight.size, graceSeconds: graceMs / 1000 });
+      if (inFlight.size > 0) {
         await Promise.race([
           new Promise<void>((resolve) => { idle = resolve; }),
           new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),

@@ -12,10 +12,20 @@ import { parseAsyncInvokeRequest, type AsyncInvokeRequest } from './async-reques
 import type { RequestBody } from './api.js';
 import { resolveInputLocation, resultLocations, s3Uri } from './locations.js';
 
-/** Backlog sizes, read at most every {@link BACKLOG_REFRESH_MS} per endpoint (the limit is a guard, not an exact count). */
+/**
+ * Backlog sizes, read at most every {@link BACKLOG_REFRESH_MS} per endpoint and counted up by this
+ * process's own enqueues in between, so requests sent one after another are refused from the
+ * first one past the limit (concurrent ones may pass it by a few: the limit is a guard).
+ */
 export class BacklogGauge {
   private readonly cache = new Map<string, { queued: number; at: number }>();
   constructor(private readonly queue: JobQueue) {}
+
+  /** Counts a job this process just enqueued into the current reading. */
+  added(endpoint: string): void {
+    const hit = this.cache.get(endpoint);
+    if (hit) hit.queued++;
+  }
 
   /** Approximate queued count of `endpoint`: a number while the last reading is fresh, else a promise of a new reading. */
   queued(endpoint: string, now: number): number | Promise<number> {
@@ -77,7 +87,8 @@ export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: Endpo
   if (queued >= deps.maxBacklogPerEndpoint) {
     throw new InferqError('ServiceUnavailable', `Endpoint ${endpoint.name} has ${queued} queued requests (the limit is ${deps.maxBacklogPerEndpoint}); try again later.`);
   }
-  const { job } = await deps.queue.enqueue(buildJob(endpoint, request, body.sha256Hex, input, now));
+  const { job, created } = await deps.queue.enqueue(buildJob(endpoint, request, body.sha256Hex, input, now));
+  if (created) deps.backlog.added(endpoint.name);
   // A string body goes out in one write together with the head (a Buffer would be a second chunk).
   const payload = JSON.stringify({ InferenceId: job.inferenceId });
   res.writeHead(202, [

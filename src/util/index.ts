@@ -7,3 +7,4 @@ export { openMigratedDatabase } from './sqlite.js';
 export type { MigratedDatabaseOptions } from './sqlite.js';
 export { WalSync } from './wal-sync.js';
 export { setHeaderList } from './headers.js';
+export { systemErrorReason } from './system-error.js';

@@ -103,7 +103,10 @@ export class EndpointDispatcher {
     this.deps.slots.asyncIdle();
     if (this.inFlight.size === 0) return;
     const drained = new Promise<void>((resolve) => { this.drained = resolve; });
-    const timer = setTimeout(() => { for (const f of this.inFlight.values()) f.abort.abort(new Error('shutdown')); }, graceMs);
+    const timer = setTimeout(() => {
+      this.deps.logger.warn('shutdown grace is over: the requests still running go back to the queue', { requests: this.inFlight.size });
+      for (const f of this.inFlight.values()) f.abort.abort(new Error('shutdown'));
+    }, graceMs);
     await drained;
     clearTimeout(timer);
   }
