@@ -46,6 +46,7 @@ export const serverSchema = z.strictObject({
   maxUnverifiedBodyBytes: z.number().int().min(1024).max(1024 ** 4).default(64 * 1024 * 1024),
   /** A request body that makes no progress for this long gets 408 RequestTimeout and its connection is closed. @default 30 */
   bodyTimeoutSeconds: z.number().min(0.1).max(3600).default(30),
+  /**
    * Seconds a finished asynchronous request (Succeeded, Failed, Expired) stays in the queue
    * database: its status can be read and its InferenceId is idempotent. After that it is deleted
    * (the status API answers not found, the InferenceId may be used again); its output and failure
