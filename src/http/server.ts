@@ -88,6 +88,15 @@ function onClientError(err: Error & { code?: string }, socket: Socket): void {
   else socket.destroy();
 }
 
+/**
+ * While the server drains, the last answer of each connection closes it, so a kept-alive client
+ * cannot start new work; requests already pipelined behind it are still answered first.
+ */
+function closeAfterLast(lane: Lane): void {
+  const res = lane.active;
+  if (res !== undefined && !res.headersSent && (lane.waiting?.length ?? 0) === 0) res.setHeader('Connection', 'close');
+}
+
 /** Creates the server (not yet listening). */
 export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
   const sockets = new Set<Socket>();
@@ -102,6 +111,7 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
   };
   const start = (lane: Lane, req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
     lane.active = res;
+    if (closing) closeAfterLast(lane);
     res.on('close', onResponseClose);
     void handleRequest(ctx, req, res, expectsContinue);
   };
@@ -128,8 +138,6 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
   }
   const serve = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
     inFlight.add(res);
-    // While draining, every answer closes its connection, so a kept-alive client cannot start more work.
-    if (closing) res.setHeader('Connection', 'close');
     const lane = laneOf(req.socket);
     if (lane.active === undefined) start(lane, req, res, expectsContinue);
     else (lane.waiting ??= []).push([req, res, expectsContinue]);
@@ -164,7 +172,7 @@ export function createGatewayServer(deps: HttpServerDeps): GatewayServer {
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      for (const res of inFlight) closeAfterLast(laneOf(res.req.socket));
       deps.logger.info('the port is closed; draining the requests in flight', { requests: inFlight.size, graceSeconds: graceMs / 1000 });
       if (inFlight.size > 0) {
         await Promise.race([
