@@ -55,10 +55,20 @@ const parser = new XMLParser({
  */
 export function parseXmlBody(body: Buffer): Record<string, unknown> {
   const text = body.toString('utf8');
-  if (XMLValidator.validate(text) !== true) throw new InferqError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
-  const parsed: unknown = parser.parse(text);
-  if (typeof parsed !== 'object' || parsed === null) throw new InferqError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+  if (XMLValidator.validate(text) !== true) throw malformed();
+  let parsed: unknown;
+  try {
+    parsed = parser.parse(text);
+  } catch (err) {
+    // The parser refuses what it will not expand (external entities, nesting past its limit, entity bombs).
+    throw malformed(err);
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw malformed();
   return parsed as Record<string, unknown>;
+}
+
+function malformed(cause?: unknown): InferqError {
+  return new InferqError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.', {}, cause === undefined ? undefined : { cause });
 }
 
 /** Formats a date as S3 does in XML (ISO 8601 with milliseconds). */
