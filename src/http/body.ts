@@ -1,13 +1,14 @@
 /** Bounded reading of small request bodies (SageMaker API calls are at most a few MB). */
 import type { IncomingMessage } from 'node:http';
-import type { InferqError } from '../errors/index.js';
+import { InferqError } from '../errors/index.js';
 
 /**
  * Reads the whole body, failing with `tooLarge` once more than `maxBytes` arrived. With
  * `discardUpTo`, an oversized body is still read (and dropped) up to that many bytes before the
  * failure, so the client gets the error on a connection that stays usable instead of a reset
  * while it is still sending; a body declared or found larger than that fails at once.
- * Listens for `data`/`end` directly (no async iterator: this runs once per API call).
+ * Listens for `data`/`end` directly (no async iterator: this runs once per API call). A client
+ * closing the connection mid-body is IncompleteBody.
  * @throws InferqError
  */
 export function readBoundedBody(req: IncomingMessage, maxBytes: number, tooLarge: () => InferqError, discardUpTo = maxBytes): Promise<Buffer> {
@@ -33,8 +34,10 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number, tooLarge
       } else if (size <= maxBytes) chunks.push(chunk);
     };
     const onEnd = (): void => done(undefined);
-    const onError = (err: Error): void => done(err);
-    const onClose = (): void => done(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    // A client that goes away mid-body is the client's failure, not an internal error.
+    const gone = (cause?: Error): InferqError => new InferqError('IncompleteBody', 'The client closed the connection before sending the whole body.', {}, cause === undefined ? undefined : { cause });
+    const onError = (err: Error): void => done(gone(err));
+    const onClose = (): void => done(gone());
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
