@@ -1,7 +1,8 @@
 /**
  * Request dispatch of the one HTTP server: health check, SigV4 verification, and routing by
- * credential-scope service (`s3` → S3 front, `sagemaker` → SageMaker Runtime front). Errors are
- * rendered here, in the shape of the API the request belongs to.
+ * credential-scope service (`s3` → S3 front, `sagemaker` → SageMaker Runtime front; calls to
+ * other services or operations are refused in their own protocol, see foreign-errors.ts). Errors
+ * are rendered here, in the shape of the API the request belongs to.
  */
 import { hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +12,7 @@ import { routeRuntimeRequest, type RuntimeApi, type RuntimeRoute } from '../runt
 import { parseS3Address, sendS3Error, type S3Api } from '../s3api/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody } from './body.js';
+import { foreignCall, refuseForeignCall, sendForeignError, type ForeignCall } from './foreign-errors.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
 /** An over-limit real-time body is still read (and dropped) up to this much beyond the limit, so the client sees the ValidationError. */
@@ -27,10 +29,15 @@ export interface HttpServerDeps {
   readonly logger: Logger;
 }
 
-type Family = 's3' | 'sagemaker';
+type Family = 's3' | 'sagemaker' | ForeignCall;
 
+/** The family of an unsigned request, from its shape: `/endpoints` and below are SageMaker's. */
 function familyWithoutAuth(req: IncomingMessage): Family {
-  return (req.url ?? '').startsWith('/endpoints/') ? 'sagemaker' : 's3';
+  const foreign = foreignCall(req, undefined);
+  if (foreign !== undefined) return foreign;
+  const url = req.url ?? '';
+  const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
+  return path === '/endpoints' || path.startsWith('/endpoints/') ? 'sagemaker' : 's3';
 }
 
 /**
@@ -62,7 +69,8 @@ const DRAIN_LIMIT = 1024 * 1024;
  */
 function settleUnreadBody(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete) return;
-  const declared = Number(req.headers['content-length'] ?? NaN);
+  const framed = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  const declared = framed ? Number(req.headers['content-length'] ?? NaN) : 0; // neither header: no body
   if (!(declared <= DRAIN_LIMIT) && !res.headersSent) res.setHeader('Connection', 'close');
   let seen = 0;
   req.on('data', (chunk: Buffer) => {
@@ -73,7 +81,8 @@ function settleUnreadBody(req: IncomingMessage, res: ServerResponse): void {
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, family: Family, err: InferqError, requestId: string): void {
-  if (family === 's3') sendS3Error(res, err, (req.url ?? '/').split('?', 1)[0] ?? '/', requestId, req.method === 'HEAD');
+  if (typeof family === 'object') sendForeignError(req, res, family, err, requestId);
+  else if (family === 's3') sendS3Error(res, err, (req.url ?? '/').split('?', 1)[0] ?? '/', requestId, req.method === 'HEAD');
   else sendSageMakerError(res, err);
 }
 
@@ -132,6 +141,12 @@ export async function handleRequest(deps: HttpServerDeps, req: IncomingMessage, 
     const service = sigV2 ? 's3' : verifier.claimedService(request);
     if (service === undefined && req.headers.authorization !== undefined) throw new InferqError('IncompleteSignature', 'The Authorization header is not a valid AWS Signature Version 4 header.');
     if (service === undefined) throw new InferqError('MissingAuthentication', 'Request is missing Authentication Token');
+    const foreign = foreignCall(req, service);
+    if (foreign !== undefined) {
+      family = foreign;
+      operation = `${service}:foreign`;
+      await refuseForeignCall(verifier, req, request, foreign);
+    }
     family = service === 's3' ? 's3' : 'sagemaker';
     if (family === 's3') setHeaderList(res, base);
     operation = family === 's3' ? await serveS3(deps, req, res, request, sigV2) : await serveRuntime(deps, req, res, request, base);
