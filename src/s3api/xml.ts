@@ -18,6 +18,19 @@ export function escapeXml(text: string): string {
   return text.replace(/[&<>"'\r]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' })[c] ?? c);
 }
 
+/** Characters XML 1.0 cannot carry at all, not even as character references. */
+const NOT_XML = /[^\t\n\r\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+const NOT_XML_ALL = new RegExp(NOT_XML.source, 'gu');
+
+/**
+ * Escapes free text (an error message, a value the client sent) for XML, replacing the characters
+ * XML cannot carry with U+FFFD so the document stays parseable. Object keys in listings are not
+ * passed through this: they must round-trip (clients ask for `encoding-type=url`).
+ */
+export function escapeXmlText(text: string): string {
+  return escapeXml(NOT_XML.test(text) ? text.replace(NOT_XML_ALL, '\ufffd') : text);
+}
+
 function renderChildren(node: XmlNode, out: string[]): void {
   for (const [name, value] of node) {
     if (value === undefined) continue;

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { errorOf, Harness, rawRequest, signed, type Raw } from '../helpers/async.js';
-import { s3Client } from '../helpers/clients.js';
+import { python, s3Client } from '../helpers/clients.js';
 import { RawConnection, requestBytes } from '../helpers/raw-http.js';
 import { bodySha256, signRaw } from '../helpers/raw-sign.js';
 import { waitForOutput, type ServerProcess } from '../helpers/server.js';
@@ -115,6 +115,29 @@ describe('XML bodies the parser refuses are 400 MalformedXML', () => {
       assert.equal(await still.Body?.transformToString(), 'hello', 'DeleteObjects deleted nothing');
     });
   }
+});
+
+describe('S3 error bodies stay parseable', () => {
+  test('a control character or U+FFFE echoed back (UploadId, max-keys) still gives boto3 the error code', async () => {
+    const r = await python(server.url, `
+import boto3, botocore.exceptions, json
+s3 = boto3.client('s3')
+out = []
+for call in (lambda: s3.abort_multipart_upload(Bucket='bad-input', Key='k', UploadId='\\x01\\ufffe'),
+             lambda: s3.list_parts(Bucket='bad-input', Key='k', UploadId='\\x00')):
+    try:
+        call()
+        out.append('no error')
+    except botocore.exceptions.ClientError as e:
+        out.append(e.response['Error']['Code'])
+print(json.dumps(out))
+`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), ['NoSuchUpload', 'NoSuchUpload']);
+    const raw = await signed(server.url, 's3', 'GET', '/bad-input?list-type=2&max-keys=%01');
+    assert.equal(s3Code(raw), 'InvalidArgument');
+    assert.match(raw.body.toString(), /<ArgumentValue>\ufffd<\/ArgumentValue>/);
+  });
 });
 
 describe('routes that are not operations', () => {
