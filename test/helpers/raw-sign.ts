@@ -87,10 +87,18 @@ export interface ChunkFrame {
   readonly signature?: string;
 }
 
+/** The `x-amz-trailer-signature` of trailers following the chunk signed `previous`. */
+export function trailerSignature(ctx: ChunkSigning, previous: string, trailers: Readonly<Record<string, string>>): string {
+  const canonical = Object.entries(trailers).map(([name, value]) => `${name}:${value}\n`).join('');
+  const stringToSign = `AWS4-HMAC-SHA256-TRAILER\n${ctx.amzDate}\n${ctx.scope}\n${previous}\n${createHash('sha256').update(canonical, 'latin1').digest('hex')}`;
+  return hmac(ctx.signingKey, stringToSign).toString('hex');
+}
+
 /**
  * Frames `chunks` as aws-chunked (the final zero-length chunk appended), signing each chunk when
  * `ctx` is given (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) and adding `trailers` after the final chunk
- * (STREAMING-UNSIGNED-PAYLOAD-TRAILER).
+ * (STREAMING-UNSIGNED-PAYLOAD-TRAILER; with `ctx` also their signature, as
+ * STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER has it, unless `trailers` already names one).
  */
 export function awsChunked(chunks: readonly ChunkFrame[], ctx?: ChunkSigning, trailers: Readonly<Record<string, string>> = {}): Buffer {
   const out: Buffer[] = [];
@@ -107,6 +115,9 @@ export function awsChunked(chunks: readonly ChunkFrame[], ctx?: ChunkSigning, tr
     if (frame.data.length > 0) out.push(Buffer.from('\r\n'));
   }
   for (const [name, value] of Object.entries(trailers)) out.push(Buffer.from(`${name}:${value}\r\n`, 'latin1'));
+  if (ctx !== undefined && Object.keys(trailers).length > 0 && !('x-amz-trailer-signature' in trailers)) {
+    out.push(Buffer.from(`x-amz-trailer-signature:${trailerSignature(ctx, previous, trailers)}\r\n`, 'latin1'));
+  }
   out.push(Buffer.from('\r\n'));
   return Buffer.concat(out);
 }
