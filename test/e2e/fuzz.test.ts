@@ -92,12 +92,17 @@ function describe(req: FuzzRequest): string {
   return `#${req.index} ${req.label}: ${JSON.stringify(head)}`;
 }
 
-test(`${REQUESTS} fuzzed requests: no 5xx but 503, always an answer, the server survives and still works`, { timeout: 600_000 }, async () => {
-  console.log(`fuzz seed ${SEED} (set FUZZ_SEED to replay another), ${REQUESTS} requests over ${CONNECTIONS} connections`);
-  const rng = new Prng(SEED);
-  const requests = Array.from({ length: REQUESTS }, (_, i) => fuzzRequest(rng, world, i));
+interface FuzzRun {
+  readonly statuses: Map<number | string, number>;
+  readonly problems: string[];
+  readonly ms: number;
+}
+
+/** Sends the requests over {@link CONNECTIONS} keep-alive connections, one at a time on each, and judges every answer. */
+async function runFuzz(requests: readonly FuzzRequest[]): Promise<FuzzRun> {
   const statuses = new Map<number | string, number>();
   const problems: string[] = [];
+  const count = (key: number | string): void => void statuses.set(key, (statuses.get(key) ?? 0) + 1);
   let next = 0;
   const started = Date.now();
   const { hostname, port } = new URL(server.url);
@@ -107,12 +112,11 @@ test(`${REQUESTS} fuzzed requests: no 5xx but 503, always an answer, the server 
       const req = requests[next++] as FuzzRequest;
       if (req.abort) {
         await conn.abortAfterWriting(req.bytes);
-        statuses.set('aborted', (statuses.get('aborted') ?? 0) + 1);
+        count('aborted');
         continue;
       }
       const outcome = await conn.send(req, req.junk ? 3000 : 20_000);
-      const key = outcome.kind === 'answer' ? outcome.answer.status : outcome.kind;
-      statuses.set(key, (statuses.get(key) ?? 0) + 1);
+      count(outcome.kind === 'answer' ? outcome.answer.status : outcome.kind);
       const wrong = problem(req, outcome);
       if (wrong !== undefined) problems.push(`${describe(req)} -> ${wrong}`);
       if (req.closeAfter) conn.reset();
@@ -120,20 +124,11 @@ test(`${REQUESTS} fuzzed requests: no 5xx but 503, always an answer, the server 
     conn.reset();
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-  const summary = [...statuses.entries()].sort((a, b) => String(a[0]).localeCompare(String(b[0]))).map(([k, n]) => `${k}:${n}`).join(' ');
-  console.log(`fuzz done in ${Date.now() - started} ms; answers by status: ${summary}`);
-  assert.equal(server.proc.exitCode, null, `the server exited during the fuzz (seed ${SEED}):\n${server.output().slice(-3000)}`);
-  if (process.env['FUZZ_VERBOSE'] !== undefined) {
-    for (const p of problems) console.log(p);
-    console.log(server.output().split('\n').filter((l) => l.includes('request failed')).join('\n'));
-  }
-  assert.deepEqual(problems.slice(0, 15), [], `seed ${SEED}: ${problems.length} requests went wrong`);
-  const internal = server.output().split('\n').filter((line) => line.includes('request failed'));
-  assert.deepEqual(internal.slice(0, 5), [], `seed ${SEED}: internal errors were logged (also for requests whose client went away)`);
-  const authRefused = statuses.get(403) ?? 0;
-  assert.ok(authRefused < REQUESTS * 0.35, `most requests should get past authentication (403s: ${authRefused})`);
+  return { statuses, problems, ms: Date.now() - started };
+}
 
-  // Correct requests still work.
+/** A PUT/GET through the JS SDK and an InvokeEndpointAsync that runs to Succeeded. */
+async function assertStillWorks(): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'after-fuzz', Body: 'still fine' }));
   const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'after-fuzz' }));
   assert.equal(await got.Body?.transformToString(), 'still fine');
@@ -143,4 +138,21 @@ test(`${REQUESTS} fuzzed requests: no 5xx but 503, always an answer, the server 
   assert.equal(status.Status, 'Succeeded', JSON.stringify(status));
   const result = await readObject(server.url, status.OutputLocation);
   assert.equal(result?.body.toString(), 'still fine');
+}
+
+test(`${REQUESTS} fuzzed requests: no 5xx but 503, always an answer, the server survives and still works`, { timeout: 600_000 }, async () => {
+  console.log(`fuzz seed ${SEED} (set FUZZ_SEED to replay another), ${REQUESTS} requests over ${CONNECTIONS} connections`);
+  const rng = new Prng(SEED);
+  const requests = Array.from({ length: REQUESTS }, (_, i) => fuzzRequest(rng, world, i));
+  const { statuses, problems, ms } = await runFuzz(requests);
+  const summary = [...statuses.entries()].sort((a, b) => String(a[0]).localeCompare(String(b[0]))).map(([k, n]) => `${k}:${n}`).join(' ');
+  console.log(`fuzz done in ${ms} ms; answers by status: ${summary}`);
+  const internal = server.output().split('\n').filter((line) => line.includes('request failed'));
+  if (process.env['FUZZ_VERBOSE'] !== undefined) for (const line of [...problems, ...internal]) console.log(line);
+  assert.equal(server.proc.exitCode, null, `the server exited during the fuzz (seed ${SEED}):\n${server.output().slice(-3000)}`);
+  assert.deepEqual(problems.slice(0, 15), [], `seed ${SEED}: ${problems.length} requests went wrong`);
+  assert.deepEqual(internal.slice(0, 5), [], `seed ${SEED}: internal errors were logged (also for requests whose client went away)`);
+  const authRefused = statuses.get(403) ?? 0;
+  assert.ok(authRefused < REQUESTS * 0.35, `most requests should get past authentication (403s: ${authRefused})`);
+  await assertStillWorks();
 });
