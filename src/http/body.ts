@@ -117,8 +117,10 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number, tooLarge
       }
     };
     const onEnd = (): void => done(undefined);
-    const onError = (err: Error): void => done(err);
-    const onClose = (): void => done(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    // A client that goes away mid-body is the client's failure, not an internal error.
+    const gone = (cause?: Error): InferqError => new InferqError('IncompleteBody', 'The client closed the connection before sending the whole body.', {}, cause === undefined ? undefined : { cause });
+    const onError = (err: Error): void => done(gone(err));
+    const onClose = (): void => done(gone());
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);

@@ -1,11 +1,13 @@
 /**
  * Request dispatch of the one HTTP server: health check, authentication, and routing by
- * credential-scope service (`s3` → S3 front, `sagemaker` → SageMaker Runtime front; any other
- * service is refused). A request's authentication is parsed once and that one parse is what both
- * routing and verification read. Everything that needs no body (access key, scope, signing time,
- * payload mode) is checked before the body is read and before `100 Continue` is sent; SageMaker
- * bodies, which must be read before their signature can be checked, draw on one shared budget.
- * Errors are rendered here, in the shape of the API the request belongs to.
+ * credential-scope service (`s3` → S3 front, `sagemaker` → SageMaker Runtime front; calls to
+ * other services or operations are refused in their own protocol, see foreign-errors.ts, and a
+ * SageMaker Runtime path under another scope is refused). A request's authentication is parsed
+ * once and that one parse is what both routing and verification read. Everything that needs no
+ * body (access key, scope, signing time, payload mode) is checked before the body is read and
+ * before `100 Continue` is sent; bodies that must be read before their signature can be checked
+ * draw on one shared budget. Errors are rendered here, in the shape of the API the request
+ * belongs to.
  */
 import { hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,6 +20,7 @@ import { parseS3Address, sendS3Error, type S3Api } from '../s3api/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody, type UnverifiedBodyBudget } from './body.js';
 import { watchBodyProgress } from './body-timeout.js';
+import { foreignCall, refuseForeignCall, sendForeignError, type ForeignCall } from './foreign-errors.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
 /** An over-limit real-time body is still read (and dropped) up to this much beyond the limit, so the client sees the ValidationError. */
@@ -43,7 +46,7 @@ export interface DispatchContext extends HttpServerDeps {
   readonly unverified: UnverifiedBodyBudget;
 }
 
-type Family = 's3' | 'sagemaker';
+type Family = 's3' | 'sagemaker' | ForeignCall;
 
 /** Whether the client still waits for `100 Continue` before it sends the body. */
 interface ContinueState {
@@ -73,8 +76,13 @@ function connectionGone(req: IncomingMessage, res: ServerResponse): boolean {
   return res.destroyed || req.socket.destroyed;
 }
 
+/** The family of an unsigned request, from its shape: `/endpoints` and below are SageMaker's. */
 function familyWithoutAuth(req: IncomingMessage): Family {
-  return (req.url ?? '').startsWith('/endpoints/') ? 'sagemaker' : 's3';
+  const foreign = foreignCall(req, undefined);
+  if (foreign !== undefined) return foreign;
+  const url = req.url ?? '';
+  const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
+  return path === '/endpoints' || path.startsWith('/endpoints/') ? 'sagemaker' : 's3';
 }
 
 /**
@@ -111,7 +119,8 @@ function settleUnreadBody(req: IncomingMessage, res: ServerResponse, expect: Con
     if (!res.headersSent) res.setHeader('Connection', 'close');
     return;
   }
-  const declared = Number(req.headers['content-length'] ?? NaN);
+  const framed = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  const declared = framed ? Number(req.headers['content-length'] ?? NaN) : 0; // neither header: no body
   if (!(declared <= DRAIN_LIMIT) && !res.headersSent) res.setHeader('Connection', 'close');
   let seen = 0;
   req.on('data', (chunk: Buffer) => {
@@ -122,7 +131,8 @@ function settleUnreadBody(req: IncomingMessage, res: ServerResponse, expect: Con
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, family: Family, err: InferqError, requestId: string): void {
-  if (family === 's3') sendS3Error(res, err, (req.url ?? '/').split('?', 1)[0] ?? '/', requestId, req.method === 'HEAD');
+  if (typeof family === 'object') sendForeignError(req, res, family, err, requestId);
+  else if (family === 's3') sendS3Error(res, err, (req.url ?? '/').split('?', 1)[0] ?? '/', requestId, req.method === 'HEAD');
   else sendSageMakerError(res, err);
 }
 
@@ -204,7 +214,14 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
     }
     const request = signable(req);
     const credentials = parseRequestCredentials(request);
-    family = familyOf(claimedService(credentials), family);
+    const service = claimedService(credentials);
+    const foreign = family === 'sagemaker' || credentials.kind !== 'sigv4' ? undefined : foreignCall(req, service);
+    if (foreign !== undefined && credentials.kind === 'sigv4') {
+      family = foreign;
+      operation = `${service}:foreign`;
+      await refuseForeignCall(ctx.verifier, req, request, credentials.claims, foreign, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
+    }
+    family = familyOf(service, family);
     if (family === 's3') setHeaderList(res, base);
     operation = credentials.kind === 'sigv4' && family === 'sagemaker'
       ? await serveRuntime(ctx, req, res, request, credentials.claims, base, expect)

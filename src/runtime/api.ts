@@ -46,7 +46,7 @@ function decodeSegment(segment: string, field: string): string {
 
 /**
  * Routes a raw URL: split the path on `/` first, then percent-decode the name, then validate it.
- * @throws InferqError ValidationError for bad names, NotImplemented for unknown routes.
+ * @throws InferqError ValidationError for bad names, UnknownOperation for unknown routes.
  */
 export function routeRuntimeRequest(method: string, rawUrl: string): RuntimeRoute {
   const q = rawUrl.indexOf('?');
@@ -62,7 +62,10 @@ export function routeRuntimeRequest(method: string, rawUrl: string): RuntimeRout
   }
   if (segments[1] === 'endpoints' && method === 'GET' && segments.length === 2) return { operation: 'ListEndpointStatus', endpointName: '', rawQuery };
   if (segments[1] === 'endpoints' && method === 'GET' && segments.length === 3) operation = 'GetEndpointStatus';
-  if (operation === undefined) throw new InferqError('NotImplemented', `No SageMaker Runtime operation at ${method} ${path}.`);
+  if (operation === undefined) {
+    const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+    throw new InferqError('UnknownOperation', `inferq serves no SageMaker Runtime operation at ${method} ${shown}.`);
+  }
   const endpointName = decodeSegment(segments[2] ?? '', 'EndpointName');
   if (endpointName.length < 1 || endpointName.length > 63 || !ENDPOINT_NAME.test(endpointName)) {
     throw new InferqError('ValidationError', `1 validation error detected: Value '${endpointName}' at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])* and have length 1 to 63`);

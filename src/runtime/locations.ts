@@ -74,7 +74,8 @@ export function resolveInputLocation(location: string, allowList: readonly strin
     if (slash < 0 || key === '') throw new InferqError('ValidationError', `InputLocation ${location} must name an object: s3://bucket/key`);
     return { kind: 'object', location: { bucket: rest.slice(0, slash), key } };
   }
-  const url = new URL(location);
+  const url = URL.canParse(location) ? new URL(location) : undefined;
+  if (url === undefined) throw new InferqError('ValidationError', `InputLocation ${location} is not a valid URL.`);
   const virtual = VIRTUAL_HOST.exec(url.hostname);
   if (virtual && url.pathname.length > 1) return { kind: 'object', location: { bucket: virtual[1]!, key: decodeKey(url.pathname.slice(1)) } };
   if (PATH_HOST.test(url.hostname)) {

@@ -1,7 +1,7 @@
 /** Renders an {@link InferqError} as the S3 XML error document clients parse. */
 import type { ServerResponse } from 'node:http';
 import type { InferqError } from '../errors/index.js';
-import { escapeXml } from './xml.js';
+import { escapeXmlText } from './xml.js';
 
 /** Writes the S3 error response (no body for HEAD requests, as S3 does). */
 export function sendS3Error(res: ServerResponse, err: InferqError, resource: string, requestId: string, isHead: boolean): void {
@@ -16,8 +16,8 @@ export function sendS3Error(res: ServerResponse, err: InferqError, resource: str
     res.end();
     return;
   }
-  const details = Object.entries(err.details).map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`).join('');
-  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(err.spec.s3)}</Code><Message>${escapeXml(err.message)}</Message>${details}<Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`;
+  const details = Object.entries(err.details).map(([k, v]) => `<${k}>${escapeXmlText(String(v))}</${k}>`).join('');
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXmlText(err.spec.s3)}</Code><Message>${escapeXmlText(err.message)}</Message>${details}<Resource>${escapeXmlText(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`;
   const body = Buffer.from(xml, 'utf8');
   res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': body.length });
   res.end(body);

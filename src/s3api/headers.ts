@@ -90,8 +90,27 @@ export function checkConditions(headers: IncomingHttpHeaders, info: ObjectInfo):
   if (ifNoneMatch === undefined && modifiedSince !== undefined && modifiedSec <= modifiedSince) throw new InferqError('NotModified', 'Not Modified');
 }
 
-/** Sets the headers that describe an object on a GET/HEAD response. */
-export function writeObjectHeaders(res: ServerResponse, info: ObjectInfo, query: ReadonlyMap<string, string>, includeChecksums: boolean): void {
+/** A control character (tab aside): never valid in a header value. */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * The `response-*` overrides of a GET/HEAD as header name/value pairs, checked before anything is
+ * read: a control character is InvalidArgument; other non-ASCII text goes out as its UTF-8 bytes.
+ * @throws InferqError InvalidArgument naming the parameter.
+ */
+export function responseOverrides(query: ReadonlyMap<string, string>): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [param, header] of Object.entries(OVERRIDES)) {
+    const value = query.get(param);
+    if (value === undefined) continue;
+    if (CONTROL.test(value)) throw new InferqError('InvalidArgument', `The ${param} parameter must not contain control characters.`, { ArgumentName: param });
+    out.push([header, /^[\t\x20-\x7e]*$/.test(value) ? value : Buffer.from(value, 'utf8').toString('latin1')]);
+  }
+  return out;
+}
+
+/** Sets the headers that describe an object on a GET/HEAD response (`overrides` from {@link responseOverrides}). */
+export function writeObjectHeaders(res: ServerResponse, info: ObjectInfo, overrides: readonly (readonly [string, string])[], includeChecksums: boolean): void {
   res.setHeader('ETag', info.etag);
   res.setHeader('Last-Modified', httpDate(info.lastModified));
   res.setHeader('Accept-Ranges', 'bytes');
@@ -102,8 +121,5 @@ export function writeObjectHeaders(res: ServerResponse, info: ObjectInfo, query:
   if (includeChecksums) {
     for (const [alg, value] of Object.entries(info.checksums)) if (value) res.setHeader(`x-amz-checksum-${alg.toLowerCase()}`, value);
   }
-  for (const [param, header] of Object.entries(OVERRIDES)) {
-    const value = query.get(param);
-    if (value !== undefined) res.setHeader(header, value);
-  }
+  for (const [header, value] of overrides) res.setHeader(header, value);
 }

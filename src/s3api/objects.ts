@@ -4,7 +4,7 @@ import { InferqError } from '../errors/index.js';
 import type { ObjectInfo } from '../objects/index.js';
 import { decodeRequestBody, requireLength } from './body.js';
 import { bucketOf, header, keyOf, sendEmpty, sendXml, type S3Request } from './context.js';
-import { checkConditions, parseRange, readWriteOptions, writeObjectHeaders } from './headers.js';
+import { checkConditions, parseRange, readWriteOptions, responseOverrides, writeObjectHeaders } from './headers.js';
 import { renderXml, xmlDate } from './xml.js';
 
 /** S3's single-PUT limit. */
@@ -75,12 +75,13 @@ function checkCopyConditions(r: S3Request, info: ObjectInfo): void {
 
 /** GET /bucket/key (Range, conditional headers, response-* overrides). */
 export async function getObject(r: S3Request): Promise<void> {
+  const overrides = responseOverrides(r.address.query);
   const head = await r.deps.store.headObject(bucketOf(r), keyOf(r));
   checkConditions(r.req.headers, head);
   const range = parseRange(header(r.req, 'range'));
   const object = await r.deps.store.getObject(bucketOf(r), keyOf(r), range);
   const { res } = r;
-  writeObjectHeaders(res, object.info, r.address.query, header(r.req, 'x-amz-checksum-mode') === 'ENABLED' && !object.range);
+  writeObjectHeaders(res, object.info, overrides, header(r.req, 'x-amz-checksum-mode') === 'ENABLED' && !object.range);
   if (object.range) {
     res.statusCode = 206;
     res.setHeader('Content-Range', `bytes ${object.range.start}-${object.range.end}/${object.info.size}`);
@@ -94,9 +95,10 @@ export async function getObject(r: S3Request): Promise<void> {
 
 /** HEAD /bucket/key */
 export async function headObject(r: S3Request): Promise<void> {
+  const overrides = responseOverrides(r.address.query);
   const info = await r.deps.store.headObject(bucketOf(r), keyOf(r));
   checkConditions(r.req.headers, info);
-  writeObjectHeaders(r.res, info, r.address.query, header(r.req, 'x-amz-checksum-mode') === 'ENABLED');
+  writeObjectHeaders(r.res, info, overrides, header(r.req, 'x-amz-checksum-mode') === 'ENABLED');
   r.res.writeHead(200, { 'Content-Length': info.size });
   r.res.end();
 }

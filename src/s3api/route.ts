@@ -109,7 +109,10 @@ function objectOperation(method: string, query: ReadonlyMap<string, string>, hea
 export function resolveOperation(method: string, address: S3Address, headers: IncomingHttpHeaders): S3Operation {
   if (!['GET', 'HEAD', 'PUT', 'POST', 'DELETE'].includes(method)) throw new InferqError('MethodNotAllowed', `The specified method is not allowed against this resource.`, { Method: method });
   let op: S3Operation | undefined;
-  if (address.bucket === undefined) op = method === 'GET' ? 'ListBuckets' : undefined;
+  if (address.bucket === undefined) {
+    if (method !== 'GET') throw new InferqError('MethodNotAllowed', 'The specified method is not allowed against this resource.', { Method: method, ResourceType: 'SERVICE' });
+    op = 'ListBuckets';
+  }
   else if (address.key === undefined) op = bucketOperation(method, address.query);
   else op = objectOperation(method, address.query, headers);
   if (op === undefined) throw new InferqError('NotImplemented', 'A header or query you provided implies functionality that is not implemented.');

@@ -18,6 +18,19 @@ export function escapeXml(text: string): string {
   return text.replace(/[&<>"'\r]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' })[c] ?? c);
 }
 
+/** Characters XML 1.0 cannot carry at all, not even as character references. */
+const NOT_XML = /[^\t\n\r\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+const NOT_XML_ALL = new RegExp(NOT_XML.source, 'gu');
+
+/**
+ * Escapes free text (an error message, a value the client sent) for XML, replacing the characters
+ * XML cannot carry with U+FFFD so the document stays parseable. Object keys in listings are not
+ * passed through this: they must round-trip (clients ask for `encoding-type=url`).
+ */
+export function escapeXmlText(text: string): string {
+  return escapeXml(NOT_XML.test(text) ? text.replace(NOT_XML_ALL, '\ufffd') : text);
+}
+
 function renderChildren(node: XmlNode, out: string[]): void {
   for (const [name, value] of node) {
     if (value === undefined) continue;
@@ -55,10 +68,20 @@ const parser = new XMLParser({
  */
 export function parseXmlBody(body: Buffer): Record<string, unknown> {
   const text = body.toString('utf8');
-  if (XMLValidator.validate(text) !== true) throw new InferqError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
-  const parsed: unknown = parser.parse(text);
-  if (typeof parsed !== 'object' || parsed === null) throw new InferqError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+  if (XMLValidator.validate(text) !== true) throw malformed();
+  let parsed: unknown;
+  try {
+    parsed = parser.parse(text);
+  } catch (err) {
+    // The parser refuses what it will not expand (external entities, nesting past its limit, entity bombs).
+    throw malformed(err);
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw malformed();
   return parsed as Record<string, unknown>;
+}
+
+function malformed(cause?: unknown): InferqError {
+  return new InferqError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.', {}, cause === undefined ? undefined : { cause });
 }
 
 /** Formats a date as S3 does in XML (ISO 8601 with milliseconds). */
