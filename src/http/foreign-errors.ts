@@ -34,6 +34,12 @@ export interface ForeignCall {
 const MAX_FOREIGN_BODY = 1024 * 1024;
 /** Scope services whose APIs are restXml. */
 const REST_XML_SERVICES: ReadonlySet<string> = new Set(['cloudfront', 'route53']);
+/**
+ * Scope services whose APIs are restJson. A REST-shaped call (no Action, no X-Amz-Target) under
+ * any other foreign scope is not taken for that service's call: it is refused as a request for
+ * the S3 or SageMaker path it names, with the wrong scope (403 in that API's shape).
+ */
+const REST_JSON_SERVICES: ReadonlySet<string> = new Set(['lambda', 'apigateway', 'bedrock', 'eks', 'es', 'glacier', 'iot', 'kafka', 'appsync']);
 const FORM = 'application/x-www-form-urlencoded';
 
 function headerText(req: IncomingMessage, name: string): string | undefined {
@@ -51,7 +57,8 @@ function splitUrl(req: IncomingMessage): { path: string; query: string } {
  * The foreign call `req` is, given the credential-scope service it claims (undefined when it is
  * unsigned), or undefined when it is S3 or SageMaker Runtime traffic. `X-Amz-Target` on `POST /`
  * is foreign under any scope (the SageMaker control plane is `sagemaker` + `SageMaker.*`);
- * unsigned calls are foreign only when their shape says so (`POST /` as awsJson or awsQuery).
+ * unsigned calls are foreign only when their shape says so (`POST /` as awsJson or awsQuery); a
+ * REST-shaped call is foreign only under a known REST service scope.
  */
 export function foreignCall(req: IncomingMessage, service: string | undefined): ForeignCall | undefined {
   if (service === 's3') return undefined;
@@ -64,7 +71,8 @@ export function foreignCall(req: IncomingMessage, service: string | undefined): 
   if (contentType.startsWith('application/x-amz-json-')) return { protocol: 'json', service };
   if (service === 'ec2') return { protocol: 'ec2', service };
   if (contentType.startsWith(FORM) || /(?:^|&)Action=/.test(query)) return { protocol: 'query', service };
-  return { protocol: REST_XML_SERVICES.has(service) ? 'rest-xml' : 'rest-json', service };
+  if (REST_XML_SERVICES.has(service)) return { protocol: 'rest-xml', service };
+  return REST_JSON_SERVICES.has(service) ? { protocol: 'rest-json', service } : undefined;
 }
 
 /** The operation a foreign call names: its Action, its X-Amz-Target operation, or method and path. */
