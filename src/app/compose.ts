@@ -135,6 +135,7 @@ async function startCore(config: ResolvedConfig, logger: Logger, clock: Clock, w
       endpoints, models, slots, queue, store, fetchUrl,
       leaseMs: config.worker.leaseSeconds * 1000,
       sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
+      storageRetry: { initialMs: config.worker.storageRetryInitialSeconds * 1000, maxMs: config.worker.storageRetryMaxSeconds * 1000 },
       clock, logger: logger.child('worker'),
     });
   }
