@@ -114,7 +114,7 @@ describe('a full data directory', () => {
     for (const [id, mode] of [['small-1', 'held-go-1'], ['big-1', 'held-go-200']] as const) {
       const res = await invoke(id, mode);
       assert.equal(res.status, 202, res.body.toString());
-      await waitForOutput(server, new RegExp(`fixture held inference-id=${id}\\b`));
+      await waitForOutput(server, new RegExp(`fixture held inference-id=${id}\\b`), 0, 90_000); // the first one waits for the model to start
       assert.equal((await getStatus(server.url, 'held', id)).Status, 'Running');
     }
   });
@@ -132,7 +132,7 @@ describe('a full data directory', () => {
     for (const id of ['small-1', 'big-1']) {
       const status = await getStatus(server.url, 'held', id);
       assert.equal(status.Status, 'Running', `${id}: ${JSON.stringify(status)}`);
-      assert.equal(status.Attempts, 1, id);
+      assert.ok(status.Attempts <= 1, `${id}: ${status.Attempts} attempts (a deferred request shows its refunded attempt as 0)`);
       assert.equal(status.FailureReason, undefined, id);
       const objects = await terminalObjects(server.url, status);
       assert.equal(objects.output, undefined, `${id}: an output object while the disk is full`);

@@ -13,7 +13,7 @@ export function mountTmpfs(dir: string, sizeMiB: number): string | undefined {
     return undefined;
   } catch (err) {
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    return `mounting a tmpfs was refused (needs root and CAP_SYS_ADMIN): ${stderr || (err as Error).message}`;
+    return `could not mount a tmpfs (that needs root with CAP_SYS_ADMIN): ${stderr || (err as Error).message}`;
   }
 }
 
