@@ -36,6 +36,14 @@ class HashingCounter extends Transform {
   }
 }
 
+/** The calls a write stream makes on its file. */
+const FILE_CALLS: ReadonlySet<string> = new Set(['open', 'write', 'writev', 'fsync', 'fdatasync', 'close']);
+
+/** Whether `err` is a system error of one of those calls (ENOSPC from `write`, …). */
+function isFileCallError(err: unknown): boolean {
+  return err instanceof Error && 'syscall' in err && typeof err.syscall === 'string' && FILE_CALLS.has(err.syscall) && 'code' in err && typeof err.code === 'string';
+}
+
 /** Paths and file operations under one store root (`<dataDir>/objects`). */
 export class BlobFiles {
   readonly indexFile: string;
@@ -95,6 +103,8 @@ export class BlobFiles {
     const path = join(this.tmpDir, randomUUID());
     const counter = new HashingCounter();
     const out = createWriteStream(path, { flags: 'wx', flush: true, highWaterMark: 1 << 20 });
+    // The file's own error is a system error of a file call; a failure of the source (or an abort)
+    // reaches the file too (the pipeline destroys it with that error) but is not one.
     let fileError: unknown;
     out.once('error', (err) => { fileError = err; });
     try {
@@ -102,7 +112,7 @@ export class BlobFiles {
     } catch (err) {
       out.destroy();
       await removeQuietly(path);
-      if (fileError !== undefined && err === fileError) throw toStorageFault(err) ?? new InferqError('InternalError', 'The object store could not write the body to its disk.', {}, { cause: err });
+      if (err === fileError && isFileCallError(err)) throw toStorageFault(err) ?? new InferqError('InternalError', 'The object store could not write the body to its disk.', {}, { cause: err });
       throw err;
     }
     return { path, md5: counter.hash.digest('hex'), size: counter.size };
