@@ -153,6 +153,7 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
     endpoints, models, slots, queue, store, fetchUrl,
     leaseMs: config.worker.leaseSeconds * 1000,
     sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
+    storageRetry: { initialMs: config.worker.storageRetryInitialSeconds * 1000, maxMs: config.worker.storageRetryMaxSeconds * 1000 },
     clock, logger: logger.child('worker'),
   });
 }

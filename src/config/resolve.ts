@@ -103,6 +103,10 @@ export interface ResolvedConfig {
     readonly enabled: boolean;
     readonly leaseSeconds: number;
     readonly sweepIntervalSeconds: number;
+    /** See the `worker.storageRetryInitialSeconds` key. */
+    readonly storageRetryInitialSeconds: number;
+    /** See the `worker.storageRetryMaxSeconds` key. */
+    readonly storageRetryMaxSeconds: number;
   };
   /** The environment `command` models inherit (the server's own). */
   readonly modelBaseEnv: Readonly<Record<string, string | undefined>>;
@@ -226,6 +230,10 @@ export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = pro
   for (const [i, c] of configured.entries()) {
     if (ids.has(c.accessKeyId)) throw new ConfigError(`server.credentials.${i}.accessKeyId`, `duplicate access key id ${c.accessKeyId}`);
     ids.add(c.accessKeyId);
+  }
+  const { storageRetryInitialSeconds, storageRetryMaxSeconds } = parsed.data.worker;
+  if (storageRetryMaxSeconds < storageRetryInitialSeconds) {
+    throw new ConfigError('worker.storageRetryMaxSeconds', `must be at least worker.storageRetryInitialSeconds (${storageRetryInitialSeconds})`);
   }
   const configDir = configFile ? dirname(resolvePath(cwd, configFile)) : cwd;
   const endpointsRaw = parsed.data.endpoints ?? DEFAULT_ENDPOINTS.map((e) => endpointSchema.parse(e));

@@ -140,6 +140,13 @@ export const workerSchema = z.strictObject({
   leaseSeconds: z.number().int().min(3).max(3600).default(30),
   /** How often queued requests past their TTL are expired. @default 1 */
   sweepIntervalSeconds: z.number().min(0.1).max(60).default(1),
+  /**
+   * First wait before an async request whose result inferq's own storage could not take (disk
+   * full, read-only) runs again; each further fault of the request doubles it. @default 1
+   */
+  storageRetryInitialSeconds: z.number().min(0.1).max(3600).default(1),
+  /** Longest wait between those retries (at least storageRetryInitialSeconds). @default 30 */
+  storageRetryMaxSeconds: z.number().min(0.1).max(3600).default(30),
 });
 
 /** The whole configuration file. */

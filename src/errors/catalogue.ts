@@ -3,6 +3,7 @@
  * retryable flag. Wire shapes (S3 XML, SageMaker JSON) are chosen only at the HTTP edge, from the
  * `s3` and `sagemaker` names recorded here; code never branches on message text.
  */
+import { STORAGE_FAULT_MESSAGES, storageFaultCode } from './storage.js';
 
 /** How one catalogue entry is reported. */
 export interface ErrorSpec {
@@ -67,6 +68,8 @@ export const ERROR_CATALOGUE = {
   ModelError: spec(424, false, 'InvalidRequest', 'ModelError', 'The model answered a real-time call with a non-2xx status, closed the connection, or did not answer within realtime.timeoutSeconds (OriginalStatusCode 0).'),
   ModelNotReady: spec(429, true, 'SlowDown', 'ModelNotReadyException', 'No healthy model instance became available within realtime.startTimeoutSeconds; retry later.'),
   // Server
+  StorageFull: spec(503, true, 'ServiceUnavailable', 'ServiceUnavailable', "inferq's data directory is full (ENOSPC, EDQUOT, SQLITE_FULL): nothing of the request was stored; retry once space is freed. Async requests that cannot store their result wait and are retried."),
+  StorageReadOnly: spec(503, true, 'ServiceUnavailable', 'ServiceUnavailable', "inferq's data directory cannot be written (EROFS, SQLITE_READONLY): nothing of the request was stored; retry later. Async requests wait and are retried."),
   ServiceUnavailable: spec(503, true, 'SlowDown', 'ServiceUnavailable', 'The server is overloaded or shutting down; retry later.'),
   InternalError: spec(500, true, 'InternalError', 'InternalFailure', 'An unexpected internal error; the request may be retried.'),
 } as const satisfies Record<string, ErrorSpec>;
@@ -107,9 +110,27 @@ export function isInferqError(value: unknown, code?: ErrorCode): value is Inferq
   return value instanceof InferqError && (code === undefined || value.code === code);
 }
 
-/** Wraps anything thrown into an InferqError (unknown failures become InternalError). */
+/**
+ * The StorageFull / StorageReadOnly error `err` stands for (see storage.ts; an InferqError of one
+ * of those codes is returned as it is, anything else is kept as the cause), or undefined.
+ */
+export function toStorageFault(err: unknown): InferqError | undefined {
+  const code = storageFaultCode(err);
+  if (code === undefined) return undefined;
+  if (err instanceof InferqError && err.code === code) return err;
+  return new InferqError(code, STORAGE_FAULT_MESSAGES[code], {}, { cause: err });
+}
+
+/** Whether `err` is an InferqError reporting a storage fault of inferq's own disk (StorageFull, StorageReadOnly). */
+export function isStorageFault(err: unknown): err is InferqError {
+  return err instanceof InferqError && (err.code === 'StorageFull' || err.code === 'StorageReadOnly');
+}
+
+/** Wraps anything thrown into an InferqError (storage faults become StorageFull / StorageReadOnly, other unknown failures InternalError). */
 export function toInferqError(value: unknown): InferqError {
   if (value instanceof InferqError) return value;
+  const fault = toStorageFault(value);
+  if (fault) return fault;
   return new InferqError('InternalError', 'We encountered an internal error. Please try again.', {}, { cause: value });
 }
 

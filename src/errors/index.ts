@@ -1,5 +1,6 @@
 /** Public surface of the error catalogue. */
-export { ERROR_CATALOGUE, InferqError, isErrorCode, isInferqError, toInferqError } from './catalogue.js';
+export { ERROR_CATALOGUE, InferqError, isErrorCode, isInferqError, isStorageFault, toInferqError, toStorageFault } from './catalogue.js';
+export type { StorageFaultCode } from './storage.js';
 export type { ErrorCode, ErrorSpec } from './catalogue.js';
 export { renderErrorsDoc } from './doc.js';
 export { StartupError, isStartupError } from './startup.js';

@@ -99,6 +99,13 @@ export interface JobQueue {
   finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean>;
   /** Gives a leased job back to the queue without counting the attempt (e.g. the model became unhealthy). */
   release(owner: string, id: string): Promise<void>;
+  /**
+   * Gives a leased job back without counting the attempt, to be claimed again no earlier than
+   * `until` (epoch ms): the retry of a job whose result inferq's own storage could not take. The
+   * job stays `running` meanwhile (it has started) with nobody working on it: its lease simply
+   * ends at `until`, and {@link claim} takes it then like any job whose lease ran out.
+   */
+  defer(owner: string, id: string, until: number): Promise<void>;
   /** Leases up to `max` queued jobs whose expiresAt has passed (for the TTL sweeper). */
   claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]>;
   /** Releases every lease held by `owner` (a worker process known to be dead). */

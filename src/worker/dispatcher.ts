@@ -6,12 +6,19 @@
  * has no capacity (unhealthy, or scaled to zero) nothing is claimed, so requests wait in the queue
  * (within their TTL) instead of failing — but the backlog is still reported, which is what starts
  * a scaled-to-zero model.
+ *
+ * Faults of inferq's own storage are retried, never failed: a job whose result the object store
+ * could not take is deferred in the queue (its attempt refunded) and claimed again after a backoff
+ * of its own (see backoff.ts); recording an outcome that the queue cannot write (its disk is full)
+ * is retried on the same schedule with the slot freed, so real-time calls keep the model meanwhile.
  */
 import type { EndpointConfig } from '../config/index.js';
+import { isInferqError, isStorageFault } from '../errors/index.js';
 import type { ModelClient } from '../models/index.js';
 import type { Job, JobQueue } from '../queue/index.js';
 import type { SlotScheduler } from '../scheduling/index.js';
 import type { Clock, Logger } from '../util/index.js';
+import { sleepUnlessAborted, storageRetryDelay, type StorageRetryPolicy } from './backoff.js';
 import { executeJob, type ExecuteContext, type ExecuteResult } from './execute.js';
 
 /** What a dispatcher needs. */
@@ -25,6 +32,8 @@ export interface DispatcherDeps {
   readonly owner: string;
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
+  /** Waits between retries after storage faults. */
+  readonly storageRetry: StorageRetryPolicy;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Called after every terminal outcome (status watchers, metrics). */
@@ -33,6 +42,22 @@ export interface DispatcherDeps {
 
 /** The queued backlog is read (and reported as demand) at most this often. */
 export const BACKLOG_INTERVAL_MS = 200;
+
+/** Most jobs whose storage-fault count a dispatcher remembers (the oldest are forgotten first). */
+const MAX_TRACKED_FAULTS = 10_000;
+
+/** Whether a failed queue write may succeed later (the queue's disk is full, its database busy or its thread restarting). */
+function queueMayRecover(err: unknown): boolean {
+  return isStorageFault(err) || isInferqError(err, 'ServiceUnavailable');
+}
+
+/** `Code: message`, with the code of the underlying system or SQLite error (ENOSPC, SQLITE_FULL, …) when there is one. */
+function describeError(err: unknown): string {
+  if (!isInferqError(err)) return err instanceof Error ? err.message : String(err);
+  const cause: unknown = err.cause;
+  const code = typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string' ? ` (${cause.code})` : '';
+  return `${err.code}${code}: ${err.message}`;
+}
 
 interface InFlight {
   readonly job: Job;
@@ -50,6 +75,8 @@ export class EndpointDispatcher {
   private drained: (() => void) | undefined;
   private backlogAt = -Infinity;
   private readingBacklog = false;
+  /** Consecutive storage faults of each job this dispatcher deferred (for its backoff). */
+  private readonly storageFaults = new Map<string, number>();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -153,27 +180,85 @@ export class EndpointDispatcher {
   }
 
   private run(job: Job): void {
+    if (this.inFlight.has(job.id)) {
+      // Claimed again while its run still waits to record its outcome (the queue could not be
+      // written for longer than the lease): that run keeps the job.
+      this.deps.slots.releaseAsync();
+      return;
+    }
     const abort = new AbortController();
     this.inFlight.set(job.id, { job, abort });
+    let slotHeld = true;
+    const freeSlot = (): void => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      this.deps.slots.releaseAsync();
+    };
     const ctx: ExecuteContext = Object.assign({}, this.deps.execute, { model: this.deps.model, maxAttempts: this.deps.endpoint.async.maxAttempts });
     executeJob(ctx, job, abort.signal)
-      .then((result) => this.settle(job, result, abort.signal))
+      .then((result) => this.settleRetrying(job, result, abort.signal, () => { freeSlot(); this.pump(); }))
       .catch(async (err: unknown) => {
-        this.deps.logger.error('job failed unexpectedly; releasing it for a retry', { inferenceId: job.inferenceId, error: err instanceof Error ? err.message : String(err) });
+        this.deps.logger.error('job failed unexpectedly; releasing it for a retry', { inferenceId: job.inferenceId, error: describeError(err) });
         await this.deps.queue.release(this.deps.owner, job.id).catch(() => undefined);
       })
       .finally(() => {
         this.inFlight.delete(job.id);
-        this.deps.slots.releaseAsync();
+        freeSlot();
         if (this.inFlight.size === 0) this.drained?.();
         this.pump();
       });
   }
 
-  private async settle(job: Job, result: ExecuteResult, signal: AbortSignal): Promise<void> {
+  /**
+   * Records `result`, retrying with the storage backoff while the queue cannot be written (its disk
+   * is full, …) until it can or `signal` aborts; the job's slot is freed once the first retry waits.
+   */
+  private async settleRetrying(job: Job, result: ExecuteResult, signal: AbortSignal, freeSlot: () => void): Promise<void> {
+    let deferMs = 0;
+    if (result.state === 'storage-fault') {
+      const faults = this.countStorageFault(job.id);
+      deferMs = storageRetryDelay(this.deps.storageRetry, faults);
+      this.deps.logger.warn('could not store the result of a request (a fault of inferq\'s storage, not of the model); it will run again', {
+        inferenceId: job.inferenceId, error: describeError(result.error), retryInMs: deferMs, faults,
+      });
+    }
+    for (let failures = 1; ; failures++) {
+      try {
+        await this.settle(job, result, signal, deferMs);
+        return;
+      } catch (err) {
+        if (signal.aborted || !queueMayRecover(err)) throw err;
+        const retryInMs = storageRetryDelay(this.deps.storageRetry, failures);
+        this.deps.logger.warn('could not record the state of a request in the queue; retrying', { inferenceId: job.inferenceId, error: describeError(err), retryInMs });
+        freeSlot();
+        await sleepUnlessAborted(retryInMs, signal);
+      }
+    }
+  }
+
+  /** Counts one more storage fault of job `id`; returns how many it has had in a row. */
+  private countStorageFault(id: string): number {
+    const faults = (this.storageFaults.get(id) ?? 0) + 1;
+    this.storageFaults.delete(id);
+    this.storageFaults.set(id, faults);
+    if (this.storageFaults.size > MAX_TRACKED_FAULTS) {
+      const oldest = this.storageFaults.keys().next();
+      if (oldest.done !== true) this.storageFaults.delete(oldest.value);
+    }
+    return faults;
+  }
+
+  private async settle(job: Job, result: ExecuteResult, signal: AbortSignal, deferMs: number): Promise<void> {
     const { queue, owner, clock, logger } = this.deps;
+    const leaseLost = signal.reason instanceof Error && signal.reason.message === 'lease lost';
+    if (result.state === 'storage-fault') {
+      if (!leaseLost) await queue.defer(owner, job.id, clock.now() + deferMs);
+      logger.debug('deferred', { inferenceId: job.inferenceId, retryInMs: deferMs });
+      return;
+    }
+    this.storageFaults.delete(job.id);
     if (result.state === 'release') {
-      if (!(signal.reason instanceof Error && signal.reason.message === 'lease lost')) await queue.release(owner, job.id);
+      if (!leaseLost) await queue.release(owner, job.id);
       logger.debug('released', { inferenceId: job.inferenceId, why: result.why });
       return;
     }

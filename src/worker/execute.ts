@@ -3,9 +3,14 @@
  * invocation timeout, and stream the model's answer to the output location (2xx) or the failure
  * location (anything else). Every path ends in exactly one terminal object: writing one result
  * deletes the other location, so a retried job never leaves both.
+ *
+ * When inferq's own object store cannot take a terminal object (its disk is full or read-only, or
+ * any other failure of the store rather than of the model's response), the job is neither failed
+ * nor blamed on the model: the result is `storage-fault`, and the dispatcher runs the job again
+ * after a backoff without counting the attempt.
  */
 import { Readable } from 'node:stream';
-import { isInferqError } from '../errors/index.js';
+import { isInferqError, toInferqError, type InferqError } from '../errors/index.js';
 import { ModelCallError, type ModelClient } from '../models/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { Job, JobOutcome, ObjectLocation } from '../queue/index.js';
@@ -21,8 +26,32 @@ export interface ExecuteContext {
   readonly fetchUrl: (url: string, signal: AbortSignal) => Promise<{ body: Readable; length?: number }>;
 }
 
-/** The result of running a job: a terminal outcome, or `release` to give it back to the queue. */
-export type ExecuteResult = JobOutcome | { readonly state: 'release'; readonly why: string };
+/**
+ * The result of running a job: a terminal outcome, `release` to give it back to the queue, or
+ * `storage-fault` when the store could not take its terminal object (`error` says why): the job is
+ * to run again later, its attempt not counted.
+ */
+export type ExecuteResult =
+  | JobOutcome
+  | { readonly state: 'release'; readonly why: string }
+  | { readonly state: 'storage-fault'; readonly error: InferqError };
+
+/** A failure of the object store while writing or removing a terminal object (thrown up to executeJob). */
+class StoreWriteFault extends Error {
+  override readonly name = 'StoreWriteFault';
+  constructor(readonly error: InferqError) {
+    super(error.message, { cause: error });
+  }
+}
+
+/** Runs a store write of a terminal object; any failure of it is the store's (a StoreWriteFault). */
+async function storeWrite(write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    throw new StoreWriteFault(toInferqError(err));
+  }
+}
 
 interface OpenedInput {
   readonly body: Readable | Buffer;
@@ -51,7 +80,7 @@ function describeInput(job: Job): string {
  * deterministic), so first attempts skip the write — and never delete an object another request
  * with the same Filename produced.
  */
-async function deleteQuietly(ctx: ExecuteContext, job: Job, location: ObjectLocation): Promise<void> {
+async function deleteQuietly(ctx: Pick<ExecuteContext, 'store'>, job: Job, location: ObjectLocation): Promise<void> {
   if (job.attempts <= 1) return;
   try {
     await ctx.store.deleteObject(location.bucket, location.key);
@@ -66,11 +95,11 @@ export async function writeFailureReason(ctx: Pick<ExecuteContext, 'store'>, job
     contentType: 'text/plain; charset=utf-8',
     userMetadata: { 'inference-id': job.inferenceId },
   });
-  await deleteQuietly(ctx as ExecuteContext, job, job.output);
+  await deleteQuietly(ctx, job, job.output);
 }
 
 async function failWith(ctx: ExecuteContext, job: Job, reason: string, state: 'failed' | 'expired' = 'failed'): Promise<JobOutcome> {
-  await writeFailureReason(ctx, job, reason);
+  await storeWrite(() => writeFailureReason(ctx, job, reason));
   return { state, failureReason: reason };
 }
 
@@ -91,13 +120,24 @@ function modelErrorReason(status: number): string {
 }
 
 /**
- * Runs `job` once. Rejects only when even the failure object cannot be written (the caller then
- * releases the job so it is retried).
+ * Runs `job` once. A terminal object the store could not take makes the result `storage-fault`
+ * (or `release` when the process is shutting down); other unexpected errors reject (the caller
+ * then releases the job so it is retried).
  */
 export async function executeJob(ctx: ExecuteContext, job: Job, shutdown: AbortSignal): Promise<ExecuteResult> {
-  if (job.attempts > ctx.maxAttempts) {
-    return failWith(ctx, job, `InternalFailure: the request was started ${job.attempts - 1} times and the worker running it stopped each time; giving up.`);
+  try {
+    if (job.attempts > ctx.maxAttempts) {
+      return await failWith(ctx, job, `InternalFailure: the request was started ${job.attempts - 1} times and the worker running it stopped each time; giving up.`);
+    }
+    return await withTimeout(ctx, job, shutdown);
+  } catch (err) {
+    if (!(err instanceof StoreWriteFault)) throw err;
+    if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
+    return { state: 'storage-fault', error: err.error };
   }
+}
+
+async function withTimeout(ctx: ExecuteContext, job: Job, shutdown: AbortSignal): Promise<ExecuteResult> {
   // A timer, not AbortSignal.timeout: only referenced through AbortSignal.any, a timeout signal may be garbage-collected and never fire.
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new DOMException(`invocation timeout of ${job.invocationTimeoutSeconds} s`, 'TimeoutError')), job.invocationTimeoutSeconds * 1000);
@@ -171,10 +211,11 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
     if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
     if (timeout(signal, shutdown)) return failWith(ctx, job, noResponseReason(new ModelCallError('timeout', 'timed out while streaming the response'), job));
     if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job));
-    // Store failures are InferqErrors and are retried; anything else broke the model's response stream.
-    if (isInferqError(err)) throw err;
+    // The store reports its own failures (a full disk, …) as InferqErrors: inferq's fault, retried
+    // later. Anything else is an error of the model's response stream.
+    if (isInferqError(err)) throw new StoreWriteFault(err);
     return failWith(ctx, job, noResponseReason(new ModelCallError('connection-lost', err instanceof Error ? err.message : String(err)), job));
   }
-  await deleteQuietly(ctx, job, ok ? job.failure : job.output);
+  await storeWrite(() => deleteQuietly(ctx, job, ok ? job.failure : job.output));
   return ok ? { state: 'succeeded' } : { state: 'failed', failureReason: modelErrorReason(response.status) };
 }

@@ -2,4 +2,5 @@
 export { startWorkerPool } from './pool.js';
 export type { WorkerPool, WorkerPoolDeps } from './pool.js';
 export type { ExecuteResult } from './execute.js';
+export type { StorageRetryPolicy } from './backoff.js';
 export { sweepExpired } from './sweeper.js';

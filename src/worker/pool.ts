@@ -11,6 +11,7 @@ import type { ObjectStore } from '../objects/index.js';
 import type { Job, JobQueue, WorkerRegistry } from '../queue/index.js';
 import type { SlotScheduler } from '../scheduling/index.js';
 import type { Clock, Logger } from '../util/index.js';
+import type { StorageRetryPolicy } from './backoff.js';
 import { EndpointDispatcher } from './dispatcher.js';
 import type { ExecuteContext, ExecuteResult } from './execute.js';
 import { sweepExpired } from './sweeper.js';
@@ -26,6 +27,8 @@ export interface WorkerPoolDeps {
   readonly fetchUrl: ExecuteContext['fetchUrl'];
   readonly leaseMs: number;
   readonly sweepIntervalMs: number;
+  /** Waits between retries after faults of inferq's own storage (see backoff.ts). */
+  readonly storageRetry: StorageRetryPolicy;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly onFinished?: (job: Job, result: ExecuteResult) => void;
@@ -73,6 +76,7 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
     owner,
     leaseMs: deps.leaseMs,
     pollIntervalMs: 250,
+    storageRetry: deps.storageRetry,
     clock: deps.clock,
     logger: deps.logger.child(endpoint.name),
     ...(deps.onFinished ? { onFinished: deps.onFinished } : {}),

@@ -1,7 +1,8 @@
 /**
  * The object index's group commit on a real database file: writes of one tick share one
- * transaction, a failing write rejects alone, the connection keeps `synchronous = FULL` for its
- * other writes, and close() waits for the log sync of what was committed.
+ * transaction, a failing write rejects alone, a write that makes SQLite roll back the whole
+ * transaction (a full database) fails the whole batch with nothing committed, the connection keeps
+ * `synchronous = FULL` for its other writes, and close() waits for the log sync of what was committed.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -62,6 +63,31 @@ void describe('GroupCommitter', () => {
     const reopened = new Database(db.name, { readonly: true });
     assert.deepEqual(reopened.prepare('SELECT k FROM t').all(), [{ k: 'late' }]);
     reopened.close();
+  });
+
+  void it('a write that fills the database (SQLITE_FULL) fails its whole batch: nothing of it is committed, later batches work', async () => {
+    const db = openDb();
+    db.exec('CREATE TABLE b (k TEXT PRIMARY KEY, v BLOB)');
+    const commits = new GroupCommitter(db);
+    const insert = db.prepare('INSERT INTO b (k, v) VALUES (?, ?)');
+    // SQLite reports SQLITE_FULL when the database would grow past max_page_count, as on a full disk,
+    // and then rolls back the whole transaction, not only the savepoint of the write.
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages + 2}`);
+    const results = await Promise.allSettled([
+      commits.run(() => insert.run('before', Buffer.alloc(10))),
+      commits.run(() => insert.run('huge', Buffer.alloc(200_000))),
+      commits.run(() => insert.run('after', Buffer.alloc(10))),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+    for (const r of results) assert.equal(r.status === 'rejected' ? (r.reason as { code?: string }).code : undefined, 'SQLITE_FULL');
+    assert.deepEqual(db.prepare('SELECT k FROM b').all(), [], 'no write of the batch is visible (none ran outside the transaction)');
+    assert.equal(db.inTransaction, false);
+    db.pragma('max_page_count = 1073741823');
+    assert.equal(await commits.run(() => insert.run('later', Buffer.alloc(10)).changes), 1);
+    assert.deepEqual(db.prepare('SELECT k FROM b').all(), [{ k: 'later' }]);
+    await commits.close();
+    db.close();
   });
 
   void it('rejects the writes of a batch whose database was closed before it ran, throwing nothing', async () => {

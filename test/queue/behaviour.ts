@@ -187,6 +187,33 @@ function registerLeaseTests(get: () => JobQueue): void {
     assert.equal(all[0]?.attempts, 1);
   });
 
+  void it('defer refunds the attempt and makes the job claimable again only from the given time', async () => {
+    const queue = get();
+    await queue.enqueue(newJob('ep', 'a'));
+    const [a] = await queue.claim('ep', 'w1', 1, 60_000, T0);
+    assert.ok(a);
+    assert.equal(a.attempts, 1);
+    await queue.defer('w2', a.id, T0 + 10); // not the owner: no effect
+    assert.deepEqual(await queue.claim('ep', 'w2', 1, 60_000, T0 + 500), []);
+    await queue.defer('w1', a.id, T0 + 1_000);
+    const waiting = await queue.get('ep', 'a');
+    assert.equal(waiting?.state, 'running', 'a deferred job has started; it is not queued again');
+    assert.equal(waiting.attempts, 0);
+    assert.equal(waiting.startedAt, T0);
+    assert.deepEqual(await queue.claim('ep', 'w2', 1, 60_000, T0 + 999), []);
+    const [again] = await queue.claim('ep', 'w2', 1, 60_000, T0 + 1_000);
+    assert.equal(again?.id, a.id);
+    assert.equal(again.attempts, 1, 'the deferred claim did not count');
+    await queue.defer('w2', a.id, T0 + 2_000);
+    await queue.defer('w2', a.id, T0 + 2_000); // a second defer refunds nothing more
+    assert.equal((await queue.get('ep', 'a'))?.attempts, 0);
+    const [third] = await queue.claim('ep', 'w3', 1, 60_000, T0 + 2_000);
+    assert.equal(third?.attempts, 1);
+    assert.equal(await queue.finish('w3', a.id, { state: 'succeeded' }, T0 + 2_001), true);
+    await queue.defer('w3', a.id, T0 + 3_000); // a finished job cannot be deferred
+    assert.equal((await queue.get('ep', 'a'))?.state, 'succeeded');
+  });
+
   void it('releaseOwner returns all of an owner’s jobs to the queue, attempts kept', async () => {
     const queue = get();
     for (const id of ['a', 'b', 'c']) await queue.enqueue(newJob('ep', id));

@@ -93,3 +93,14 @@ test('duplicate access key ids are rejected', () => {
   const err = configError(() => resolveConfig({ configFile: file('server: { credentials: [ { accessKeyId: AKID1, secretAccessKey: x }, { accessKeyId: AKID1, secretAccessKey: y } ] }\n') }));
   assert.equal(err.key, 'server.credentials.1.accessKeyId');
 });
+
+test('worker.storageRetry*: defaults 1 s and 30 s; the longest wait may not be shorter than the first', () => {
+  const c = resolveConfig({}, '/tmp/x');
+  assert.equal(c.worker.storageRetryInitialSeconds, 1);
+  assert.equal(c.worker.storageRetryMaxSeconds, 30);
+  const set = resolveConfig({ configFile: file('worker: { storageRetryInitialSeconds: 0.5, storageRetryMaxSeconds: 5 }\n') });
+  assert.equal(set.worker.storageRetryInitialSeconds, 0.5);
+  assert.equal(set.worker.storageRetryMaxSeconds, 5);
+  assert.equal(configError(() => resolveConfig({ configFile: file('worker: { storageRetryInitialSeconds: 10, storageRetryMaxSeconds: 5 }\n') })).key, 'worker.storageRetryMaxSeconds');
+  assert.equal(configError(() => resolveConfig({ configFile: file('worker: { storageRetryInitialSeconds: 0 }\n') })).key, 'worker.storageRetryInitialSeconds');
+});

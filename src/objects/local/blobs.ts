@@ -5,15 +5,16 @@
  *   <root>/index.db              the SQLite index
  *   <root>/tmp/<uuid>            bodies being written (removed at open)
  *   <root>/blobs/<xx>/<uuid>     committed object bodies; the index holds `<xx>/<uuid>`
- *   <root>/parts/<uploadId>/<n>  multipart parts
+ *   <root>/parts/<uploadId>/<n>.<md5>  multipart parts (`<n>` alone: written by inferq ≤ 0.1)
  *
  * Bodies are streamed to tmp/ while hashing (MD5) and counting, fsynced, then renamed into place.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, promises as fsp, renameSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, promises as fsp, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { InferqError, toStorageFault } from '../../errors/index.js';
 
 /** A finished temporary file with what was learned while writing it. */
 export interface TempFile {
@@ -33,6 +34,14 @@ class HashingCounter extends Transform {
     this.size += chunk.length;
     callback(null, chunk);
   }
+}
+
+/** The calls a write stream makes on its file. */
+const FILE_CALLS: ReadonlySet<string> = new Set(['open', 'write', 'writev', 'fsync', 'fdatasync', 'close']);
+
+/** Whether `err` is a system error of one of those calls (ENOSPC from `write`, …). */
+function isFileCallError(err: unknown): boolean {
+  return err instanceof Error && 'syscall' in err && typeof err.syscall === 'string' && FILE_CALLS.has(err.syscall) && 'code' in err && typeof err.code === 'string';
 }
 
 /** Paths and file operations under one store root (`<dataDir>/objects`). */
@@ -65,24 +74,45 @@ export class BlobFiles {
     return join(this.partsDir, uploadId);
   }
 
-  /** Absolute path of one part file. */
-  partPath(uploadId: string, partNumber: number): string {
+  /**
+   * Absolute path of one part file: named by part number and content MD5 (hex), so a re-upload of
+   * a part never overwrites the file the index row still names until that row is replaced.
+   */
+  partPath(uploadId: string, partNumber: number, md5: string): string {
+    return join(this.partsDir, uploadId, `${partNumber}.${md5}`);
+  }
+
+  /** Path of a part file as written before parts were named by MD5 (still read). */
+  legacyPartPath(uploadId: string, partNumber: number): string {
     return join(this.partsDir, uploadId, String(partNumber));
+  }
+
+  /** The file holding part `partNumber` with content MD5 `md5`: {@link partPath}, or the legacy name. */
+  existingPartPath(uploadId: string, partNumber: number, md5: string): string {
+    const path = this.partPath(uploadId, partNumber, md5);
+    return existsSync(path) ? path : this.legacyPartPath(uploadId, partNumber);
   }
 
   /**
    * Streams `source` into a new temp file, computing MD5 and size, and fsyncs it. On any failure
-   * (source error, abort) the temp file is removed and the original error rethrown.
+   * (source error, abort, a full disk) the temp file is removed; an error of the source or the
+   * abort is rethrown as it is, an error of the file itself becomes an InferqError (StorageFull,
+   * StorageReadOnly or InternalError), so callers can tell the store's faults from the source's.
    */
   async writeTemp(source: Readable | AsyncIterable<Buffer>, signal: AbortSignal): Promise<TempFile> {
     const path = join(this.tmpDir, randomUUID());
     const counter = new HashingCounter();
     const out = createWriteStream(path, { flags: 'wx', flush: true, highWaterMark: 1 << 20 });
+    // The file's own error is a system error of a file call; a failure of the source (or an abort)
+    // reaches the file too (the pipeline destroys it with that error) but is not one.
+    let fileError: unknown;
+    out.once('error', (err) => { fileError = err; });
     try {
       await pipeline(source, counter, out, { signal });
     } catch (err) {
       out.destroy();
       await removeQuietly(path);
+      if (err === fileError && isFileCallError(err)) throw toStorageFault(err) ?? new InferqError('InternalError', 'The object store could not write the body to its disk.', {}, { cause: err });
       throw err;
     }
     return { path, md5: counter.hash.digest('hex'), size: counter.size };
@@ -102,10 +132,24 @@ export class BlobFiles {
     return id;
   }
 
-  /** Synchronously moves a temp file into place as a part (atomically replacing an earlier upload of it). */
-  promoteToPartSync(tempPath: string, uploadId: string, partNumber: number): void {
+  /**
+   * Synchronously moves a temp file into place as a part with content MD5 `md5`; returns its path.
+   * Only a file of the same part with the same bytes is replaced.
+   */
+  promoteToPartSync(tempPath: string, uploadId: string, partNumber: number, md5: string): string {
     mkdirSync(this.uploadDir(uploadId), { recursive: true });
-    renameSync(tempPath, this.partPath(uploadId, partNumber));
+    const path = this.partPath(uploadId, partNumber, md5);
+    renameSync(tempPath, path);
+    return path;
+  }
+}
+
+/** Synchronously removes a file, ignoring "not found" and any other failure. */
+export function removeQuietlySync(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // best effort: an unreferenced file is swept at the next open
   }
 }
 

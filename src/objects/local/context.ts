@@ -5,8 +5,8 @@
  */
 import type { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
-import type { GroupCommitter } from './group-commit.js';
-import { InferqError } from '../../errors/index.js';
+import { UnsyncedCommitError, type GroupCommitter } from './group-commit.js';
+import { InferqError, toInferqError } from '../../errors/index.js';
 import type { Clock, Logger } from '../../util/index.js';
 import type { ChecksumAlgorithm, ObjectInfo, PutObjectOptions } from '../port.js';
 import { removeQuietly, type BlobFiles, type TempFile } from './blobs.js';
@@ -112,7 +112,9 @@ export interface CommitFields {
  * Makes a finished body the current version of `bucket/key`. A file body is first renamed into
  * blobs/; then one transaction checks the bucket still exists and upserts the row (holding the
  * bytes themselves for an inline body); after commit the replaced blob file, if any, is unlinked.
- * On failure the new blob is removed and nothing is visible.
+ * On failure the new blob is removed and nothing is visible — unless the commit itself happened and
+ * only the log sync after it failed: the new version is then visible and whole (its blob is kept,
+ * the replaced one unlinked), and the sync error is reported.
  */
 export async function commitObject(ctx: StoreContext, bucket: string, key: Buffer, body: StagedBody, fields: CommitFields): Promise<ObjectInfo> {
   let blob: string | null = null;
@@ -137,6 +139,11 @@ export async function commitObject(ctx: StoreContext, bucket: string, key: Buffe
       return old;
     });
   } catch (err) {
+    if (err instanceof UnsyncedCommitError) {
+      const replaced = err.value as ObjectRow | undefined;
+      if (replaced && replaced.blob !== null) await removeQuietly(ctx.files.blobPath(replaced.blob));
+      throw toInferqError(err.cause);
+    }
     if (blob !== null) await removeQuietly(ctx.files.blobPath(blob));
     throw err;
   }

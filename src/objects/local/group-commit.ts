@@ -6,6 +6,12 @@
  * loss too, so the event loop never waits for the disk. A write that throws rolls back only its
  * own savepoint and rejects only its own promise. The connection's other writes keep its default
  * (`synchronous = FULL`).
+ *
+ * A full disk (SQLITE_FULL) or an I/O error can make SQLite roll back the WHOLE transaction while
+ * one write runs; the batch then stops there and every write of it rejects with that error (none
+ * of them committed; none runs outside the transaction). A batch that committed but whose log sync
+ * failed rejects with {@link UnsyncedCommitError}: its rows are visible, so callers must not undo
+ * what the rows refer to.
  */
 import type Database from 'better-sqlite3';
 import { WalSync } from '../../util/index.js';
@@ -17,6 +23,26 @@ interface PendingWrite {
 }
 
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+
+/** A write that made SQLite roll back the whole batch transaction (thrown out of it to stop the batch). */
+class BatchRolledBack extends Error {
+  override readonly name = 'BatchRolledBack';
+}
+
+/**
+ * The rejection of a write that COMMITTED, but whose log sync then failed: the write is visible
+ * (and survives a crash of the process), only its survival of a power cut is unknown. `value` is
+ * what the write returned; `cause` the sync error.
+ */
+export class UnsyncedCommitError extends Error {
+  override readonly name = 'UnsyncedCommitError';
+  constructor(
+    readonly value: unknown,
+    cause: unknown,
+  ) {
+    super('The write was committed, but syncing the write-ahead log failed.', { cause });
+  }
+}
 
 /** Batches index writes made in the same tick into one transaction. */
 export class GroupCommitter {
@@ -58,7 +84,8 @@ export class GroupCommitter {
         this.strict.run();
       }
     } catch (error) {
-      for (const item of batch) item.reject(error);
+      const reason = error instanceof BatchRolledBack ? error.cause : error;
+      for (const item of batch) item.reject(reason);
       return;
     }
     const committed: { item: PendingWrite; value: unknown }[] = [];
@@ -70,7 +97,7 @@ export class GroupCommitter {
     if (committed.length === 0) return;
     this.wal.sync().then(
       () => committed.forEach(({ item, value }) => item.resolve(value)),
-      (error: unknown) => committed.forEach(({ item }) => item.reject(error)),
+      (error: unknown) => committed.forEach(({ item, value }) => item.reject(new UnsyncedCommitError(value, error))),
     );
   }
 
@@ -80,10 +107,12 @@ export class GroupCommitter {
     await this.wal.close();
   }
 
+  /** Runs one write in its savepoint; stops the batch when its failure rolled back the whole transaction. */
   private attempt(item: PendingWrite): Outcome {
     try {
       return { ok: true, value: this.db.transaction(item.work)() };
     } catch (error) {
+      if (!this.db.inTransaction) throw new BatchRolledBack('SQLite rolled back the batch transaction.', { cause: error });
       return { ok: false, error };
     }
   }

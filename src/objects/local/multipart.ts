@@ -1,6 +1,8 @@
 /**
- * Multipart uploads for the local store. Parts are files `parts/<uploadId>/<partNumber>`, written
- * to tmp/ first and renamed into place (a re-upload atomically replaces the part). Completion
+ * Multipart uploads for the local store. Parts are files `parts/<uploadId>/<partNumber>.<md5>`,
+ * written to tmp/ first and renamed into place; the part row names the file by its ETag, so a
+ * re-upload replaces the part only when its row commits (a failed one, e.g. on a full disk, leaves
+ * the earlier upload of the part whole), and the replaced file is removed after. Completion
  * validates the part list, streams the part files into one new blob and commits the object and the
  * removal of the upload in one transaction; while it runs, the upload accepts no parts or aborts.
  */
@@ -9,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { InferqError } from '../../errors/index.js';
 import type { ListPartsPage, ObjectInfo, PartInfo, PutObjectOptions, UploadInfo } from '../port.js';
-import { removeQuietly } from './blobs.js';
+import { removeQuietly, removeQuietlySync } from './blobs.js';
 import { commitObject, ensureOpen, requireBucket, resolveChecksums, writeBody, type StoreContext } from './context.js';
 import { fileBody } from './staging.js';
 import { encodeMeta, toPartInfo, toUploadInfo, type PartRow, type UploadRow } from './statements.js';
@@ -18,6 +20,7 @@ import { keyBytes, validatePartNumber } from './validate.js';
 /** Smallest size of every part but the last. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const unquote = (etag: string): string => etag.trim().replace(/^"|"$/g, '');
 
 function noSuchUpload(uploadId: string): InferqError {
   return new InferqError(
@@ -53,19 +56,29 @@ export async function uploadPart(ctx: StoreContext, bucket: string, key: string,
   const temp = await writeBody(ctx, body);
   const part: PartRow = { part_number: partNumber, etag: `"${temp.md5}"`, size: temp.size, last_modified: ctx.clock.now() };
   try {
-    // Synchronous from the re-check to the row write: no abort or completion can interleave.
+    // Synchronous from the re-check to the removal of the replaced file: no abort, completion or
+    // other upload of the part can interleave.
     ensureOpen(ctx);
     requireUpload(ctx, bucket, keyBuf, uploadId);
-    ctx.files.promoteToPartSync(temp.path, uploadId, partNumber);
-    ctx.stmts.partUpsert.run(uploadId, partNumber, part.etag, part.size, part.last_modified);
+    const previous = ctx.stmts.partGet.get(uploadId, partNumber);
+    const path = ctx.files.promoteToPartSync(temp.path, uploadId, partNumber, temp.md5);
+    try {
+      ctx.stmts.partUpsert.run(uploadId, partNumber, part.etag, part.size, part.last_modified);
+    } catch (err) {
+      // The same bytes uploaded before live in the same file, which the old row still names.
+      if (previous?.etag !== part.etag) removeQuietlySync(path);
+      throw err;
+    }
+    if (previous && previous.etag !== part.etag) {
+      removeQuietlySync(ctx.files.partPath(uploadId, partNumber, unquote(previous.etag)));
+      removeQuietlySync(ctx.files.legacyPartPath(uploadId, partNumber));
+    }
   } catch (err) {
     await removeQuietly(temp.path);
     throw err;
   }
   return toPartInfo(part);
 }
-
-const unquote = (etag: string): string => etag.trim().replace(/^"|"$/g, '');
 
 /** Checks the requested part list against the stored parts; returns the stored rows in order. */
 function validateParts(ctx: StoreContext, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): PartRow[] {
@@ -127,7 +140,7 @@ export async function completeUpload(
   ctx.completing.add(uploadId);
   let info: ObjectInfo;
   try {
-    const temp = await writeBody(ctx, concatFiles(rows.map((row) => ctx.files.partPath(uploadId, row.part_number))));
+    const temp = await writeBody(ctx, concatFiles(rows.map((row) => ctx.files.existingPartPath(uploadId, row.part_number, unquote(row.etag)))));
     const expected = rows.reduce((sum, row) => sum + row.size, 0);
     if (temp.size !== expected) {
       await removeQuietly(temp.path);

@@ -53,7 +53,8 @@ async function sweepParts(files: BlobFiles, stmts: Statements): Promise<number> 
       removed++;
       continue;
     }
-    const known = new Set(stmts.partsAll.all(upload.name).map((row) => String(row.part_number)));
+    // A part's file is `<n>.<md5>` (or `<n>`, as written by older versions).
+    const known = new Set(stmts.partsAll.all(upload.name).flatMap((row) => [String(row.part_number), `${row.part_number}.${row.etag.replace(/"/g, '')}`]));
     for (const entry of await entries(uploadDir)) {
       if (entry.isFile() && known.has(entry.name)) continue;
       await removeQuietly(join(uploadDir, entry.name));

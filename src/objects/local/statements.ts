@@ -91,6 +91,7 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO parts (upload_id, part_number, etag, size, last_modified) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (upload_id, part_number) DO UPDATE SET etag = excluded.etag, size = excluded.size, last_modified = excluded.last_modified`,
     ),
+    partGet: db.prepare<[string, number], PartRow>('SELECT part_number, etag, size, last_modified FROM parts WHERE upload_id = ? AND part_number = ?'),
     partsPage: db.prepare<[string, number, number], PartRow>(
       'SELECT part_number, etag, size, last_modified FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?',
     ),

@@ -1,13 +1,15 @@
 /**
  * The local-disk ObjectStore: buckets and objects over the SQLite index and blob files (small
  * objects live inline in the index row). Every public method runs through `run`, which rejects
- * after close and lets close wait for in-flight operations (writes are aborted and clean up
- * their temp files).
+ * after close, lets close wait for in-flight operations (writes are aborted and clean up their
+ * temp files), and reports a full or read-only disk (ENOSPC, SQLITE_FULL, EROFS, …) as
+ * StorageFull / StorageReadOnly: whatever the write staged is gone by then and the previous version
+ * of the key is untouched.
  */
 import { openSync, createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Statement } from 'better-sqlite3';
-import { InferqError } from '../../errors/index.js';
+import { InferqError, toStorageFault } from '../../errors/index.js';
 import type {
   BucketInfo,
   CopyObjectOptions,
@@ -76,7 +78,13 @@ export class LocalObjectStore implements ObjectStore {
 
   private run<T>(op: () => Promise<T> | T): Promise<T> {
     if (this.closed) return Promise.reject(closedError());
-    const promise = (async () => op())();
+    const promise = (async () => {
+      try {
+        return await op();
+      } catch (err) {
+        throw toStorageFault(err) ?? err;
+      }
+    })();
     this.active.add(promise);
     const forget = (): void => void this.active.delete(promise);
     promise.then(forget, forget);

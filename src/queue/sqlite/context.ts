@@ -3,7 +3,7 @@
  * listeners) and the mapping of SQLite failures onto the error catalogue.
  */
 import Database from 'better-sqlite3';
-import { InferqError, toInferqError } from '../../errors/index.js';
+import { InferqError, toInferqError, toStorageFault } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
 import type { Statements } from './statements.js';
 
@@ -31,8 +31,13 @@ export function isStorageFailure(err: unknown): boolean {
   return err instanceof Database.SqliteError && TRANSIENT.test(err.code);
 }
 
-/** Maps anything a database call threw onto the catalogue: storage failures are ServiceUnavailable. */
+/**
+ * Maps anything a database call threw onto the catalogue: a full or read-only disk is StorageFull /
+ * StorageReadOnly, other storage failures (busy, I/O) ServiceUnavailable; all are 503 and retryable.
+ */
 export function toQueueError(err: unknown): InferqError {
+  const fault = toStorageFault(err);
+  if (fault) return fault;
   if (isStorageFailure(err)) {
     return new InferqError('ServiceUnavailable', 'The job queue cannot write to its database right now; retry later.', {}, { cause: err });
   }

@@ -1,6 +1,6 @@
 /**
  * Lease operations of the SQLite queue: claim (oldest first, including jobs whose worker's lease
- * ran out), claim of expired jobs for the TTL sweeper, renew, finish, release. Each runs in one
+ * ran out), claim of expired jobs for the TTL sweeper, renew, finish, release, defer. Each runs in one
  * IMMEDIATE transaction, so concurrent processes sharing the database never lease a job twice.
  */
 import { InferqError } from '../../errors/index.js';
@@ -90,6 +90,15 @@ export function releaseJob(ctx: QueueContext, owner: string, id: string): void {
   if (seq === undefined) return;
   const row = ctx.stmts.release.get(seq, owner);
   if (row) ctx.notify([row.endpoint]);
+}
+
+/**
+ * Refunds the attempt `owner`'s claim of `id` counted and lets its lease end at `until`, when the
+ * job becomes claimable again (as a job whose lease ran out).
+ */
+export function deferJob(ctx: QueueContext, owner: string, id: string, until: number): void {
+  const seq = parseJobId(id);
+  if (seq !== undefined) ctx.stmts.defer.run(until, seq, owner);
 }
 
 /** Puts every job leased by `owner` back in the queue (attempts are not refunded); returns how many. */

@@ -7,7 +7,7 @@ import { WalSync, type Logger } from '../../util/index.js';
 import type { EnqueueResult, Job, JobOutcome, JobQueue, NewJob, QueueStats, WorkerRegistry } from '../port.js';
 import { closedError, toQueueError, type QueueContext, type QueueDurability } from './context.js';
 import { EnqueueBatcher, type InsertOutcome } from './enqueue.js';
-import { claimExpiredJobs, claimJobs, finishJob, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
+import { claimExpiredJobs, claimJobs, deferJob, finishJob, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
 import { seedQueuedJobs, type SeedOptions } from './seed.js';
 import { toJob, type InsertRow } from './statements.js';
 
@@ -106,6 +106,10 @@ export class SqliteQueue implements SqliteJobQueue {
 
   release(owner: string, id: string): Promise<void> {
     return this.run(() => releaseJob(this.ctx, owner, id));
+  }
+
+  defer(owner: string, id: string, until: number): Promise<void> {
+    return this.run(() => deferJob(this.ctx, owner, id, until));
   }
 
   claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]> {

@@ -118,6 +118,10 @@ function prepareJobStatements(db: Database.Database) {
          lease_owner = NULL, lease_until = NULL, lease_counted = 0
        WHERE seq = ? AND state = 'running' AND lease_owner = ? RETURNING endpoint`,
     ),
+    defer: db.prepare<[number, number, string]>(
+      `UPDATE jobs SET attempts = attempts - lease_counted, lease_counted = 0, lease_until = ?
+       WHERE seq = ? AND state = 'running' AND lease_owner = ?`,
+    ),
     releaseOwner: db.prepare<[string], { endpoint: string }>(
       `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, lease_counted = 0
        WHERE state = 'running' AND lease_owner = ? RETURNING endpoint`,

@@ -37,6 +37,7 @@ function threadApi(queue: SqliteQueue): QueueThreadApi {
     renew: (...args) => queue.renew(...args),
     finish: (...args) => queue.finish(...args),
     release: (...args) => queue.release(...args),
+    defer: (...args) => queue.defer(...args),
     claimExpired: (...args) => queue.claimExpired(...args),
     releaseOwner: (...args) => queue.releaseOwner(...args),
     get: (...args) => queue.get(...args),

@@ -3,7 +3,7 @@
  * one request per call, one reply per request, and events (availability, log lines). Errors cross
  * as their catalogue code, message and details; Buffers cross as Uint8Arrays and are revived.
  */
-import { InferqError, isErrorCode } from '../../errors/index.js';
+import { InferqError, isErrorCode, toInferqError } from '../../errors/index.js';
 import type { LogLevel } from '../../util/index.js';
 import type { Job, NewJob } from '../port.js';
 import type { QueueDurability } from './context.js';
@@ -21,7 +21,7 @@ export type EnqueueReply =
   | { readonly kind: 'failed'; readonly error: WireError };
 
 /** The SQLite queue operations the thread serves as they are. */
-type ForwardedMethod = 'claim' | 'renew' | 'finish' | 'release' | 'claimExpired' | 'releaseOwner' | 'get' | 'stats'
+type ForwardedMethod = 'claim' | 'renew' | 'finish' | 'release' | 'defer' | 'claimExpired' | 'releaseOwner' | 'get' | 'stats'
   | 'registerWorker' | 'heartbeatWorker' | 'unregisterWorker' | 'workersOnHost' | 'purgeFinished' | 'seedForBenchmark' | 'close';
 
 /** What the queue thread serves: the SQLite queue's operations, plus enqueues in batches. */
@@ -58,9 +58,10 @@ export interface QueueThreadData {
   readonly durability: QueueDurability;
 }
 
-/** An error to send across threads (InferqErrors keep their code; anything else is InternalError). */
+/** An error to send across threads (InferqErrors keep their code; anything else is mapped by toInferqError: a storage fault, else InternalError). */
 export function toWireError(err: unknown): WireError {
-  if (err instanceof InferqError) return { code: err.code, message: err.message, details: err.details };
+  const error = toInferqError(err);
+  if (error === err || error.code !== 'InternalError') return { code: error.code, message: error.message, details: error.details };
   return { code: 'InternalError', message: err instanceof Error ? err.message : String(err), details: {} };
 }
 

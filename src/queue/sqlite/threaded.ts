@@ -109,6 +109,10 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
     return this.call('release', owner, id);
   }
 
+  defer(owner: string, id: string, until: number): Promise<void> {
+    return this.call('defer', owner, id, until);
+  }
+
   claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]> {
     return this.call('claimExpired', owner, max, leaseMs, now).then((jobs) => jobs.map(reviveJob));
   }
