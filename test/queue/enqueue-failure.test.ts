@@ -54,7 +54,7 @@ function addTogether(batcher: EnqueueBatcher, jobs: readonly NewJob[]): Promise<
   return Promise.allSettled(jobs.map((job) => batcher.add(job)));
 }
 
-function allRejectedWith(results: readonly PromiseSettledResult<EnqueueResult>[], code: 'ServiceUnavailable' | 'InternalError'): void {
+function allRejectedWith(results: readonly PromiseSettledResult<EnqueueResult>[], code: 'StorageFull' | 'StorageReadOnly' | 'InternalError'): void {
   assert.ok(results.length > 0);
   for (const result of results) {
     assert.equal(result.status, 'rejected', 'every job of the failed batch is rejected');
@@ -65,7 +65,7 @@ function allRejectedWith(results: readonly PromiseSettledResult<EnqueueResult>[]
 }
 
 void describe('an enqueue batch whose transaction fails', () => {
-  void it('the disk fills up mid-batch: every job rejected (ServiceUnavailable), none written; the same ids enqueue afterwards as new', async () => {
+  void it('the disk fills up mid-batch: every job rejected (StorageFull, a 503), none written; the same ids enqueue afterwards as new', async () => {
     const { db, batcher, notified, close } = open();
     await batcher.add(newJob('ep', 'before'));
     notified.length = 0;
@@ -73,7 +73,7 @@ void describe('an enqueue batch whose transaction fails', () => {
     const big = newJob('ep', 'big', { input: { kind: 'inline', body: Buffer.alloc(MAX_INLINE_BODY_BYTES, 1) } });
     // Room for the small jobs but not for the big one, which comes last: the batch fails after its first inserts.
     db.pragma(`max_page_count = ${(db.pragma('page_count', { simple: true }) as number) + 8}`);
-    allRejectedWith(await addTogether(batcher, [...small, big]), 'ServiceUnavailable');
+    allRejectedWith(await addTogether(batcher, [...small, big]), 'StorageFull');
     assert.deepEqual(stored(db), { ids: ['before'], queued: 1 }, 'nothing of the batch is stored, the earlier job is');
     assert.deepEqual(notified, [], 'no listener was told about jobs that do not exist');
 
@@ -86,12 +86,12 @@ void describe('an enqueue batch whose transaction fails', () => {
     await close();
   });
 
-  void it('the database is read-only: every job rejected (ServiceUnavailable), none written; writable again, the queue works', async () => {
+  void it('the database is read-only: every job rejected (StorageReadOnly, a 503), none written; writable again, the queue works', async () => {
     const { db, batcher, notified, close } = open();
     await batcher.add(newJob('ep', 'before'));
     notified.length = 0;
     db.pragma('query_only = ON');
-    allRejectedWith(await addTogether(batcher, ['a', 'b', 'c'].map((id) => newJob('ep', id))), 'ServiceUnavailable');
+    allRejectedWith(await addTogether(batcher, ['a', 'b', 'c'].map((id) => newJob('ep', id))), 'StorageReadOnly');
     db.pragma('query_only = OFF');
     assert.deepEqual(stored(db), { ids: ['before'], queued: 1 });
     assert.deepEqual(notified, []);
