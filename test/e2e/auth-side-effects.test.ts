@@ -145,7 +145,8 @@ const FORGERIES: Record<string, Forgery> = {
   'an expired presigned URL': async (s, p) => ({ wire: await presignedWire(s, p, new Date(Date.now() - 120_000), 60), status: 403 }),
   'a presigned URL with a wrong signature': async (s, p) => {
     const wire = await presignedWire(s, p, new Date(), 300);
-    return { wire: { ...wire, url: wire.url.replace(/(X-Amz-Signature=[0-9a-f]*)([0-9a-f])/, (_m, a: string, c: string) => `${a}${c === '0' ? '1' : '0'}`) }, status: 403 };
+    // SageMaker refuses a presigned (unsigned-payload) call before its signature is looked at: 400.
+    return { wire: { ...wire, url: wire.url.replace(/(X-Amz-Signature=[0-9a-f]*)([0-9a-f])/, (_m, a: string, c: string) => `${a}${c === '0' ? '1' : '0'}`) }, status: s === 'sagemaker' ? 400 : 403 };
   },
 };
 
