@@ -13,6 +13,7 @@ import { removeQuietly, type BlobFiles, type TempFile } from './blobs.js';
 import { checkWritePrecondition } from './preconditions.js';
 import { discardBody, stageBody, type StagedBody } from './staging.js';
 import { toObjectInfo, type BucketRow, type ObjectRow, type Statements } from './statements.js';
+import type { UploadIdSource } from './upload-ids.js';
 
 /** Everything an operation needs from the open store. */
 export interface StoreContext {
@@ -25,6 +26,8 @@ export interface StoreContext {
   readonly signal: AbortSignal;
   /** Upload ids whose completion is in progress (no part uploads or aborts meanwhile). */
   readonly completing: Set<string>;
+  /** Issues the ids of new multipart uploads, in ascending order. */
+  readonly uploadIds: UploadIdSource;
   /** Largest object stored inline in the index; 0 stores every object in a blob file. */
   readonly inlineMaxBytes: number;
   /** Batches object commits of the same tick into one transaction. */

@@ -4,10 +4,9 @@
  * validates the part list, streams the part files into one new blob and commits the object and the
  * removal of the upload in one transaction; while it runs, the upload accepts no parts or aborts.
  * The object remembers the upload that made it and where each part lies (GET ?partNumber=N), so a
- * repeated completion answers the same object. Upload ids begin with their creation time in
- * fixed-width hex, so ids sort in initiation order (ListMultipartUploads).
+ * repeated completion answers the same object. Upload ids sort in creation order (upload-ids.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { InferqError } from '../../errors/index.js';
@@ -45,17 +44,12 @@ function requireUpload(ctx: StoreContext, bucket: string, key: Buffer, uploadId:
   return row;
 }
 
-/** A new upload id: creation time (ms, 12 hex digits) then 144 random bits, so ids sort by creation. */
-export function newUploadId(now: number): string {
-  return `${Math.max(0, Math.floor(now)).toString(16).padStart(12, '0')}${randomBytes(18).toString('base64url')}`;
-}
-
 /** Starts an upload; its metadata (and checksums) become the object's on completion. */
 export function createUpload(ctx: StoreContext, bucket: string, key: string, options?: PutObjectOptions): UploadInfo {
   const keyBuf = keyBytes(key);
   requireBucket(ctx, bucket);
   const now = ctx.clock.now();
-  const id = newUploadId(now);
+  const id = ctx.uploadIds.next();
   ctx.stmts.uploadInsert.run(id, bucket, keyBuf, now, encodeMeta(options, resolveChecksums(options)));
   return { bucket, key, uploadId: id, initiated: new Date(now) };
 }
