@@ -251,7 +251,7 @@ describe('conditional reads', () => {
 
   test('304 Not Modified carries ETag and Last-Modified (GET and HEAD)', async () => {
     for (const method of ['GET', 'HEAD']) {
-      for (const headers of [{ 'if-none-match': etag }, { 'if-modified-since': lastModified }]) {
+      for (const headers of [{ 'if-none-match': etag }, { 'if-modified-since': lastModified }] as Record<string, string>[]) {
         const res = await raw(method, keyPath('cond-read'), headers);
         assert.equal(res.status, 304, `${method} ${JSON.stringify(headers)}`);
         assert.equal(res.headers['etag'], etag);
