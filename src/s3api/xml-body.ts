@@ -113,7 +113,9 @@ function toValue(children: readonly OrderedNode[], depth: number): unknown {
  */
 export function parseXmlBody(body: Buffer): Record<string, unknown> {
   const text = body.toString('utf8').replace(/^\uFEFF/, '');
-  if (/<!DOCTYPE|<!ENTITY/i.test(text) || XMLValidator.validate(text) !== true) throw malformed();
+  // The document must begin and end with markup (fast-xml-parser drops text after a self-closed root).
+  const bounded = /^\s*</.test(text) && />\s*$/.test(text);
+  if (!bounded || /<!DOCTYPE|<!ENTITY/i.test(text) || XMLValidator.validate(text) !== true) throw malformed();
   let ordered: unknown;
   try {
     ordered = parser.parse(text);
