@@ -52,7 +52,21 @@ export interface PutObjectOptions {
    * before the object becomes visible (trailing checksums are known only then).
    */
   readonly checksums?: Readonly<Partial<Record<ChecksumAlgorithm, string>>> | (() => Readonly<Partial<Record<ChecksumAlgorithm, string>>>);
+  /** A condition on the object currently at the key, checked atomically with the write's commit. */
+  readonly precondition?: WritePrecondition;
 }
+
+/**
+ * A conditional write (S3's `If-None-Match: *` / `If-Match: "etag"` on PutObject,
+ * CompleteMultipartUpload and CopyObject). The store checks it in the same transaction that makes
+ * the new object visible, so of two racing `ifNoneMatch` writers exactly one succeeds. A failed
+ * condition is PreconditionFailed; `ifMatch` on a missing key is NoSuchKey. Nothing is written.
+ */
+export type WritePrecondition =
+  /** Write only if no object exists at the key. */
+  | { readonly ifNoneMatch: '*' }
+  /** Write only if the current object's ETag is one of these (comma-separated, quoted or not; `*` is any object). */
+  | { readonly ifMatch: string };
 
 /**
  * A requested byte range as parsed from `Range: bytes=…`: `{start, end}` (end inclusive, may be
@@ -60,12 +74,32 @@ export interface PutObjectOptions {
  */
 export type RangeRequest = { readonly start: number; readonly end?: number } | { readonly suffix: number };
 
+/**
+ * One part of an object by number (GET/HEAD `?partNumber=N`): part N (1-based, in completion order)
+ * of an object made by a multipart upload; part 1 of any other object is the whole object.
+ */
+export interface PartSelector {
+  readonly partNumber: number;
+}
+
+/** An inclusive byte range of an object; a part read of an empty part has `end = start - 1`. */
+export interface ByteSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
 /** A streamed object body with what it covers. */
 export interface ObjectStream {
   readonly info: ObjectInfo;
   readonly body: Readable;
-  /** The resolved inclusive range when a range was requested. */
-  readonly range?: { readonly start: number; readonly end: number };
+  /** The resolved inclusive range when a range or a part was requested. */
+  readonly range?: ByteSpan;
+}
+
+/** HEAD of one part of an object (see {@link PartSelector}). */
+export interface ObjectPartHead {
+  readonly info: ObjectInfo;
+  readonly range: ByteSpan;
 }
 
 /** Listing parameters (ListObjectsV2 and v1 map onto these). */
@@ -117,6 +151,37 @@ export interface CopyObjectOptions {
   /** `COPY` keeps the source metadata (default); `REPLACE` takes `metadata` instead. */
   readonly metadataDirective: 'COPY' | 'REPLACE';
   readonly metadata?: PutObjectOptions;
+  /** A condition on the destination's current object, checked atomically with the commit. */
+  readonly precondition?: WritePrecondition;
+}
+
+/** Options of CompleteMultipartUpload. */
+export interface CompleteUploadOptions {
+  /** A condition on the key's current object, checked atomically with the commit; on failure the upload stays open. */
+  readonly precondition?: WritePrecondition;
+}
+
+/** ListMultipartUploads parameters. */
+export interface ListUploadsOptions {
+  readonly prefix?: string;
+  readonly delimiter?: string;
+  /** 0–1000; the front clamps larger values to 1000. */
+  readonly maxUploads: number;
+  /** Start after this key (with `uploadIdMarker`: after that upload of this key). */
+  readonly keyMarker?: string;
+  readonly uploadIdMarker?: string;
+}
+
+/** One page of ListMultipartUploads: uploads in UTF-8 binary key order, then initiation order. */
+export interface ListUploadsPage {
+  readonly uploads: readonly UploadInfo[];
+  /** Common prefixes (each ends with the delimiter), counted in maxUploads. */
+  readonly commonPrefixes: readonly string[];
+  readonly isTruncated: boolean;
+  /** When truncated: the last key or common prefix returned. */
+  readonly nextKeyMarker?: string;
+  /** When truncated after an upload: its id. */
+  readonly nextUploadIdMarker?: string;
 }
 
 /**
@@ -132,9 +197,14 @@ export interface ObjectStore {
   deleteBucket(name: string): Promise<void>;
 
   putObject(bucket: string, key: string, body: Readable, options?: PutObjectOptions): Promise<ObjectInfo>;
-  /** Fails with InvalidRange when the range starts beyond the object (and the object is non-empty). */
-  getObject(bucket: string, key: string, range?: RangeRequest): Promise<ObjectStream>;
+  /**
+   * Fails with InvalidRange when the range starts beyond the object (and the object is non-empty),
+   * with InvalidPartNumber when the object has fewer parts than the part asked for.
+   */
+  getObject(bucket: string, key: string, select?: RangeRequest | PartSelector): Promise<ObjectStream>;
   headObject(bucket: string, key: string): Promise<ObjectInfo>;
+  /** The object and the bytes of one of its parts; InvalidPartNumber as for getObject. */
+  headObjectPart(bucket: string, key: string, select: PartSelector): Promise<ObjectPartHead>;
   /** Deleting a missing key succeeds (as in S3); a missing bucket is NoSuchBucket. */
   deleteObject(bucket: string, key: string): Promise<void>;
   copyObject(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, options: CopyObjectOptions): Promise<ObjectInfo>;
@@ -142,10 +212,22 @@ export interface ObjectStore {
 
   createMultipartUpload(bucket: string, key: string, options?: PutObjectOptions): Promise<UploadInfo>;
   uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable): Promise<PartInfo>;
-  /** Parts must be ascending (InvalidPartOrder), uploaded with matching ETags (InvalidPart), and all but the last ≥ 5 MiB (EntityTooSmall). */
-  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): Promise<ObjectInfo>;
+  /**
+   * Parts must be ascending (InvalidPartOrder), uploaded with matching ETags (InvalidPart), and all
+   * but the last ≥ 5 MiB (EntityTooSmall). Completing again an upload that already completed
+   * answers the object it made, as long as it is still the key's current object.
+   */
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: readonly { partNumber: number; etag: string }[],
+    options?: CompleteUploadOptions,
+  ): Promise<ObjectInfo>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   listParts(bucket: string, key: string, uploadId: string, options: { maxParts: number; partNumberMarker?: number }): Promise<ListPartsPage>;
+  /** The bucket's uploads in progress (NoSuchBucket when it does not exist). */
+  listMultipartUploads(bucket: string, options: ListUploadsOptions): Promise<ListUploadsPage>;
 
   /** Releases files and handles. */
   close(): Promise<void>;

@@ -9,6 +9,7 @@ import { listObjectsV1, listObjectsV2 } from './listing.js';
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listParts, uploadPart } from './multipart.js';
 import { copyObject, deleteObject, getObject, headObject, putObject } from './objects.js';
 import { parseS3Address, resolveOperation, type S3Operation } from './route.js';
+import { listMultipartUploads } from './upload-listing.js';
 
 const HANDLERS: Readonly<Record<S3Operation, (r: S3Request) => Promise<void>>> = {
   ListBuckets: listBuckets,
@@ -29,6 +30,7 @@ const HANDLERS: Readonly<Record<S3Operation, (r: S3Request) => Promise<void>>> =
   CompleteMultipartUpload: completeMultipartUpload,
   AbortMultipartUpload: abortMultipartUpload,
   ListParts: listParts,
+  ListMultipartUploads: listMultipartUploads,
 };
 
 /** The S3 API over an object store. */

@@ -98,7 +98,6 @@ export function writeObjectHeaders(res: ServerResponse, info: ObjectInfo, query:
   res.setHeader('Content-Type', info.contentType);
   for (const [name, value] of Object.entries(info.httpHeaders)) res.setHeader(name, value);
   for (const [name, value] of Object.entries(info.userMetadata)) res.setHeader(`x-amz-meta-${name}`, value);
-  if (info.partsCount !== undefined) res.setHeader('x-amz-mp-parts-count', String(info.partsCount));
   if (includeChecksums) {
     for (const [alg, value] of Object.entries(info.checksums)) if (value) res.setHeader(`x-amz-checksum-${alg.toLowerCase()}`, value);
   }

@@ -4,6 +4,7 @@ import { decodeRequestBody, readSmallBody, requireLength } from './body.js';
 import { bucketOf, keyOf, sendEmpty, sendXml, type S3Request } from './context.js';
 import { readWriteOptions } from './headers.js';
 import { DEFAULT_MAX_OBJECT_BYTES } from './objects.js';
+import { readWritePrecondition } from './write-conditions.js';
 import { parseXmlBody, renderXml, xmlDate, type XmlNode } from './xml.js';
 
 const MAX_XML_BYTES = 2 * 1024 * 1024;
@@ -58,8 +59,9 @@ function completedParts(doc: Record<string, unknown>): { partNumber: number; eta
 
 /** POST /bucket/key?uploadId=… */
 export async function completeMultipartUpload(r: S3Request): Promise<void> {
+  const precondition = readWritePrecondition(r.req.headers);
   const parts = completedParts(parseXmlBody(await readSmallBody(r.req, r.auth, MAX_XML_BYTES)));
-  const info = await r.deps.store.completeMultipartUpload(bucketOf(r), keyOf(r), uploadIdOf(r), parts);
+  const info = await r.deps.store.completeMultipartUpload(bucketOf(r), keyOf(r), uploadIdOf(r), parts, precondition ? { precondition } : {});
   sendXml(r.res, 200, renderXml('CompleteMultipartUploadResult', [
     ['Location', `/${encodeURIComponent(info.bucket)}/${info.key.split('/').map(encodeURIComponent).join('/')}`],
     ['Bucket', info.bucket],

@@ -10,7 +10,8 @@ export type S3Operation =
   | 'ListBuckets' | 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation'
   | 'ListObjectsV2' | 'ListObjects' | 'DeleteObjects'
   | 'PutObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
-  | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts';
+  | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
+  | 'ListMultipartUploads';
 
 /** A parsed S3 address. */
 export interface S3Address {
@@ -73,8 +74,9 @@ function bucketOperation(method: string, query: ReadonlyMap<string, string>): S3
   switch (method) {
     case 'GET':
       if (query.has('location')) return 'GetBucketLocation';
+      if (query.has('uploads')) return 'ListMultipartUploads';
       if (query.get('list-type') === '2') return 'ListObjectsV2';
-      if (['uploads', 'versioning', 'policy', 'acl', 'cors', 'lifecycle', 'tagging', 'versions', 'website', 'encryption', 'notification', 'replication', 'logging', 'ownershipControls', 'publicAccessBlock', 'object-lock'].some((s) => query.has(s))) return undefined;
+      if (['versioning', 'policy', 'acl', 'cors', 'lifecycle', 'tagging', 'versions', 'website', 'encryption', 'notification', 'replication', 'logging', 'ownershipControls', 'publicAccessBlock', 'object-lock'].some((s) => query.has(s))) return undefined;
       return 'ListObjects';
     case 'PUT': return query.size === 0 ? 'CreateBucket' : undefined;
     case 'HEAD': return 'HeadBucket';

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ObjectStore } from '../../src/objects/index.js';
+import { registerConditionalWriteTests } from './behaviour-conditional.js';
 import { registerMultipartTests } from './behaviour-multipart.js';
+import { registerUploadFidelityTests } from './behaviour-uploads.js';
 import {
   bodyOf,
   byteCompare,
@@ -42,6 +44,8 @@ export function describeObjectStoreBehaviour(name: string, open: OpenStore): voi
     registerObjectTests(() => store);
     registerListingTests(() => store);
     registerMultipartTests(() => store);
+    registerConditionalWriteTests(() => store);
+    registerUploadFidelityTests(() => store);
   });
 }
 

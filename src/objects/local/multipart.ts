@@ -3,16 +3,18 @@
  * to tmp/ first and renamed into place (a re-upload atomically replaces the part). Completion
  * validates the part list, streams the part files into one new blob and commits the object and the
  * removal of the upload in one transaction; while it runs, the upload accepts no parts or aborts.
+ * The object remembers the upload that made it and where each part lies (GET ?partNumber=N), so a
+ * repeated completion answers the same object. Upload ids sort in creation order (upload-ids.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { InferqError } from '../../errors/index.js';
-import type { ListPartsPage, ObjectInfo, PartInfo, PutObjectOptions, UploadInfo } from '../port.js';
+import type { CompleteUploadOptions, ListPartsPage, ObjectInfo, PartInfo, PutObjectOptions, UploadInfo } from '../port.js';
 import { removeQuietly } from './blobs.js';
-import { commitObject, ensureOpen, requireBucket, resolveChecksums, writeBody, type StoreContext } from './context.js';
+import { commitObject, ensureOpen, precheckWrite, requireBucket, resolveChecksums, writeBody, type StoreContext } from './context.js';
 import { fileBody } from './staging.js';
-import { encodeMeta, toPartInfo, toUploadInfo, type PartRow, type UploadRow } from './statements.js';
+import { encodeMeta, toObjectInfo, toPartInfo, toUploadInfo, type PartRow, type UploadRow } from './statements.js';
 import { keyBytes, validatePartNumber } from './validate.js';
 
 /** Smallest size of every part but the last. */
@@ -27,11 +29,18 @@ function noSuchUpload(uploadId: string): InferqError {
   );
 }
 
-/** The upload row for `bucket/key/uploadId`, or NoSuchBucket / NoSuchUpload (also while it completes). */
-function requireUpload(ctx: StoreContext, bucket: string, key: Buffer, uploadId: string): UploadRow {
+/** The upload row for `bucket/key/uploadId` (undefined also while it completes), or NoSuchBucket. */
+function findUpload(ctx: StoreContext, bucket: string, key: Buffer, uploadId: string): UploadRow | undefined {
   requireBucket(ctx, bucket);
   const row = UPLOAD_ID.test(uploadId) ? ctx.stmts.uploadGet.get(uploadId) : undefined;
-  if (!row || row.bucket !== bucket || !row.key.equals(key) || ctx.completing.has(uploadId)) throw noSuchUpload(uploadId);
+  if (!row || row.bucket !== bucket || !row.key.equals(key) || ctx.completing.has(uploadId)) return undefined;
+  return row;
+}
+
+/** The upload row for `bucket/key/uploadId`, or NoSuchBucket / NoSuchUpload (also while it completes). */
+function requireUpload(ctx: StoreContext, bucket: string, key: Buffer, uploadId: string): UploadRow {
+  const row = findUpload(ctx, bucket, key, uploadId);
+  if (!row) throw noSuchUpload(uploadId);
   return row;
 }
 
@@ -39,8 +48,8 @@ function requireUpload(ctx: StoreContext, bucket: string, key: Buffer, uploadId:
 export function createUpload(ctx: StoreContext, bucket: string, key: string, options?: PutObjectOptions): UploadInfo {
   const keyBuf = keyBytes(key);
   requireBucket(ctx, bucket);
-  const id = randomBytes(24).toString('base64url');
   const now = ctx.clock.now();
+  const id = ctx.uploadIds.next();
   ctx.stmts.uploadInsert.run(id, bucket, keyBuf, now, encodeMeta(options, resolveChecksums(options)));
   return { bucket, key, uploadId: id, initiated: new Date(now) };
 }
@@ -113,17 +122,33 @@ export function multipartEtag(partEtags: readonly string[]): string {
   return `"${hash.digest('hex')}-${partEtags.length}"`;
 }
 
-/** Assembles the listed parts into the object and ends the upload. */
+/**
+ * A completion of an upload that already completed: the object it made, while that is still the
+ * key's current object and the part list names the same parts; otherwise NoSuchUpload.
+ */
+function completedBefore(ctx: StoreContext, bucket: string, key: Buffer, uploadId: string, parts: readonly { etag: string }[]): ObjectInfo {
+  const row = ctx.stmts.objectGetUpload.get(bucket, key);
+  if (row === undefined || row.upload_id !== uploadId || parts.length === 0 || multipartEtag(parts.map((p) => p.etag)) !== row.etag) {
+    throw noSuchUpload(uploadId);
+  }
+  return toObjectInfo(bucket, row);
+}
+
+/** Assembles the listed parts into the object and ends the upload (which stays open if the precondition fails). */
 export async function completeUpload(
   ctx: StoreContext,
   bucket: string,
   key: string,
   uploadId: string,
   parts: readonly { partNumber: number; etag: string }[],
+  options?: CompleteUploadOptions,
 ): Promise<ObjectInfo> {
   const keyBuf = keyBytes(key);
-  const upload = requireUpload(ctx, bucket, keyBuf, uploadId);
+  const upload = findUpload(ctx, bucket, keyBuf, uploadId);
+  if (upload === undefined) return completedBefore(ctx, bucket, keyBuf, uploadId, parts);
   const rows = validateParts(ctx, uploadId, parts);
+  const precondition = options?.precondition;
+  precheckWrite(ctx, bucket, keyBuf, precondition);
   ctx.completing.add(uploadId);
   let info: ObjectInfo;
   try {
@@ -137,6 +162,8 @@ export async function completeUpload(
       etag: multipartEtag(rows.map((row) => row.etag)),
       partsCount: rows.length,
       meta: upload.meta,
+      ...(precondition ? { precondition } : {}),
+      multipart: { uploadId, partSizes: rows.map((row) => row.size) },
       inTransaction: () => {
         ctx.stmts.partsDelete.run(uploadId);
         if (ctx.stmts.uploadDelete.run(uploadId).changes === 0) throw noSuchUpload(uploadId);

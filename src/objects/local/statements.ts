@@ -45,6 +45,17 @@ export interface PartRow {
   readonly last_modified: number;
 }
 
+/** A row of `objects` with the upload that made it (null unless multipart). */
+export interface ObjectUploadRow extends ObjectRow {
+  readonly upload_id: string | null;
+}
+
+/** A row of `object_parts`: where a completed part lies in its object. */
+export interface ObjectPartRow {
+  readonly first_byte: number;
+  readonly size: number;
+}
+
 /** Parameters of an object upsert. */
 export interface ObjectWrite {
   readonly bucket: string;
@@ -57,6 +68,8 @@ export interface ObjectWrite {
   readonly blob: string | null;
   readonly meta: string;
   readonly inlineData: Buffer | null;
+  /** The multipart upload that made the object, else null. */
+  readonly uploadId: string | null;
 }
 
 const OBJECT_COLS = 'key, size, etag, last_modified, parts_count, blob, meta';
@@ -72,13 +85,17 @@ function prepareStatements(db: Database.Database) {
     objectGet: db.prepare<[string, Buffer], ObjectRow>(`SELECT ${OBJECT_COLS} FROM objects WHERE bucket = ? AND key = ?`),
     objectGetBody: db.prepare<[string, Buffer], ObjectBodyRow>(`SELECT ${OBJECT_COLS}, inline_data FROM objects WHERE bucket = ? AND key = ?`),
     objectUpsert: db.prepare<ObjectWrite>(
-      `INSERT INTO objects (bucket, key, size, etag, last_modified, parts_count, blob, meta, inline_data)
-       VALUES (@bucket, @key, @size, @etag, @lastModified, @partsCount, @blob, @meta, @inlineData)
+      `INSERT INTO objects (bucket, key, size, etag, last_modified, parts_count, blob, meta, inline_data, upload_id)
+       VALUES (@bucket, @key, @size, @etag, @lastModified, @partsCount, @blob, @meta, @inlineData, @uploadId)
        ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
          last_modified = excluded.last_modified, parts_count = excluded.parts_count,
-         blob = excluded.blob, meta = excluded.meta, inline_data = excluded.inline_data`,
+         blob = excluded.blob, meta = excluded.meta, inline_data = excluded.inline_data, upload_id = excluded.upload_id`,
     ),
     objectDelete: db.prepare<[string, Buffer]>('DELETE FROM objects WHERE bucket = ? AND key = ?'),
+    objectGetUpload: db.prepare<[string, Buffer], ObjectUploadRow>(`SELECT ${OBJECT_COLS}, upload_id FROM objects WHERE bucket = ? AND key = ?`),
+    objectPartInsert: db.prepare<[string, Buffer, number, number, number]>('INSERT INTO object_parts (bucket, key, part_index, first_byte, size) VALUES (?, ?, ?, ?, ?)'),
+    objectPartGet: db.prepare<[string, Buffer, number], ObjectPartRow>('SELECT first_byte, size FROM object_parts WHERE bucket = ? AND key = ? AND part_index = ?'),
+    objectPartsDelete: db.prepare<[string, Buffer]>('DELETE FROM object_parts WHERE bucket = ? AND key = ?'),
     blobReferenced: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE blob = ?'),
     listFrom: db.prepare<[string, Buffer], ObjectRow>(`SELECT ${OBJECT_COLS} FROM objects WHERE bucket = ? AND key >= ? ORDER BY key`),
     listRange: db.prepare<[string, Buffer, Buffer], ObjectRow>(
@@ -87,6 +104,12 @@ function prepareStatements(db: Database.Database) {
     uploadInsert: db.prepare<[string, string, Buffer, number, string]>('INSERT INTO uploads (id, bucket, key, initiated, meta) VALUES (?, ?, ?, ?, ?)'),
     uploadGet: db.prepare<[string], UploadRow>('SELECT id, bucket, key, initiated, meta FROM uploads WHERE id = ?'),
     uploadDelete: db.prepare<[string]>('DELETE FROM uploads WHERE id = ?'),
+    uploadsFrom: db.prepare<[string, Buffer, string], UploadRow>(
+      'SELECT id, bucket, key, initiated, meta FROM uploads WHERE bucket = ? AND (key, id) > (?, ?) ORDER BY key, id',
+    ),
+    uploadsRange: db.prepare<[string, Buffer, string, Buffer], UploadRow>(
+      'SELECT id, bucket, key, initiated, meta FROM uploads WHERE bucket = ? AND (key, id) > (?, ?) AND key < ? ORDER BY key, id',
+    ),
     partUpsert: db.prepare<[string, number, string, number, number]>(
       `INSERT INTO parts (upload_id, part_number, etag, size, last_modified) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (upload_id, part_number) DO UPDATE SET etag = excluded.etag, size = excluded.size, last_modified = excluded.last_modified`,
