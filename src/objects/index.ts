@@ -2,10 +2,14 @@
 export type {
   BucketInfo,
   ChecksumAlgorithm,
+  ChecksumType,
+  CompletedPart,
+  CompleteMultipartUploadOptions,
   CopyObjectOptions,
   ListObjectsOptions,
   ListObjectsPage,
   ListPartsPage,
+  MultipartUploadOptions,
   ObjectInfo,
   ObjectMetadata,
   ObjectStore,
@@ -14,6 +18,7 @@ export type {
   PutObjectOptions,
   RangeRequest,
   UploadInfo,
+  UploadPartOptions,
 } from './port.js';
 export { INLINE_MAX_BYTES, openLocalObjectStore } from './local/index.js';
 export type { LocalObjectStoreOptions } from './local/index.js';

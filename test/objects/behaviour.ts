@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ObjectStore } from '../../src/objects/index.js';
+import { registerMultipartChecksumTests } from './behaviour-checksums.js';
 import { registerMultipartTests } from './behaviour-multipart.js';
 import {
   bodyOf,
@@ -42,6 +43,7 @@ export function describeObjectStoreBehaviour(name: string, open: OpenStore): voi
     registerObjectTests(() => store);
     registerListingTests(() => store);
     registerMultipartTests(() => store);
+    registerMultipartChecksumTests(() => store);
   });
 }
 

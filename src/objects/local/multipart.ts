@@ -8,9 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { InferqError } from '../../errors/index.js';
-import type { ListPartsPage, ObjectInfo, PartInfo, PutObjectOptions, UploadInfo } from '../port.js';
+import type { CompletedPart, CompleteMultipartUploadOptions, ListPartsPage, MultipartUploadOptions, ObjectInfo, PartInfo, UploadInfo, UploadPartOptions } from '../port.js';
 import { removeQuietly } from './blobs.js';
 import { commitObject, ensureOpen, requireBucket, resolveChecksums, writeBody, type StoreContext } from './context.js';
+import { checkListedChecksums, completedMeta, partChecksum, uploadChecksumColumns } from './part-checksums.js';
 import { fileBody } from './staging.js';
 import { encodeMeta, toPartInfo, toUploadInfo, type PartRow, type UploadRow } from './statements.js';
 import { keyBytes, validatePartNumber } from './validate.js';
@@ -36,39 +37,51 @@ function requireUpload(ctx: StoreContext, bucket: string, key: Buffer, uploadId:
 }
 
 /** Starts an upload; its metadata (and checksums) become the object's on completion. */
-export function createUpload(ctx: StoreContext, bucket: string, key: string, options?: PutObjectOptions): UploadInfo {
+export function createUpload(ctx: StoreContext, bucket: string, key: string, options?: MultipartUploadOptions): UploadInfo {
   const keyBuf = keyBytes(key);
+  const [checksumAlgorithm, checksumType] = uploadChecksumColumns(options);
   requireBucket(ctx, bucket);
   const id = randomBytes(24).toString('base64url');
   const now = ctx.clock.now();
-  ctx.stmts.uploadInsert.run(id, bucket, keyBuf, now, encodeMeta(options, resolveChecksums(options)));
-  return { bucket, key, uploadId: id, initiated: new Date(now) };
+  ctx.stmts.uploadInsert.run(id, bucket, keyBuf, now, encodeMeta(options, resolveChecksums(options)), checksumAlgorithm, checksumType);
+  return {
+    bucket, key, uploadId: id, initiated: new Date(now),
+    ...(checksumAlgorithm === null || checksumType === null ? {} : { checksumAlgorithm, checksumType }),
+  };
 }
 
 /** Stores one part (replacing an earlier upload of the same number). */
-export async function uploadPart(ctx: StoreContext, bucket: string, key: string, uploadId: string, partNumber: number, body: Readable): Promise<PartInfo> {
+export async function uploadPart(
+  ctx: StoreContext,
+  bucket: string,
+  key: string,
+  uploadId: string,
+  partNumber: number,
+  body: Readable,
+  options?: UploadPartOptions,
+): Promise<PartInfo> {
   const keyBuf = keyBytes(key);
   validatePartNumber(partNumber);
   requireUpload(ctx, bucket, keyBuf, uploadId);
   const temp = await writeBody(ctx, body);
-  const part: PartRow = { part_number: partNumber, etag: `"${temp.md5}"`, size: temp.size, last_modified: ctx.clock.now() };
   try {
     // Synchronous from the re-check to the row write: no abort or completion can interleave.
     ensureOpen(ctx);
-    requireUpload(ctx, bucket, keyBuf, uploadId);
+    const upload = requireUpload(ctx, bucket, keyBuf, uploadId);
+    const part: PartRow = { part_number: partNumber, etag: `"${temp.md5}"`, size: temp.size, last_modified: ctx.clock.now(), checksum: partChecksum(upload, options) };
     ctx.files.promoteToPartSync(temp.path, uploadId, partNumber);
-    ctx.stmts.partUpsert.run(uploadId, partNumber, part.etag, part.size, part.last_modified);
+    ctx.stmts.partUpsert.run(uploadId, partNumber, part.etag, part.size, part.last_modified, part.checksum);
+    return toPartInfo(part);
   } catch (err) {
     await removeQuietly(temp.path);
     throw err;
   }
-  return toPartInfo(part);
 }
 
 const unquote = (etag: string): string => etag.trim().replace(/^"|"$/g, '');
 
 /** Checks the requested part list against the stored parts; returns the stored rows in order. */
-function validateParts(ctx: StoreContext, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): PartRow[] {
+function validateParts(ctx: StoreContext, uploadId: string, parts: readonly CompletedPart[]): PartRow[] {
   if (parts.length === 0) throw new InferqError('InvalidRequest', 'You must specify at least one part.');
   const stored = new Map(ctx.stmts.partsAll.all(uploadId).map((row) => [row.part_number, row]));
   const rows: PartRow[] = [];
@@ -119,11 +132,14 @@ export async function completeUpload(
   bucket: string,
   key: string,
   uploadId: string,
-  parts: readonly { partNumber: number; etag: string }[],
+  parts: readonly CompletedPart[],
+  options?: CompleteMultipartUploadOptions,
 ): Promise<ObjectInfo> {
   const keyBuf = keyBytes(key);
   const upload = requireUpload(ctx, bucket, keyBuf, uploadId);
   const rows = validateParts(ctx, uploadId, parts);
+  checkListedChecksums(upload, parts, rows);
+  const meta = completedMeta(upload, rows, options);
   ctx.completing.add(uploadId);
   let info: ObjectInfo;
   try {
@@ -136,7 +152,7 @@ export async function completeUpload(
     info = await commitObject(ctx, bucket, keyBuf, fileBody(temp), {
       etag: multipartEtag(rows.map((row) => row.etag)),
       partsCount: rows.length,
-      meta: upload.meta,
+      meta,
       inTransaction: () => {
         ctx.stmts.partsDelete.run(uploadId);
         if (ctx.stmts.uploadDelete.run(uploadId).changes === 0) throw noSuchUpload(uploadId);

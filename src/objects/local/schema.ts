@@ -69,6 +69,13 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE objects_v2 RENAME TO objects;
   CREATE UNIQUE INDEX objects_blob ON objects (blob) WHERE blob IS NOT NULL;
   `,
+  // 3: multipart checksums. An upload records its checksum algorithm and type (both NULL for an
+  // upload without one), a part its checksum under that algorithm.
+  `
+  ALTER TABLE uploads ADD COLUMN checksum_algorithm TEXT;
+  ALTER TABLE uploads ADD COLUMN checksum_type TEXT;
+  ALTER TABLE parts ADD COLUMN checksum TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */

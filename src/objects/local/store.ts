@@ -10,10 +10,13 @@ import type { Statement } from 'better-sqlite3';
 import { InferqError } from '../../errors/index.js';
 import type {
   BucketInfo,
+  CompletedPart,
+  CompleteMultipartUploadOptions,
   CopyObjectOptions,
   ListObjectsOptions,
   ListObjectsPage,
   ListPartsPage,
+  MultipartUploadOptions,
   ObjectInfo,
   ObjectStore,
   ObjectStream,
@@ -21,6 +24,7 @@ import type {
   PutObjectOptions,
   RangeRequest,
   UploadInfo,
+  UploadPartOptions,
 } from '../port.js';
 import { removeQuietly, type BlobFiles } from './blobs.js';
 import { bucketSeen, closedError, commitObject, ensureOpen, noSuchKey, requireBucket, resolveChecksums, stageObjectBody, type StoreContext } from './context.js';
@@ -194,16 +198,16 @@ export class LocalObjectStore implements ObjectStore {
     });
   }
 
-  createMultipartUpload(bucket: string, key: string, options?: PutObjectOptions): Promise<UploadInfo> {
+  createMultipartUpload(bucket: string, key: string, options?: MultipartUploadOptions): Promise<UploadInfo> {
     return this.run(() => multipart.createUpload(this.ctx, bucket, key, options));
   }
 
-  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable): Promise<PartInfo> {
-    return this.run(() => multipart.uploadPart(this.ctx, bucket, key, uploadId, partNumber, body));
+  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, options?: UploadPartOptions): Promise<PartInfo> {
+    return this.run(() => multipart.uploadPart(this.ctx, bucket, key, uploadId, partNumber, body, options));
   }
 
-  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): Promise<ObjectInfo> {
-    return this.run(() => multipart.completeUpload(this.ctx, bucket, key, uploadId, parts));
+  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: readonly CompletedPart[], options?: CompleteMultipartUploadOptions): Promise<ObjectInfo> {
+    return this.run(() => multipart.completeUpload(this.ctx, bucket, key, uploadId, parts, options));
   }
 
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
