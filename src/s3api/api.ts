@@ -8,6 +8,7 @@ import type { S3ApiDeps, S3Request } from './context.js';
 import { listObjectsV1, listObjectsV2 } from './listing.js';
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listParts, uploadPart } from './multipart.js';
 import { copyObject, deleteObject, getObject, headObject, putObject } from './objects.js';
+import { uploadPartCopy } from './part-copy.js';
 import { parseS3Address, resolveOperation, type S3Operation } from './route.js';
 
 const HANDLERS: Readonly<Record<S3Operation, (r: S3Request) => Promise<void>>> = {
@@ -26,6 +27,7 @@ const HANDLERS: Readonly<Record<S3Operation, (r: S3Request) => Promise<void>>> =
   DeleteObject: deleteObject,
   CreateMultipartUpload: createMultipartUpload,
   UploadPart: uploadPart,
+  UploadPartCopy: uploadPartCopy,
   CompleteMultipartUpload: completeMultipartUpload,
   AbortMultipartUpload: abortMultipartUpload,
   ListParts: listParts,

@@ -10,7 +10,7 @@ export type S3Operation =
   | 'ListBuckets' | 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation'
   | 'ListObjectsV2' | 'ListObjects' | 'DeleteObjects'
   | 'PutObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
-  | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts';
+  | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts';
 
 /** A parsed S3 address. */
 export interface S3Address {
@@ -90,7 +90,7 @@ function objectOperation(method: string, query: ReadonlyMap<string, string>, hea
     case 'GET': return uploadId ? 'ListParts' : ['acl', 'tagging', 'attributes', 'retention', 'legal-hold', 'torrent'].some((s) => query.has(s)) ? undefined : 'GetObject';
     case 'HEAD': return 'HeadObject';
     case 'PUT':
-      if (uploadId || query.has('partNumber')) return headers['x-amz-copy-source'] ? undefined : 'UploadPart';
+      if (uploadId || query.has('partNumber')) return headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
       if (['acl', 'tagging', 'retention', 'legal-hold'].some((s) => query.has(s))) return undefined;
       return headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
     case 'DELETE': return uploadId ? 'AbortMultipartUpload' : 'DeleteObject';
