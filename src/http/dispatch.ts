@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isSigV2Presigned, verifySigV2Presigned, type CredentialLookup, type SignableRequest, type SigV4Verifier } from '../auth/index.js';
 import { InferqError, toInferqError } from '../errors/index.js';
 import { routeRuntimeRequest, type RuntimeApi, type RuntimeRoute } from '../runtime/index.js';
-import { parseS3Address, sendS3Error, type S3Api } from '../s3api/index.js';
+import { sendS3Error, type S3Api } from '../s3api/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody } from './body.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
@@ -78,7 +78,7 @@ function sendError(req: IncomingMessage, res: ServerResponse, family: Family, er
 }
 
 async function serveS3(deps: HttpServerDeps, req: IncomingMessage, res: ServerResponse, request: SignableRequest, sigV2: boolean): Promise<string> {
-  const auth = sigV2 ? verifySigV2Presigned(request, deps.credentials, deps.clock, parseS3Address(req.url ?? '/', req.headers).bucketFromHost) : deps.verifier.verify(request);
+  const auth = sigV2 ? verifySigV2Presigned(request, deps.credentials, deps.clock, deps.s3.address(req).bucketFromHost) : deps.verifier.verify(request);
   return deps.s3.handle(req, res, auth);
 }
 
