@@ -181,7 +181,8 @@ export class LocalObjectStore implements ObjectStore {
       try {
         if (options.metadataDirective === 'REPLACE') {
           const given = resolveChecksums(options.metadata);
-          meta = encodeMeta(options.metadata, Object.keys(given).length > 0 ? given : decodeMeta(source.meta).checksums);
+          const kept = decodeMeta(source.meta);
+          meta = Object.keys(given).length > 0 ? encodeMeta(options.metadata, given) : encodeMeta(options.metadata, kept.checksums, kept.checksumType);
         }
       } catch (err) {
         await discardBody(staged);
