@@ -18,6 +18,12 @@ export interface BucketInfo {
 /** Checksum algorithms S3 clients may send (`x-amz-checksum-<lower-case name>`). */
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
 
+/**
+ * How a multipart object's checksum was computed: `COMPOSITE` is the checksum of the part
+ * checksums (the value ends in `-N`), `FULL_OBJECT` a checksum of all the bytes.
+ */
+export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
+
 /** Metadata stored with an object and returned on GET/HEAD. */
 export interface ObjectMetadata {
   /** Content-Type; `binary/octet-stream` when the writer gave none (as S3 does). */
@@ -28,6 +34,8 @@ export interface ObjectMetadata {
   readonly httpHeaders: Readonly<Record<string, string>>;
   /** Checksums (base64, as on the wire) the writer sent and the server verified. */
   readonly checksums: Readonly<Partial<Record<ChecksumAlgorithm, string>>>;
+  /** How `checksums` were computed; absent means of the whole bytes (FULL_OBJECT). */
+  readonly checksumType?: ChecksumType;
 }
 
 /** A stored object's description (HEAD). */
@@ -128,6 +136,8 @@ export interface PartInfo {
   readonly etag: string;
   readonly size: number;
   readonly lastModified: Date;
+  /** The part's checksum (base64) under its upload's checksum algorithm, when the upload has one. */
+  readonly checksum?: string;
 }
 
 /** An in-progress multipart upload. */
@@ -136,6 +146,46 @@ export interface UploadInfo {
   readonly key: string;
   readonly uploadId: string;
   readonly initiated: Date;
+  /** The algorithm every part is checksummed with (CreateMultipartUpload `ChecksumAlgorithm`). */
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
+  /** How the object's checksum is computed from the parts; set exactly when `checksumAlgorithm` is. */
+  readonly checksumType?: ChecksumType;
+}
+
+/** Options of CreateMultipartUpload: the object's metadata and its checksum algorithm. */
+export interface MultipartUploadOptions extends PutObjectOptions {
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
+  /** Requires `checksumAlgorithm`; FULL_OBJECT only for CRC32, CRC32C, CRC64NVME. */
+  readonly checksumType?: ChecksumType;
+}
+
+/** Options of UploadPart. */
+export interface UploadPartOptions {
+  /**
+   * Verified checksums of the part's bytes; must include the upload's algorithm when it has one
+   * (InvalidRequest otherwise). May be a function called after the body has ended.
+   */
+  readonly checksums?: Readonly<Partial<Record<ChecksumAlgorithm, string>>> | (() => Readonly<Partial<Record<ChecksumAlgorithm, string>>>);
+}
+
+/** A part as listed in CompleteMultipartUpload. */
+export interface CompletedPart {
+  readonly partNumber: number;
+  readonly etag: string;
+  /** Part checksums the client listed (`ChecksumSHA256`, …), base64. */
+  readonly checksums?: Readonly<Partial<Record<ChecksumAlgorithm, string>>>;
+}
+
+/** Options of CompleteMultipartUpload. */
+export interface CompleteMultipartUploadOptions {
+  /**
+   * Computes the object's checksum from the validated parts (ascending, with their checksums)
+   * for an upload with a checksum algorithm; called before the object becomes visible. It may
+   * throw (e.g. BadDigest against a checksum the client expects), and then nothing is written.
+   */
+  readonly objectChecksum?: (upload: UploadInfo, parts: readonly PartInfo[]) => string;
+  /** A condition on the key's current object, checked atomically with the commit; on failure the upload stays open. */
+  readonly precondition?: WritePrecondition;
 }
 
 /** One page of ListParts. */
@@ -152,12 +202,6 @@ export interface CopyObjectOptions {
   readonly metadataDirective: 'COPY' | 'REPLACE';
   readonly metadata?: PutObjectOptions;
   /** A condition on the destination's current object, checked atomically with the commit. */
-  readonly precondition?: WritePrecondition;
-}
-
-/** Options of CompleteMultipartUpload. */
-export interface CompleteUploadOptions {
-  /** A condition on the key's current object, checked atomically with the commit; on failure the upload stays open. */
   readonly precondition?: WritePrecondition;
 }
 
@@ -210,20 +254,18 @@ export interface ObjectStore {
   copyObject(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, options: CopyObjectOptions): Promise<ObjectInfo>;
   listObjects(bucket: string, options: ListObjectsOptions): Promise<ListObjectsPage>;
 
-  createMultipartUpload(bucket: string, key: string, options?: PutObjectOptions): Promise<UploadInfo>;
-  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable): Promise<PartInfo>;
+  createMultipartUpload(bucket: string, key: string, options?: MultipartUploadOptions): Promise<UploadInfo>;
+  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, options?: UploadPartOptions): Promise<PartInfo>;
   /**
    * Parts must be ascending (InvalidPartOrder), uploaded with matching ETags (InvalidPart), and all
-   * but the last ≥ 5 MiB (EntityTooSmall). Completing again an upload that already completed
-   * answers the object it made, as long as it is still the key's current object.
+   * but the last ≥ 5 MiB (EntityTooSmall). For an upload with a checksum algorithm the parts must
+   * be numbered 1, 2, 3, … (InvalidPartOrder), a listed part checksum must match the stored one
+   * (InvalidPart), and COMPOSITE uploads must list every part's checksum (InvalidRequest); the
+   * object's checksum is `options.objectChecksum` (required then; InternalError without it).
+   * Completing again an upload that already completed answers the object it made, as long as it
+   * is still the key's current object.
    */
-  completeMultipartUpload(
-    bucket: string,
-    key: string,
-    uploadId: string,
-    parts: readonly { partNumber: number; etag: string }[],
-    options?: CompleteUploadOptions,
-  ): Promise<ObjectInfo>;
+  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: readonly CompletedPart[], options?: CompleteMultipartUploadOptions): Promise<ObjectInfo>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   listParts(bucket: string, key: string, uploadId: string, options: { maxParts: number; partNumberMarker?: number }): Promise<ListPartsPage>;
   /** The bucket's uploads in progress (NoSuchBucket when it does not exist). */

@@ -99,7 +99,9 @@ export function writeObjectHeaders(res: ServerResponse, info: ObjectInfo, query:
   for (const [name, value] of Object.entries(info.httpHeaders)) res.setHeader(name, value);
   for (const [name, value] of Object.entries(info.userMetadata)) res.setHeader(`x-amz-meta-${name}`, value);
   if (includeChecksums) {
-    for (const [alg, value] of Object.entries(info.checksums)) if (value) res.setHeader(`x-amz-checksum-${alg.toLowerCase()}`, value);
+    const entries = Object.entries(info.checksums).filter(([, value]) => value);
+    for (const [alg, value] of entries) res.setHeader(`x-amz-checksum-${alg.toLowerCase()}`, value);
+    if (entries.length > 0) res.setHeader('x-amz-checksum-type', info.checksumType ?? 'FULL_OBJECT');
   }
   for (const [param, header] of Object.entries(OVERRIDES)) {
     const value = query.get(param);

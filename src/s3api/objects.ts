@@ -58,7 +58,8 @@ export async function copyObject(r: S3Request): Promise<void> {
   sendXml(r.res, 200, renderXml('CopyObjectResult', [['LastModified', xmlDate(info.lastModified)], ['ETag', info.etag]]));
 }
 
-function checkCopyConditions(r: S3Request, info: ObjectInfo): void {
+/** Applies the `x-amz-copy-source-if-*` conditions to the copy source (PreconditionFailed, never 304). */
+export function checkCopyConditions(r: S3Request, info: ObjectInfo): void {
   const map: Record<string, string> = {
     'x-amz-copy-source-if-match': 'if-match',
     'x-amz-copy-source-if-none-match': 'if-none-match',

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ObjectStore } from '../../src/objects/index.js';
+import { registerMultipartChecksumTests } from './behaviour-checksums.js';
 import { registerConditionalWriteTests } from './behaviour-conditional.js';
 import { registerMultipartTests } from './behaviour-multipart.js';
 import { registerUploadFidelityTests } from './behaviour-uploads.js';
@@ -46,6 +47,7 @@ export function describeObjectStoreBehaviour(name: string, open: OpenStore): voi
     registerMultipartTests(() => store);
     registerConditionalWriteTests(() => store);
     registerUploadFidelityTests(() => store);
+    registerMultipartChecksumTests(() => store);
   });
 }
 

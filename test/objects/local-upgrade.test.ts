@@ -1,9 +1,10 @@
 /**
  * Local backend only: an index written before schema version 3 (no part boundaries, no completing
- * upload, uploads indexed by key) upgrades at open, keeps every object and upload, and answers
- * part reads of its old multipart objects honestly.
+ * upload, uploads indexed by key) and version 4 (no multipart checksums) upgrades at open through
+ * both, keeps every object and upload, and answers part reads of its old multipart objects honestly.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +14,13 @@ import { openLocalObjectStore } from '../../src/objects/index.js';
 import { SCHEMA_VERSION } from '../../src/objects/local/index.js';
 import { bodyOf, MiB, pseudoRandomBytes, readAll, rejectsWith } from './helpers.js';
 
-/** Rewrites a version-3 index into the version-2 layout (what inferq wrote before), keeping the rows. */
+/** Rewrites a current index into the version-2 layout (what inferq wrote before), keeping the rows. */
 function downgradeToV2(file: string): void {
   const db = new Database(file);
   db.exec(`
+    ALTER TABLE uploads DROP COLUMN checksum_algorithm;
+    ALTER TABLE uploads DROP COLUMN checksum_type;
+    ALTER TABLE parts DROP COLUMN checksum;
     DROP TABLE object_parts;
     ALTER TABLE objects DROP COLUMN upload_id;
     DROP INDEX uploads_listing;
@@ -80,11 +84,22 @@ void describe('local object store: upgrade from schema version 2', () => {
     await rejectsWith(store.completeMultipartUpload('old', 'multi', mp.uploadId, list), 'NoSuchUpload');
 
     const uploads = await store.listMultipartUploads('old', { maxUploads: 10 });
-    assert.deepEqual(uploads.uploads.map((u) => [u.key, u.uploadId]), [['open', open.uploadId]]);
+    assert.deepEqual(uploads.uploads.map((u) => [u.key, u.uploadId, u.checksumAlgorithm, u.checksumType]), [['open', open.uploadId, undefined, undefined]]);
     const part = (await store.listParts('old', 'open', open.uploadId, { maxParts: 10 })).parts[0];
     assert.ok(part);
+    assert.equal(part.checksum, undefined, 'a part stored before multipart checksums has none');
     await store.completeMultipartUpload('old', 'open', open.uploadId, [{ partNumber: 1, etag: part.etag }]);
     assert.equal((await readAll((await store.getObject('old', 'open', { partNumber: 1 })).body)).toString(), 'pending');
+
+    // Uploads with a checksum algorithm (schema version 4) work on the upgraded index.
+    const summed = await store.createMultipartUpload('old', 'summed', { checksumAlgorithm: 'SHA256' });
+    const sha = createHash('sha256').update('summed').digest('base64');
+    const summedPart = await store.uploadPart('old', 'summed', summed.uploadId, 1, bodyOf('summed'), { checksums: { SHA256: sha } });
+    assert.equal(summedPart.checksum, sha);
+    const summedInfo = await store.completeMultipartUpload('old', 'summed', summed.uploadId, [{ partNumber: 1, etag: summedPart.etag, checksums: { SHA256: sha } }], {
+      objectChecksum: (_upload, stored) => `${stored.map((p) => p.checksum).join('+')}-1`,
+    });
+    assert.deepEqual([summedInfo.checksums, summedInfo.checksumType], [{ SHA256: `${sha}-1` }, 'COMPOSITE']);
 
     // Overwriting and deleting old multipart objects works as for new ones.
     await store.putObject('old', 'multi', bodyOf('now plain'));

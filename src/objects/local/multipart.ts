@@ -10,9 +10,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { InferqError } from '../../errors/index.js';
-import type { CompleteUploadOptions, ListPartsPage, ObjectInfo, PartInfo, PutObjectOptions, UploadInfo } from '../port.js';
+import type { CompletedPart, CompleteMultipartUploadOptions, ListPartsPage, MultipartUploadOptions, ObjectInfo, PartInfo, UploadInfo, UploadPartOptions } from '../port.js';
 import { removeQuietly } from './blobs.js';
 import { commitObject, ensureOpen, precheckWrite, requireBucket, resolveChecksums, writeBody, type StoreContext } from './context.js';
+import { checkListedChecksums, completedMeta, partChecksum, uploadChecksumColumns } from './part-checksums.js';
 import { fileBody } from './staging.js';
 import { encodeMeta, toObjectInfo, toPartInfo, toUploadInfo, type PartRow, type UploadRow } from './statements.js';
 import { keyBytes, validatePartNumber } from './validate.js';
@@ -45,39 +46,51 @@ function requireUpload(ctx: StoreContext, bucket: string, key: Buffer, uploadId:
 }
 
 /** Starts an upload; its metadata (and checksums) become the object's on completion. */
-export function createUpload(ctx: StoreContext, bucket: string, key: string, options?: PutObjectOptions): UploadInfo {
+export function createUpload(ctx: StoreContext, bucket: string, key: string, options?: MultipartUploadOptions): UploadInfo {
   const keyBuf = keyBytes(key);
+  const [checksumAlgorithm, checksumType] = uploadChecksumColumns(options);
   requireBucket(ctx, bucket);
   const now = ctx.clock.now();
   const id = ctx.uploadIds.next();
-  ctx.stmts.uploadInsert.run(id, bucket, keyBuf, now, encodeMeta(options, resolveChecksums(options)));
-  return { bucket, key, uploadId: id, initiated: new Date(now) };
+  ctx.stmts.uploadInsert.run(id, bucket, keyBuf, now, encodeMeta(options, resolveChecksums(options)), checksumAlgorithm, checksumType);
+  return {
+    bucket, key, uploadId: id, initiated: new Date(now),
+    ...(checksumAlgorithm === null || checksumType === null ? {} : { checksumAlgorithm, checksumType }),
+  };
 }
 
 /** Stores one part (replacing an earlier upload of the same number). */
-export async function uploadPart(ctx: StoreContext, bucket: string, key: string, uploadId: string, partNumber: number, body: Readable): Promise<PartInfo> {
+export async function uploadPart(
+  ctx: StoreContext,
+  bucket: string,
+  key: string,
+  uploadId: string,
+  partNumber: number,
+  body: Readable,
+  options?: UploadPartOptions,
+): Promise<PartInfo> {
   const keyBuf = keyBytes(key);
   validatePartNumber(partNumber);
   requireUpload(ctx, bucket, keyBuf, uploadId);
   const temp = await writeBody(ctx, body);
-  const part: PartRow = { part_number: partNumber, etag: `"${temp.md5}"`, size: temp.size, last_modified: ctx.clock.now() };
   try {
     // Synchronous from the re-check to the row write: no abort or completion can interleave.
     ensureOpen(ctx);
-    requireUpload(ctx, bucket, keyBuf, uploadId);
+    const upload = requireUpload(ctx, bucket, keyBuf, uploadId);
+    const part: PartRow = { part_number: partNumber, etag: `"${temp.md5}"`, size: temp.size, last_modified: ctx.clock.now(), checksum: partChecksum(upload, options) };
     ctx.files.promoteToPartSync(temp.path, uploadId, partNumber);
-    ctx.stmts.partUpsert.run(uploadId, partNumber, part.etag, part.size, part.last_modified);
+    ctx.stmts.partUpsert.run(uploadId, partNumber, part.etag, part.size, part.last_modified, part.checksum);
+    return toPartInfo(part);
   } catch (err) {
     await removeQuietly(temp.path);
     throw err;
   }
-  return toPartInfo(part);
 }
 
 const unquote = (etag: string): string => etag.trim().replace(/^"|"$/g, '');
 
 /** Checks the requested part list against the stored parts; returns the stored rows in order. */
-function validateParts(ctx: StoreContext, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): PartRow[] {
+function validateParts(ctx: StoreContext, uploadId: string, parts: readonly CompletedPart[]): PartRow[] {
   if (parts.length === 0) throw new InferqError('InvalidRequest', 'You must specify at least one part.');
   const stored = new Map(ctx.stmts.partsAll.all(uploadId).map((row) => [row.part_number, row]));
   const rows: PartRow[] = [];
@@ -140,15 +153,17 @@ export async function completeUpload(
   bucket: string,
   key: string,
   uploadId: string,
-  parts: readonly { partNumber: number; etag: string }[],
-  options?: CompleteUploadOptions,
+  parts: readonly CompletedPart[],
+  options?: CompleteMultipartUploadOptions,
 ): Promise<ObjectInfo> {
   const keyBuf = keyBytes(key);
   const upload = findUpload(ctx, bucket, keyBuf, uploadId);
   if (upload === undefined) return completedBefore(ctx, bucket, keyBuf, uploadId, parts);
   const rows = validateParts(ctx, uploadId, parts);
+  checkListedChecksums(upload, parts, rows);
   const precondition = options?.precondition;
   precheckWrite(ctx, bucket, keyBuf, precondition);
+  const meta = completedMeta(upload, rows, options);
   ctx.completing.add(uploadId);
   let info: ObjectInfo;
   try {
@@ -161,7 +176,7 @@ export async function completeUpload(
     info = await commitObject(ctx, bucket, keyBuf, fileBody(temp), {
       etag: multipartEtag(rows.map((row) => row.etag)),
       partsCount: rows.length,
-      meta: upload.meta,
+      meta,
       ...(precondition ? { precondition } : {}),
       multipart: { uploadId, partSizes: rows.map((row) => row.size) },
       inTransaction: () => {

@@ -86,6 +86,13 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX uploads_bucket_key;
   CREATE INDEX uploads_listing ON uploads (bucket, key, id);
   `,
+  // 4: multipart checksums. An upload records its checksum algorithm and type (both NULL for an
+  // upload without one), a part its checksum under that algorithm.
+  `
+  ALTER TABLE uploads ADD COLUMN checksum_algorithm TEXT;
+  ALTER TABLE uploads ADD COLUMN checksum_type TEXT;
+  ALTER TABLE parts ADD COLUMN checksum TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */

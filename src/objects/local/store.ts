@@ -11,13 +11,15 @@ import { InferqError } from '../../errors/index.js';
 import type {
   BucketInfo,
   ByteSpan,
-  CompleteUploadOptions,
+  CompletedPart,
+  CompleteMultipartUploadOptions,
   CopyObjectOptions,
   ListObjectsOptions,
   ListObjectsPage,
   ListPartsPage,
   ListUploadsOptions,
   ListUploadsPage,
+  MultipartUploadOptions,
   ObjectInfo,
   ObjectPartHead,
   ObjectStore,
@@ -27,6 +29,7 @@ import type {
   PutObjectOptions,
   RangeRequest,
   UploadInfo,
+  UploadPartOptions,
 } from '../port.js';
 import { removeQuietly, type BlobFiles } from './blobs.js';
 import { bucketSeen, closedError, commitObject, ensureOpen, noSuchKey, precheckWrite, requireBucket, resolveChecksums, stageObjectBody, type StoreContext } from './context.js';
@@ -201,7 +204,8 @@ export class LocalObjectStore implements ObjectStore {
       try {
         if (options.metadataDirective === 'REPLACE') {
           const given = resolveChecksums(options.metadata);
-          meta = encodeMeta(options.metadata, Object.keys(given).length > 0 ? given : decodeMeta(source.meta).checksums);
+          const kept = decodeMeta(source.meta);
+          meta = Object.keys(given).length > 0 ? encodeMeta(options.metadata, given) : encodeMeta(options.metadata, kept.checksums, kept.checksumType);
         }
       } catch (err) {
         await discardBody(staged);
@@ -218,21 +222,15 @@ export class LocalObjectStore implements ObjectStore {
     });
   }
 
-  createMultipartUpload(bucket: string, key: string, options?: PutObjectOptions): Promise<UploadInfo> {
+  createMultipartUpload(bucket: string, key: string, options?: MultipartUploadOptions): Promise<UploadInfo> {
     return this.run(() => multipart.createUpload(this.ctx, bucket, key, options));
   }
 
-  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable): Promise<PartInfo> {
-    return this.run(() => multipart.uploadPart(this.ctx, bucket, key, uploadId, partNumber, body));
+  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, options?: UploadPartOptions): Promise<PartInfo> {
+    return this.run(() => multipart.uploadPart(this.ctx, bucket, key, uploadId, partNumber, body, options));
   }
 
-  completeMultipartUpload(
-    bucket: string,
-    key: string,
-    uploadId: string,
-    parts: readonly { partNumber: number; etag: string }[],
-    options?: CompleteUploadOptions,
-  ): Promise<ObjectInfo> {
+  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: readonly CompletedPart[], options?: CompleteMultipartUploadOptions): Promise<ObjectInfo> {
     return this.run(() => multipart.completeUpload(this.ctx, bucket, key, uploadId, parts, options));
   }
 
