@@ -102,12 +102,19 @@ export interface ObjectStream {
   readonly body: Readable;
   /** The resolved inclusive range when a range or a part was requested. */
   readonly range?: ByteSpan;
+  /** For a part read: the part's checksum (see {@link ObjectPartHead.partChecksums}). */
+  readonly partChecksums?: Readonly<Partial<Record<ChecksumAlgorithm, string>>>;
 }
 
 /** HEAD of one part of an object (see {@link PartSelector}). */
 export interface ObjectPartHead {
   readonly info: ObjectInfo;
   readonly range: ByteSpan;
+  /**
+   * The part's own checksum (base64, of its bytes) when the object is a multipart object with a
+   * COMPOSITE checksum; absent otherwise (the object's checksum does not describe the part).
+   */
+  readonly partChecksums?: Readonly<Partial<Record<ChecksumAlgorithm, string>>>;
 }
 
 /** Listing parameters (ListObjectsV2 and v1 map onto these). */

@@ -5,7 +5,7 @@ import type { ObjectInfo } from '../objects/index.js';
 import { decodeRequestBody, requireLength } from './body.js';
 import { bucketOf, header, keyOf, sendEmpty, sendXml, type S3Request } from './context.js';
 import { checkConditions, readWriteOptions, writeObjectHeaders } from './headers.js';
-import { partSelectorOf, passesReadConditions, readSelectorOf, writeSpanHeaders } from './reads.js';
+import { partSelectorOf, passesReadConditions, readSelectorOf, writePartChecksumHeaders, writeSpanHeaders } from './reads.js';
 import { readWritePrecondition } from './write-conditions.js';
 import { renderXml, xmlDate } from './xml.js';
 
@@ -86,7 +86,9 @@ export async function getObject(r: S3Request): Promise<void> {
   if (!passesReadConditions(r, head)) return;
   const object = await r.deps.store.getObject(bucketOf(r), keyOf(r), select);
   const { res } = r;
-  writeObjectHeaders(res, object.info, r.address.query, header(r.req, 'x-amz-checksum-mode') === 'ENABLED' && !object.range);
+  const checksumMode = header(r.req, 'x-amz-checksum-mode') === 'ENABLED';
+  writeObjectHeaders(res, object.info, r.address.query, checksumMode && !object.range);
+  if (checksumMode) writePartChecksumHeaders(res, object.partChecksums);
   writeSpanHeaders(res, object.info, object.range, select !== undefined && 'partNumber' in select);
   await pipeline(object.body, res);
 }
@@ -99,7 +101,9 @@ export async function headObject(r: S3Request): Promise<void> {
   const partHead = part === undefined ? undefined : await r.deps.store.headObjectPart(bucketOf(r), keyOf(r), part);
   const info = partHead?.info ?? head;
   const span = partHead?.range;
-  writeObjectHeaders(r.res, info, r.address.query, header(r.req, 'x-amz-checksum-mode') === 'ENABLED' && span === undefined);
+  const checksumMode = header(r.req, 'x-amz-checksum-mode') === 'ENABLED';
+  writeObjectHeaders(r.res, info, r.address.query, checksumMode && span === undefined);
+  if (checksumMode) writePartChecksumHeaders(r.res, partHead?.partChecksums);
   writeSpanHeaders(r.res, info, span, part !== undefined);
   r.res.end();
 }

@@ -1,11 +1,12 @@
 /**
  * What a GET/HEAD of an object reads and how the answer is framed: `Range` or `?partNumber=N`
  * (not both), 206 with `Content-Range` for a part or range, `x-amz-mp-parts-count` on part reads
- * of multipart objects, and the 304 Not Modified answer (which carries ETag and Last-Modified).
+ * of multipart objects (and a part's own checksum with checksum mode), and the 304 Not Modified
+ * answer (which carries ETag and Last-Modified).
  */
 import type { ServerResponse } from 'node:http';
 import { InferqError, isInferqError } from '../errors/index.js';
-import type { ByteSpan, ObjectInfo, PartSelector, RangeRequest } from '../objects/index.js';
+import type { ByteSpan, ChecksumAlgorithm, ObjectInfo, PartSelector, RangeRequest } from '../objects/index.js';
 import { header, type S3Request } from './context.js';
 import { checkConditions, parseRange } from './headers.js';
 
@@ -42,6 +43,14 @@ export function passesReadConditions(r: S3Request, info: ObjectInfo): boolean {
     r.res.end();
     return false;
   }
+}
+
+/**
+ * With `x-amz-checksum-mode: ENABLED` on a part read: the part's own checksum, when the store
+ * knows it (a part of a COMPOSITE-checksummed multipart object).
+ */
+export function writePartChecksumHeaders(res: ServerResponse, checksums: Readonly<Partial<Record<ChecksumAlgorithm, string>>> | undefined): void {
+  for (const [alg, value] of Object.entries(checksums ?? {})) if (value) res.setHeader(`x-amz-checksum-${alg.toLowerCase()}`, value);
 }
 
 /**

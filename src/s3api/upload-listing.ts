@@ -23,6 +23,8 @@ function uploadEntry(upload: UploadInfo, encode: (s: string) => string): [string
     ['Owner', OWNER],
     ['StorageClass', 'STANDARD'],
     ['Initiated', xmlDate(upload.initiated)],
+    ['ChecksumAlgorithm', upload.checksumAlgorithm],
+    ['ChecksumType', upload.checksumType],
   ]];
 }
 

@@ -120,4 +120,33 @@ export function registerMultipartChecksumTests(get: () => ObjectStore): void {
     await store.deleteObject('mpc', 'plain');
     await store.deleteBucket('mpc');
   });
+
+  void it('part reads of a COMPOSITE object name the part checksum; a repeated completion answers the same checksum', async () => {
+    const store = get();
+    await store.createBucket('mpc');
+    const upload = await store.createMultipartUpload('mpc', 'parts', { checksumAlgorithm: 'SHA256' });
+    const bodies = [pseudoRandomBytes(5 * MiB, 5), Buffer.from('second part')];
+    const parts = [];
+    for (const [i, b] of bodies.entries()) parts.push(await store.uploadPart('mpc', 'parts', upload.uploadId, i + 1, bodyOf(b), { checksums: { SHA256: sha256(b) } }));
+    const listed = parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, checksums: { SHA256: p.checksum ?? '' } }));
+    const objectChecksum = (_u: UploadInfo, ps: readonly PartInfo[]): string => `composite-of-${ps.length}`;
+    const done = await store.completeMultipartUpload('mpc', 'parts', upload.uploadId, listed, { objectChecksum });
+    const again = await store.completeMultipartUpload('mpc', 'parts', upload.uploadId, listed, { objectChecksum: () => assert.fail('not recomputed') });
+    assert.deepEqual([again.etag, again.checksums, again.checksumType], [done.etag, { SHA256: 'composite-of-2' }, 'COMPOSITE']);
+    for (const [i, b] of bodies.entries()) {
+      const read = await store.getObject('mpc', 'parts', { partNumber: i + 1 });
+      assert.ok((await readAll(read.body)).equals(b));
+      assert.deepEqual(read.partChecksums, { SHA256: sha256(b) });
+      assert.deepEqual((await store.headObjectPart('mpc', 'parts', { partNumber: i + 1 })).partChecksums, { SHA256: sha256(b) });
+    }
+    assert.equal((await store.getObject('mpc', 'parts', { start: 0, end: 3 })).partChecksums, undefined, 'a range read names no part');
+
+    const full = await store.createMultipartUpload('mpc', 'full', { checksumAlgorithm: 'CRC32', checksumType: 'FULL_OBJECT' });
+    const only = await store.uploadPart('mpc', 'full', full.uploadId, 1, bodyOf('whole'), { checksums: { CRC32: 'AAAAAQ==' } });
+    await store.completeMultipartUpload('mpc', 'full', full.uploadId, [{ partNumber: 1, etag: only.etag }], { objectChecksum: () => 'AAAAAQ==' });
+    assert.equal((await store.headObjectPart('mpc', 'full', { partNumber: 1 })).partChecksums, undefined, 'a FULL_OBJECT checksum is of the whole object only');
+    await store.deleteObject('mpc', 'parts');
+    await store.deleteObject('mpc', 'full');
+    await store.deleteBucket('mpc');
+  });
 }

@@ -121,16 +121,16 @@ export interface CommitFields {
   readonly inTransaction?: () => void;
   /** Checked against the key's current object inside the commit transaction. */
   readonly precondition?: WritePrecondition;
-  /** For a completed multipart upload: its id and the sizes of its parts in order. */
-  readonly multipart?: { readonly uploadId: string; readonly partSizes: readonly number[] };
+  /** For a completed multipart upload: its id and its parts in order (size, checksum under the upload's algorithm). */
+  readonly multipart?: { readonly uploadId: string; readonly parts: readonly { readonly size: number; readonly checksum: string | null }[] };
 }
 
 /** Replaces the part boundaries of `bucket/key` (inside the commit transaction). */
 function writePartRows(ctx: StoreContext, bucket: string, key: Buffer, previous: ObjectRow | undefined, fields: CommitFields): void {
   if (previous !== undefined && previous.parts_count !== null) ctx.stmts.objectPartsDelete.run(bucket, key);
   let firstByte = 0;
-  fields.multipart?.partSizes.forEach((size, i) => {
-    ctx.stmts.objectPartInsert.run(bucket, key, i + 1, firstByte, size);
+  fields.multipart?.parts.forEach(({ size, checksum }, i) => {
+    ctx.stmts.objectPartInsert.run(bucket, key, i + 1, firstByte, size, checksum);
     firstByte += size;
   });
 }

@@ -178,7 +178,7 @@ export async function completeUpload(
       partsCount: rows.length,
       meta,
       ...(precondition ? { precondition } : {}),
-      multipart: { uploadId, partSizes: rows.map((row) => row.size) },
+      multipart: { uploadId, parts: rows },
       inTransaction: () => {
         ctx.stmts.partsDelete.run(uploadId);
         if (ctx.stmts.uploadDelete.run(uploadId).changes === 0) throw noSuchUpload(uploadId);

@@ -87,11 +87,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX uploads_listing ON uploads (bucket, key, id);
   `,
   // 4: multipart checksums. An upload records its checksum algorithm and type (both NULL for an
-  // upload without one), a part its checksum under that algorithm.
+  // upload without one), a part its checksum under that algorithm, and so does a completed part
+  // of an object (GET ?partNumber=N answers it).
   `
   ALTER TABLE uploads ADD COLUMN checksum_algorithm TEXT;
   ALTER TABLE uploads ADD COLUMN checksum_type TEXT;
   ALTER TABLE parts ADD COLUMN checksum TEXT;
+  ALTER TABLE object_parts ADD COLUMN checksum TEXT;
   `,
 ];
 

@@ -54,10 +54,12 @@ export interface ObjectUploadRow extends ObjectRow {
   readonly upload_id: string | null;
 }
 
-/** A row of `object_parts`: where a completed part lies in its object. */
+/** A row of `object_parts`: where a completed part lies in its object, and its checksum. */
 export interface ObjectPartRow {
   readonly first_byte: number;
   readonly size: number;
+  /** The part's checksum under its upload's algorithm (NULL for an upload without one). */
+  readonly checksum: string | null;
 }
 
 /** Parameters of an object upsert. */
@@ -99,8 +101,12 @@ function prepareStatements(db: Database.Database) {
     ),
     objectDelete: db.prepare<[string, Buffer]>('DELETE FROM objects WHERE bucket = ? AND key = ?'),
     objectGetUpload: db.prepare<[string, Buffer], ObjectUploadRow>(`SELECT ${OBJECT_COLS}, upload_id FROM objects WHERE bucket = ? AND key = ?`),
-    objectPartInsert: db.prepare<[string, Buffer, number, number, number]>('INSERT INTO object_parts (bucket, key, part_index, first_byte, size) VALUES (?, ?, ?, ?, ?)'),
-    objectPartGet: db.prepare<[string, Buffer, number], ObjectPartRow>('SELECT first_byte, size FROM object_parts WHERE bucket = ? AND key = ? AND part_index = ?'),
+    objectPartInsert: db.prepare<[string, Buffer, number, number, number, string | null]>(
+      'INSERT INTO object_parts (bucket, key, part_index, first_byte, size, checksum) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    objectPartGet: db.prepare<[string, Buffer, number], ObjectPartRow>(
+      'SELECT first_byte, size, checksum FROM object_parts WHERE bucket = ? AND key = ? AND part_index = ?',
+    ),
     objectPartsDelete: db.prepare<[string, Buffer]>('DELETE FROM object_parts WHERE bucket = ? AND key = ?'),
     blobReferenced: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE blob = ?'),
     listFrom: db.prepare<[string, Buffer], ObjectRow>(`SELECT ${OBJECT_COLS} FROM objects WHERE bucket = ? AND key >= ? ORDER BY key`),

@@ -150,13 +150,13 @@ export class LocalObjectStore implements ObjectStore {
   getObject(bucket: string, key: string, select?: RangeRequest | PartSelector): Promise<ObjectStream> {
     return this.run(() => {
       const row = this.find(bucket, key, this.ctx.stmts.objectGetBody);
-      const resolved =
-        select === undefined ? undefined : 'partNumber' in select ? partSpan(this.ctx.stmts, bucket, row, select.partNumber) : resolveRange(select, row.size);
+      const part = select !== undefined && 'partNumber' in select ? partSpan(this.ctx.stmts, bucket, row, select.partNumber) : undefined;
+      const resolved = part?.range ?? (select === undefined || 'partNumber' in select ? undefined : resolveRange(select, row.size));
       // Open the body in the same tick as the lookup: a concurrent overwrite unlinks a blob only
       // after its commit, and an open descriptor keeps reading the old bytes.
       const body = openBody(this.ctx.files, row, resolved);
       const info = toObjectInfo(bucket, row);
-      return resolved ? { info, body, range: resolved } : { info, body };
+      return resolved ? { info, body, range: resolved, ...(part?.partChecksums ? { partChecksums: part.partChecksums } : {}) } : { info, body };
     });
   }
 
@@ -167,7 +167,7 @@ export class LocalObjectStore implements ObjectStore {
   headObjectPart(bucket: string, key: string, select: PartSelector): Promise<ObjectPartHead> {
     return this.run(() => {
       const row = this.lookup(bucket, key);
-      return { info: toObjectInfo(bucket, row), range: partSpan(this.ctx.stmts, bucket, row, select.partNumber) };
+      return { info: toObjectInfo(bucket, row), ...partSpan(this.ctx.stmts, bucket, row, select.partNumber) };
     });
   }
 
