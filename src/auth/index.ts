@@ -8,6 +8,8 @@ export { createPayloadDecoder } from './payload.js';
 export type { PayloadDecoder } from './payload.js';
 export { createChecksumVerifier, computeChecksum, checksumHeaderName, CHECKSUM_ALGORITHMS } from './checksums.js';
 export type { ChecksumVerifier, ChecksumVerifierOptions } from './checksums.js';
+export { combineCrcs, compositeChecksum, isCombinable } from './checksum-combine.js';
+export type { CombinableAlgorithm } from './checksum-combine.js';
 export { deriveSigningKey, EMPTY_SHA256, SIGV4_ALGORITHM } from './keys.js';
 export type { AuthResult, ChunkSigningContext, CredentialLookup, PayloadMode, SignableRequest } from './types.js';
 export { verifySigV2Presigned } from './sigv2.js';

@@ -81,6 +81,8 @@ export interface ResolvedConfig {
     /** Absolute path. */
     readonly dataDir: string;
     readonly region: string;
+    /** See the `server.s3VirtualHostDomain` key. */
+    readonly s3VirtualHostDomain: string;
     readonly credentials: readonly Credential[];
     /** True when the development pair is in force because none was configured. */
     readonly usingDevCredentials: boolean;

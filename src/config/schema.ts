@@ -20,6 +20,14 @@ export const serverSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
   /** Region reported by the server (any region is accepted in signatures). @default us-east-1 */
   region: z.string().min(1).default('us-east-1'),
+  /**
+   * S3 requests whose Host is `<bucket>.<this domain>` (any port) are virtual-hosted–style; every
+   * other Host is path style. An empty string turns virtual hosting off. @default localhost
+   */
+  s3VirtualHostDomain: z
+    .string()
+    .regex(/^$|^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'must be a DNS name such as localhost or s3.example.com (or empty: off)')
+    .default('localhost'),
   /** Accepted credentials. Empty on a loopback bind means the development pair test/test. */
   credentials: z.array(credentialSchema).default([]),
   /** Allowed difference between a request's signing time and the server clock. @default 900 */

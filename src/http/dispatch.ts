@@ -16,7 +16,7 @@ import {
 } from '../auth/index.js';
 import { InferqError, toInferqError } from '../errors/index.js';
 import { routeRuntimeRequest, type RuntimeApi, type RuntimeRoute } from '../runtime/index.js';
-import { parseS3Address, sendS3Error, type S3Api } from '../s3api/index.js';
+import { sendS3Error, type S3Api } from '../s3api/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody, type UnverifiedBodyBudget } from './body.js';
 import { watchBodyProgress } from './body-timeout.js';
@@ -138,7 +138,7 @@ function sendError(req: IncomingMessage, res: ServerResponse, family: Family, er
 
 async function serveS3(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, credentials: RequestCredentials, expect: ContinueState): Promise<string> {
   const auth = credentials.kind === 'sigv2'
-    ? verifySigV2Presigned(request, credentials.claims, ctx.credentials, ctx.clock, parseS3Address(req.url ?? '/', req.headers).bucketFromHost)
+    ? verifySigV2Presigned(request, credentials.claims, ctx.credentials, ctx.clock, ctx.s3.address(req).bucketFromHost)
     : ctx.verifier.verifyChecked(request, ctx.verifier.check(request, credentials.claims));
   proceed(res, expect);
   return ctx.s3.handle(req, res, auth);

@@ -3,7 +3,7 @@
  * signed payload hash, Content-MD5 and x-amz-checksum-*) that every upload streams through, and a
  * bounded reader for small XML bodies.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { createChecksumVerifier, createPayloadDecoder, type AuthResult } from '../auth/index.js';
 import { InferqError } from '../errors/index.js';
@@ -15,6 +15,8 @@ export interface DecodedBody {
   readonly stream: Readable;
   /** Checksums verified once the stream has ended. */
   readonly checksums: () => Partial<Record<ChecksumAlgorithm, string>>;
+  /** Checksums computed once the stream has ended: the verified ones and `compute`. */
+  readonly computed: () => Partial<Record<ChecksumAlgorithm, string>>;
 }
 
 /** A transform that fails with EntityTooLarge past `maxBytes`. */
@@ -37,10 +39,19 @@ export function requireLength(req: IncomingMessage): void {
   }
 }
 
-/** Builds the verification pipeline over a request body. */
-export function decodeRequestBody(req: IncomingMessage, auth: AuthResult, maxBytes: number): DecodedBody {
+/**
+ * Builds the verification pipeline over a request body; `compute` names checksums to compute
+ * besides those sent, `checked` the headers whose checksums are verified (all by default).
+ */
+export function decodeRequestBody(
+  req: IncomingMessage,
+  auth: AuthResult,
+  maxBytes: number,
+  compute: readonly ChecksumAlgorithm[] = [],
+  checked: IncomingHttpHeaders = req.headers,
+): DecodedBody {
   const decoder = createPayloadDecoder(auth, req.headers);
-  const verifier = createChecksumVerifier(req.headers, () => decoder.trailers());
+  const verifier = createChecksumVerifier(checked, () => decoder.trailers(), { compute });
   const limit = new SizeLimit(maxBytes);
   const out = new PassThrough();
   // The request is piped, not part of the pipeline: a verification failure must not destroy the
@@ -53,12 +64,17 @@ export function decodeRequestBody(req: IncomingMessage, auth: AuthResult, maxByt
   });
   req.once('error', (err) => decoder.destroy(err));
   req.once('aborted', () => decoder.destroy(new InferqError('IncompleteBody', 'The client closed the connection before sending the whole body.')));
-  return { stream: out, checksums: () => verifier.verifiedChecksums() };
+  return { stream: out, checksums: () => verifier.verifiedChecksums(), computed: () => verifier.computedChecksums() };
 }
 
-/** Reads a small decoded body (XML documents) into memory, at most `maxBytes`. */
-export async function readSmallBody(req: IncomingMessage, auth: AuthResult, maxBytes: number): Promise<Buffer> {
-  const { stream } = decodeRequestBody(req, auth, maxBytes);
+/**
+ * Reads a small decoded body (XML documents) into memory, at most `maxBytes`. With
+ * `objectChecksumHeaders`, `x-amz-checksum-*` headers describe an object, not this body
+ * (CompleteMultipartUpload), and are not checked against it.
+ */
+export async function readSmallBody(req: IncomingMessage, auth: AuthResult, maxBytes: number, objectChecksumHeaders = false): Promise<Buffer> {
+  const checked = objectChecksumHeaders ? Object.fromEntries(Object.entries(req.headers).filter(([name]) => !name.startsWith('x-amz-checksum-'))) : req.headers;
+  const { stream } = decodeRequestBody(req, auth, maxBytes, [], checked);
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);

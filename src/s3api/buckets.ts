@@ -1,20 +1,10 @@
-/** Bucket operations of the S3 front: ListBuckets, Create/Head/DeleteBucket, GetBucketLocation, DeleteObjects. */
+/** Bucket operations of the S3 front: Create/Head/DeleteBucket, GetBucketLocation, DeleteObjects (ListBuckets: bucket-listing.ts). */
 import { InferqError, isInferqError } from '../errors/index.js';
 import { readSmallBody } from './body.js';
 import { bucketOf, header, sendEmpty, sendXml, type S3Request } from './context.js';
-import { parseXmlBody, renderXml, xmlDate, type XmlNode } from './xml.js';
+import { parseXmlBody, renderXml, type XmlNode } from './xml.js';
 
-const OWNER: XmlNode = [['ID', 'inferq'], ['DisplayName', 'inferq']];
 const MAX_XML_BYTES = 2 * 1024 * 1024;
-
-/** GET / */
-export async function listBuckets(r: S3Request): Promise<void> {
-  const buckets = await r.deps.store.listBuckets();
-  sendXml(r.res, 200, renderXml('ListAllMyBucketsResult', [
-    ['Owner', OWNER],
-    ['Buckets', buckets.map((b): [string, XmlNode] => ['Bucket', [['Name', b.name], ['CreationDate', xmlDate(b.createdAt)]]])],
-  ]));
-}
 
 /** PUT /bucket (an optional CreateBucketConfiguration body is validated and otherwise ignored). */
 export async function createBucket(r: S3Request): Promise<void> {

@@ -4,6 +4,10 @@ import type { AuthResult } from '../auth/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { Logger } from '../util/index.js';
 import type { S3Address } from './route.js';
+import type { XmlNode } from './xml.js';
+
+/** The one owner of every bucket and object, as ListBuckets and listings report it. */
+export const OWNER_XML: XmlNode = [['ID', 'inferq'], ['DisplayName', 'inferq']];
 
 /** Dependencies of the S3 front. */
 export interface S3ApiDeps {
@@ -13,6 +17,8 @@ export interface S3ApiDeps {
   readonly logger: Logger;
   /** Largest single PUT or part. @default 5 GiB */
   readonly maxObjectBytes?: number;
+  /** Requests whose Host is `<bucket>.<this>` are virtual-hosted; empty turns it off. @default localhost */
+  readonly virtualHostDomain?: string;
 }
 
 /** One authenticated S3 request. */

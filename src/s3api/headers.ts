@@ -117,9 +117,10 @@ export function writeObjectHeaders(res: ServerResponse, info: ObjectInfo, overri
   res.setHeader('Content-Type', info.contentType);
   for (const [name, value] of Object.entries(info.httpHeaders)) res.setHeader(name, value);
   for (const [name, value] of Object.entries(info.userMetadata)) res.setHeader(`x-amz-meta-${name}`, value);
-  if (info.partsCount !== undefined) res.setHeader('x-amz-mp-parts-count', String(info.partsCount));
   if (includeChecksums) {
-    for (const [alg, value] of Object.entries(info.checksums)) if (value) res.setHeader(`x-amz-checksum-${alg.toLowerCase()}`, value);
+    const entries = Object.entries(info.checksums).filter(([, value]) => value);
+    for (const [alg, value] of entries) res.setHeader(`x-amz-checksum-${alg.toLowerCase()}`, value);
+    if (entries.length > 0) res.setHeader('x-amz-checksum-type', info.checksumType ?? 'FULL_OBJECT');
   }
   for (const [header, value] of overrides) res.setHeader(header, value);
 }

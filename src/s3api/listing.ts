@@ -1,16 +1,24 @@
-/** ListObjectsV2 and ListObjects (v1): parameters, continuation tokens and the XML answer. */
+/**
+ * ListObjectsV2 and ListObjects (v1): parameters, continuation tokens and the XML answer. Contents
+ * carry an Owner in v1 always and in v2 only with `fetch-owner=true`, as in S3.
+ */
 import { InferqError } from '../errors/index.js';
 import type { ListObjectsPage, ObjectInfo } from '../objects/index.js';
-import { bucketOf, sendXml, type S3Request } from './context.js';
+import { bucketOf, OWNER_XML, sendXml, type S3Request } from './context.js';
 import { renderXml, xmlDate, type XmlNode } from './xml.js';
 
-const UNRESERVED = /[A-Za-z0-9\-_.~/]/;
+const UNRESERVED = /[A-Za-z0-9\-_.*/]/;
 
-/** `encoding-type=url`: percent-encode all but unreserved characters and `/` (`+` and space included). */
+/**
+ * `encoding-type=url` as S3 answers it (form encoding that keeps `/`): a space becomes `+`;
+ * letters, digits, `-_.*` and `/` stay; every other byte of the UTF-8 key is `%XX` (`+` is `%2B`,
+ * `%` is `%25`). Clients decode with form decoding (botocore's unquote_plus).
+ */
 export function urlEncodeKey(key: string): string {
   let out = '';
   for (const ch of key) {
-    if (UNRESERVED.test(ch)) out += ch;
+    if (ch === ' ') out += '+';
+    else if (UNRESERVED.test(ch)) out += ch;
     else for (const byte of Buffer.from(ch, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
@@ -34,12 +42,13 @@ function decodeToken(token: string): string {
   return text.slice(3);
 }
 
-function contents(objects: readonly ObjectInfo[], encode: (s: string) => string): [string, XmlNode][] {
+function contents(objects: readonly ObjectInfo[], encode: (s: string) => string, withOwner: boolean): [string, XmlNode][] {
   return objects.map((o) => ['Contents', [
     ['Key', encode(o.key)],
     ['LastModified', xmlDate(o.lastModified)],
     ['ETag', o.etag],
     ['Size', o.size],
+    ['Owner', withOwner ? OWNER_XML : undefined],
     ['StorageClass', 'STANDARD'],
   ]]);
 }
@@ -86,7 +95,7 @@ export async function listObjectsV2(r: S3Request): Promise<void> {
     ['ContinuationToken', token],
     ['NextContinuationToken', page.isTruncated && page.nextAfter !== undefined ? encodeToken(page.nextAfter) : undefined],
     ['StartAfter', startAfter === undefined ? undefined : p.encode(startAfter)],
-    ...contents(page.objects, p.encode),
+    ...contents(page.objects, p.encode, q.get('fetch-owner') === 'true'),
     ...page.commonPrefixes.map((cp): [string, XmlNode] => ['CommonPrefixes', [['Prefix', p.encode(cp)]]]),
   ]));
 }
@@ -105,7 +114,7 @@ export async function listObjectsV1(r: S3Request): Promise<void> {
     ['MaxKeys', p.maxKeys],
     ['IsTruncated', page.isTruncated],
     ['EncodingType', p.encodingType],
-    ...contents(page.objects, p.encode),
+    ...contents(page.objects, p.encode, true),
     ...page.commonPrefixes.map((cp): [string, XmlNode] => ['CommonPrefixes', [['Prefix', p.encode(cp)]]]),
   ]));
 }

@@ -4,7 +4,9 @@ import { InferqError } from '../errors/index.js';
 import type { ObjectInfo } from '../objects/index.js';
 import { decodeRequestBody, requireLength } from './body.js';
 import { bucketOf, header, keyOf, sendEmpty, sendXml, type S3Request } from './context.js';
-import { checkConditions, parseRange, readWriteOptions, responseOverrides, writeObjectHeaders } from './headers.js';
+import { checkConditions, readWriteOptions, responseOverrides, writeObjectHeaders } from './headers.js';
+import { partSelectorOf, passesReadConditions, readSelectorOf, writePartChecksumHeaders, writeSpanHeaders } from './reads.js';
+import { readWritePrecondition } from './write-conditions.js';
 import { renderXml, xmlDate } from './xml.js';
 
 /** S3's single-PUT limit. */
@@ -20,8 +22,9 @@ function checksumHeaders(info: ObjectInfo): Record<string, string> {
 export async function putObject(r: S3Request): Promise<void> {
   requireLength(r.req);
   const options = readWriteOptions(r.req.headers);
+  const precondition = readWritePrecondition(r.req.headers);
   const body = decodeRequestBody(r.req, r.auth, r.deps.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES);
-  const info = await r.deps.store.putObject(bucketOf(r), keyOf(r), body.stream, Object.assign({}, options, { checksums: body.checksums }));
+  const info = await r.deps.store.putObject(bucketOf(r), keyOf(r), body.stream, Object.assign({}, options, { checksums: body.checksums }, precondition ? { precondition } : {}));
   sendEmpty(r.res, 200, { ETag: info.etag, ...checksumHeaders(info) });
 }
 
@@ -44,16 +47,19 @@ export async function copyObject(r: S3Request): Promise<void> {
   const source = parseCopySource(header(r.req, 'x-amz-copy-source') ?? '');
   const directive = header(r.req, 'x-amz-metadata-directive') ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new InferqError('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive' });
+  const precondition = readWritePrecondition(r.req.headers);
   const sourceInfo = await r.deps.store.headObject(source.bucket, source.key);
   checkCopyConditions(r, sourceInfo);
   const info = await r.deps.store.copyObject(source.bucket, source.key, bucketOf(r), keyOf(r), {
     metadataDirective: directive,
     ...(directive === 'REPLACE' ? { metadata: readWriteOptions(r.req.headers) } : {}),
+    ...(precondition ? { precondition } : {}),
   });
   sendXml(r.res, 200, renderXml('CopyObjectResult', [['LastModified', xmlDate(info.lastModified)], ['ETag', info.etag]]));
 }
 
-function checkCopyConditions(r: S3Request, info: ObjectInfo): void {
+/** Applies the `x-amz-copy-source-if-*` conditions to the copy source (PreconditionFailed, never 304). */
+export function checkCopyConditions(r: S3Request, info: ObjectInfo): void {
   const map: Record<string, string> = {
     'x-amz-copy-source-if-match': 'if-match',
     'x-amz-copy-source-if-none-match': 'if-none-match',
@@ -73,33 +79,34 @@ function checkCopyConditions(r: S3Request, info: ObjectInfo): void {
   }
 }
 
-/** GET /bucket/key (Range, conditional headers, response-* overrides). */
+/** GET /bucket/key (Range or partNumber, conditional headers, response-* overrides). */
 export async function getObject(r: S3Request): Promise<void> {
   const overrides = responseOverrides(r.address.query);
+  const select = readSelectorOf(r);
   const head = await r.deps.store.headObject(bucketOf(r), keyOf(r));
-  checkConditions(r.req.headers, head);
-  const range = parseRange(header(r.req, 'range'));
-  const object = await r.deps.store.getObject(bucketOf(r), keyOf(r), range);
+  if (!passesReadConditions(r, head)) return;
+  const object = await r.deps.store.getObject(bucketOf(r), keyOf(r), select);
   const { res } = r;
-  writeObjectHeaders(res, object.info, overrides, header(r.req, 'x-amz-checksum-mode') === 'ENABLED' && !object.range);
-  if (object.range) {
-    res.statusCode = 206;
-    res.setHeader('Content-Range', `bytes ${object.range.start}-${object.range.end}/${object.info.size}`);
-    res.setHeader('Content-Length', object.range.end - object.range.start + 1);
-  } else {
-    res.statusCode = 200;
-    res.setHeader('Content-Length', object.info.size);
-  }
+  const checksumMode = header(r.req, 'x-amz-checksum-mode') === 'ENABLED';
+  writeObjectHeaders(res, object.info, overrides, checksumMode && !object.range);
+  if (checksumMode) writePartChecksumHeaders(res, object.partChecksums);
+  writeSpanHeaders(res, object.info, object.range, select !== undefined && 'partNumber' in select);
   await pipeline(object.body, res);
 }
 
-/** HEAD /bucket/key */
+/** HEAD /bucket/key (partNumber, conditional headers) */
 export async function headObject(r: S3Request): Promise<void> {
   const overrides = responseOverrides(r.address.query);
-  const info = await r.deps.store.headObject(bucketOf(r), keyOf(r));
-  checkConditions(r.req.headers, info);
-  writeObjectHeaders(r.res, info, overrides, header(r.req, 'x-amz-checksum-mode') === 'ENABLED');
-  r.res.writeHead(200, { 'Content-Length': info.size });
+  const part = partSelectorOf(r);
+  const head = await r.deps.store.headObject(bucketOf(r), keyOf(r));
+  if (!passesReadConditions(r, head)) return;
+  const partHead = part === undefined ? undefined : await r.deps.store.headObjectPart(bucketOf(r), keyOf(r), part);
+  const info = partHead?.info ?? head;
+  const span = partHead?.range;
+  const checksumMode = header(r.req, 'x-amz-checksum-mode') === 'ENABLED';
+  writeObjectHeaders(r.res, info, overrides, checksumMode && span === undefined);
+  if (checksumMode) writePartChecksumHeaders(r.res, partHead?.partChecksums);
+  writeSpanHeaders(r.res, info, span, part !== undefined);
   r.res.end();
 }
 

@@ -1,6 +1,8 @@
 /**
- * Maps an S3 request (method, path-style or `<bucket>.localhost` host-style address, sub-resource
- * query) to the operation it names.
+ * Maps an S3 request (method, path-style or virtual-hosted–style address, sub-resource query) to
+ * the operation it names. A request is virtual-hosted exactly when its Host (port ignored) is
+ * `<bucket>.<virtual host domain>` (`server.s3VirtualHostDomain`, default `localhost`); any
+ * other Host (the server's own address, an IP, another name) is path style.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { InferqError } from '../errors/index.js';
@@ -10,7 +12,8 @@ export type S3Operation =
   | 'ListBuckets' | 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation'
   | 'ListObjectsV2' | 'ListObjects' | 'DeleteObjects'
   | 'PutObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
-  | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts';
+  | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
+  | 'ListMultipartUploads';
 
 /** A parsed S3 address. */
 export interface S3Address {
@@ -20,7 +23,7 @@ export interface S3Address {
   readonly query: ReadonlyMap<string, string>;
   /** The raw path, for error `<Resource>`. */
   readonly resource: string;
-  /** The bucket when it came from a `<bucket>.localhost` Host header. */
+  /** The bucket when it came from a `<bucket>.<virtual host domain>` Host header. */
   readonly bucketFromHost?: string;
 }
 
@@ -45,19 +48,28 @@ function decodeComponent(text: string): string {
   }
 }
 
-function hostBucket(host: string | undefined): string | undefined {
-  if (!host) return undefined;
-  const name = host.replace(/:\d+$/, '');
-  const match = /^(.+)\.localhost$/i.exec(name);
-  return match?.[1];
+/** The default of `server.s3VirtualHostDomain`. */
+export const DEFAULT_VIRTUAL_HOST_DOMAIN = 'localhost';
+
+/**
+ * The bucket a Host header names, when it is `<bucket>.<domain>` (case-insensitive, port
+ * ignored; host names are case-insensitive, so the bucket is lower-cased). An empty domain turns
+ * virtual hosting off.
+ */
+export function hostBucket(host: string | undefined, domain: string): string | undefined {
+  if (!host || !domain) return undefined;
+  const name = host.trim().replace(/:\d*$/, '').replace(/\.$/, '').toLowerCase();
+  const suffix = `.${domain.toLowerCase()}`;
+  if (name.length <= suffix.length || !name.endsWith(suffix)) return undefined;
+  return name.slice(0, -suffix.length);
 }
 
-/** Splits the request URL into bucket, key and query. */
-export function parseS3Address(rawUrl: string, headers: IncomingHttpHeaders): S3Address {
+/** Splits the request URL into bucket, key and query (virtual-hosted under `virtualHostDomain`). */
+export function parseS3Address(rawUrl: string, headers: IncomingHttpHeaders, virtualHostDomain = DEFAULT_VIRTUAL_HOST_DOMAIN): S3Address {
   const q = rawUrl.indexOf('?');
   const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const query = parseQuery(q < 0 ? '' : rawUrl.slice(q + 1));
-  const fromHost = hostBucket(headers.host);
+  const fromHost = hostBucket(headers.host, virtualHostDomain);
   const path = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
   if (fromHost !== undefined) {
     return { bucket: fromHost, bucketFromHost: fromHost, ...(path ? { key: decodeComponent(path) } : {}), query, resource: rawPath };
@@ -73,8 +85,9 @@ function bucketOperation(method: string, query: ReadonlyMap<string, string>): S3
   switch (method) {
     case 'GET':
       if (query.has('location')) return 'GetBucketLocation';
+      if (query.has('uploads')) return 'ListMultipartUploads';
       if (query.get('list-type') === '2') return 'ListObjectsV2';
-      if (['uploads', 'versioning', 'policy', 'acl', 'cors', 'lifecycle', 'tagging', 'versions', 'website', 'encryption', 'notification', 'replication', 'logging', 'ownershipControls', 'publicAccessBlock', 'object-lock'].some((s) => query.has(s))) return undefined;
+      if (['versioning', 'policy', 'acl', 'cors', 'lifecycle', 'tagging', 'versions', 'website', 'encryption', 'notification', 'replication', 'logging', 'ownershipControls', 'publicAccessBlock', 'object-lock'].some((s) => query.has(s))) return undefined;
       return 'ListObjects';
     case 'PUT': return query.size === 0 ? 'CreateBucket' : undefined;
     case 'HEAD': return 'HeadBucket';
@@ -90,7 +103,7 @@ function objectOperation(method: string, query: ReadonlyMap<string, string>, hea
     case 'GET': return uploadId ? 'ListParts' : ['acl', 'tagging', 'attributes', 'retention', 'legal-hold', 'torrent'].some((s) => query.has(s)) ? undefined : 'GetObject';
     case 'HEAD': return 'HeadObject';
     case 'PUT':
-      if (uploadId || query.has('partNumber')) return headers['x-amz-copy-source'] ? undefined : 'UploadPart';
+      if (uploadId || query.has('partNumber')) return headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
       if (['acl', 'tagging', 'retention', 'legal-hold'].some((s) => query.has(s))) return undefined;
       return headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
     case 'DELETE': return uploadId ? 'AbortMultipartUpload' : 'DeleteObject';

@@ -1,9 +1,7 @@
 /**
- * XML for the S3 front: a tiny writer for responses and a strict parser (fast-xml-parser) for the
- * few request bodies S3 defines (CompleteMultipartUpload, Delete, CreateBucketConfiguration).
+ * XML for the S3 front: a tiny writer for responses, and (from xml-body.ts) the strict parser for
+ * the few request bodies S3 defines (CompleteMultipartUpload, Delete, CreateBucketConfiguration).
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { InferqError } from '../errors/index.js';
 
 /** The S3 document namespace. */
 export const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -52,37 +50,7 @@ export function renderXml(root: string, children: XmlNode, withNamespace = true)
   return out.join('');
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  trimValues: false,
-  processEntities: true,
-  isArray: (name) => name === 'Part' || name === 'Object',
-});
-
-/**
- * Parses an XML request body into a plain tree (text values stay strings; `Part` and `Object`
- * are always arrays).
- * @throws InferqError MalformedXML
- */
-export function parseXmlBody(body: Buffer): Record<string, unknown> {
-  const text = body.toString('utf8');
-  if (XMLValidator.validate(text) !== true) throw malformed();
-  let parsed: unknown;
-  try {
-    parsed = parser.parse(text);
-  } catch (err) {
-    // The parser refuses what it will not expand (external entities, nesting past its limit, entity bombs).
-    throw malformed(err);
-  }
-  if (typeof parsed !== 'object' || parsed === null) throw malformed();
-  return parsed as Record<string, unknown>;
-}
-
-function malformed(cause?: unknown): InferqError {
-  return new InferqError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.', {}, cause === undefined ? undefined : { cause });
-}
+export { parseXmlBody } from './xml-body.js';
 
 /** Formats a date as S3 does in XML (ISO 8601 with milliseconds). */
 export function xmlDate(date: Date): string {

@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ObjectStore } from '../../src/objects/index.js';
+import { registerMultipartChecksumTests } from './behaviour-checksums.js';
+import { registerConditionalWriteTests } from './behaviour-conditional.js';
 import { registerMultipartTests } from './behaviour-multipart.js';
+import { registerUploadFidelityTests } from './behaviour-uploads.js';
 import {
   bodyOf,
   byteCompare,
@@ -42,6 +45,9 @@ export function describeObjectStoreBehaviour(name: string, open: OpenStore): voi
     registerObjectTests(() => store);
     registerListingTests(() => store);
     registerMultipartTests(() => store);
+    registerConditionalWriteTests(() => store);
+    registerUploadFidelityTests(() => store);
+    registerMultipartChecksumTests(() => store);
   });
 }
 

@@ -8,10 +8,12 @@ import type Database from 'better-sqlite3';
 import { UnsyncedCommitError, type GroupCommitter } from './group-commit.js';
 import { InferqError, toInferqError } from '../../errors/index.js';
 import type { Clock, Logger } from '../../util/index.js';
-import type { ChecksumAlgorithm, ObjectInfo, PutObjectOptions } from '../port.js';
+import type { ChecksumAlgorithm, ObjectInfo, PutObjectOptions, WritePrecondition } from '../port.js';
 import { removeQuietly, type BlobFiles, type TempFile } from './blobs.js';
+import { checkWritePrecondition } from './preconditions.js';
 import { discardBody, stageBody, type StagedBody } from './staging.js';
 import { toObjectInfo, type BucketRow, type ObjectRow, type Statements } from './statements.js';
+import type { UploadIdSource } from './upload-ids.js';
 
 /** Everything an operation needs from the open store. */
 export interface StoreContext {
@@ -24,6 +26,8 @@ export interface StoreContext {
   readonly signal: AbortSignal;
   /** Upload ids whose completion is in progress (no part uploads or aborts meanwhile). */
   readonly completing: Set<string>;
+  /** Issues the ids of new multipart uploads, in ascending order. */
+  readonly uploadIds: UploadIdSource;
   /** Largest object stored inline in the index; 0 stores every object in a blob file. */
   readonly inlineMaxBytes: number;
   /** Batches object commits of the same tick into one transaction. */
@@ -98,6 +102,15 @@ export async function stageObjectBody(ctx: StoreContext, source: Readable): Prom
   }
 }
 
+/**
+ * Fails a conditional write early, before its body is staged or assembled. Only a shortcut: the
+ * commit transaction checks the precondition again (see commitObject).
+ */
+export function precheckWrite(ctx: StoreContext, bucket: string, key: Buffer, precondition: WritePrecondition | undefined): void {
+  if (precondition === undefined) return;
+  checkWritePrecondition(precondition, ctx.stmts.objectGet.get(bucket, key), key.toString('utf8'));
+}
+
 /** What a commit records besides the body. */
 export interface CommitFields {
   readonly etag: string;
@@ -106,15 +119,30 @@ export interface CommitFields {
   readonly meta: string;
   /** Extra work inside the commit transaction (e.g. consuming a multipart upload); may throw. */
   readonly inTransaction?: () => void;
+  /** Checked against the key's current object inside the commit transaction. */
+  readonly precondition?: WritePrecondition;
+  /** For a completed multipart upload: its id and its parts in order (size, checksum under the upload's algorithm). */
+  readonly multipart?: { readonly uploadId: string; readonly parts: readonly { readonly size: number; readonly checksum: string | null }[] };
+}
+
+/** Replaces the part boundaries of `bucket/key` (inside the commit transaction). */
+function writePartRows(ctx: StoreContext, bucket: string, key: Buffer, previous: ObjectRow | undefined, fields: CommitFields): void {
+  if (previous !== undefined && previous.parts_count !== null) ctx.stmts.objectPartsDelete.run(bucket, key);
+  let firstByte = 0;
+  fields.multipart?.parts.forEach(({ size, checksum }, i) => {
+    ctx.stmts.objectPartInsert.run(bucket, key, i + 1, firstByte, size, checksum);
+    firstByte += size;
+  });
 }
 
 /**
  * Makes a finished body the current version of `bucket/key`. A file body is first renamed into
- * blobs/; then one transaction checks the bucket still exists and upserts the row (holding the
- * bytes themselves for an inline body); after commit the replaced blob file, if any, is unlinked.
- * On failure the new blob is removed and nothing is visible — unless the commit itself happened and
- * only the log sync after it failed: the new version is then visible and whole (its blob is kept,
- * the replaced one unlinked), and the sync error is reported.
+ * blobs/; then one transaction checks the bucket still exists and the precondition holds, and
+ * upserts the row (holding the bytes themselves for an inline body) and the part boundaries; after
+ * commit the replaced blob file, if any, is unlinked. On failure the new blob is removed and
+ * nothing is visible — unless the commit itself happened and only the log sync after it failed:
+ * the new version is then visible and whole (its blob is kept, the replaced one unlinked), and the
+ * sync error is reported.
  */
 export async function commitObject(ctx: StoreContext, bucket: string, key: Buffer, body: StagedBody, fields: CommitFields): Promise<ObjectInfo> {
   let blob: string | null = null;
@@ -133,9 +161,12 @@ export async function commitObject(ctx: StoreContext, bucket: string, key: Buffe
     previous = await ctx.commits.run(() => {
       ensureOpen(ctx);
       requireBucket(ctx, bucket);
-      fields.inTransaction?.();
       const old = ctx.stmts.objectGet.get(bucket, key);
-      ctx.stmts.objectUpsert.run({ bucket, key, size: row.size, etag: row.etag, lastModified: row.last_modified, partsCount: row.parts_count, blob, meta: row.meta, inlineData });
+      checkWritePrecondition(fields.precondition, old, key.toString('utf8'));
+      fields.inTransaction?.();
+      const uploadId = fields.multipart?.uploadId ?? null;
+      ctx.stmts.objectUpsert.run({ bucket, key, size: row.size, etag: row.etag, lastModified: row.last_modified, partsCount: row.parts_count, blob, meta: row.meta, inlineData, uploadId });
+      writePartRows(ctx, bucket, key, old, fields);
       return old;
     });
   } catch (err) {

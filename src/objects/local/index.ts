@@ -14,6 +14,7 @@ import { openIndex } from './schema.js';
 import { INLINE_MAX_BYTES } from './staging.js';
 import { createStatements } from './statements.js';
 import { LocalObjectStore } from './store.js';
+import { UploadIdSource } from './upload-ids.js';
 
 /** Options of {@link openLocalObjectStore}. */
 export interface LocalObjectStoreOptions {
@@ -45,7 +46,8 @@ export async function openLocalObjectStore(options: LocalObjectStoreOptions): Pr
     const controller = new AbortController();
     // Every in-flight write listens on this one signal; many concurrent writes are expected.
     setMaxListeners(0, controller.signal);
-    const ctx = { db, stmts, files, clock: options.clock ?? systemClock, logger, signal: controller.signal, completing: new Set<string>(), inlineMaxBytes, commits: new GroupCommitter(db), knownBuckets: new Set<string>() };
+    const clock = options.clock ?? systemClock;
+    const ctx = { db, stmts, files, clock, logger, signal: controller.signal, completing: new Set<string>(), uploadIds: new UploadIdSource(clock), inlineMaxBytes, commits: new GroupCommitter(db), knownBuckets: new Set<string>() };
     return new LocalObjectStore(ctx, () => controller.abort());
   } catch (err) {
     db.close();

@@ -26,7 +26,7 @@ function immediateSuccessor(bytes: Buffer): Buffer {
 }
 
 /** The common prefix `key` rolls up into, or null when it is listed as itself. */
-function rollUp(key: Buffer, prefixLength: number, delimiter: Buffer | null): Buffer | null {
+export function rollUp(key: Buffer, prefixLength: number, delimiter: Buffer | null): Buffer | null {
   if (delimiter === null) return null;
   const at = key.indexOf(delimiter, prefixLength);
   return at < 0 ? null : key.subarray(0, at + delimiter.length);
@@ -36,7 +36,7 @@ function rollUp(key: Buffer, prefixLength: number, delimiter: Buffer | null): Bu
  * The inclusive lower bound of the scan: at least the prefix, and past `after` — past the whole
  * rolled-up prefix when `after` lies inside one (or is one). Null when nothing can follow.
  */
-function lowerBound(prefix: Buffer, delimiter: Buffer | null, after: string | undefined): Buffer | null {
+export function lowerBound(prefix: Buffer, delimiter: Buffer | null, after: string | undefined): Buffer | null {
   if (after === undefined || after === '') return prefix;
   const afterBytes = Buffer.from(after, 'utf8');
   if (Buffer.compare(afterBytes, prefix) < 0) return prefix;

@@ -5,16 +5,19 @@
  * the earlier upload of the part whole), and the replaced file is removed after. Completion
  * validates the part list, streams the part files into one new blob and commits the object and the
  * removal of the upload in one transaction; while it runs, the upload accepts no parts or aborts.
+ * The object remembers the upload that made it and where each part lies (GET ?partNumber=N), so a
+ * repeated completion answers the same object. Upload ids sort in creation order (upload-ids.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { InferqError } from '../../errors/index.js';
-import type { ListPartsPage, ObjectInfo, PartInfo, PutObjectOptions, UploadInfo } from '../port.js';
+import type { CompletedPart, CompleteMultipartUploadOptions, ListPartsPage, MultipartUploadOptions, ObjectInfo, PartInfo, UploadInfo, UploadPartOptions } from '../port.js';
 import { removeQuietly, removeQuietlySync } from './blobs.js';
-import { commitObject, ensureOpen, requireBucket, resolveChecksums, writeBody, type StoreContext } from './context.js';
+import { commitObject, ensureOpen, precheckWrite, requireBucket, resolveChecksums, writeBody, type StoreContext } from './context.js';
+import { checkListedChecksums, completedMeta, partChecksum, uploadChecksumColumns } from './part-checksums.js';
 import { fileBody } from './staging.js';
-import { encodeMeta, toPartInfo, toUploadInfo, type PartRow, type UploadRow } from './statements.js';
+import { encodeMeta, toObjectInfo, toPartInfo, toUploadInfo, type PartRow, type UploadRow } from './statements.js';
 import { keyBytes, validatePartNumber } from './validate.js';
 
 /** Smallest size of every part but the last. */
@@ -30,40 +33,59 @@ function noSuchUpload(uploadId: string): InferqError {
   );
 }
 
-/** The upload row for `bucket/key/uploadId`, or NoSuchBucket / NoSuchUpload (also while it completes). */
-function requireUpload(ctx: StoreContext, bucket: string, key: Buffer, uploadId: string): UploadRow {
+/** The upload row for `bucket/key/uploadId` (undefined also while it completes), or NoSuchBucket. */
+function findUpload(ctx: StoreContext, bucket: string, key: Buffer, uploadId: string): UploadRow | undefined {
   requireBucket(ctx, bucket);
   const row = UPLOAD_ID.test(uploadId) ? ctx.stmts.uploadGet.get(uploadId) : undefined;
-  if (!row || row.bucket !== bucket || !row.key.equals(key) || ctx.completing.has(uploadId)) throw noSuchUpload(uploadId);
+  if (!row || row.bucket !== bucket || !row.key.equals(key) || ctx.completing.has(uploadId)) return undefined;
+  return row;
+}
+
+/** The upload row for `bucket/key/uploadId`, or NoSuchBucket / NoSuchUpload (also while it completes). */
+function requireUpload(ctx: StoreContext, bucket: string, key: Buffer, uploadId: string): UploadRow {
+  const row = findUpload(ctx, bucket, key, uploadId);
+  if (!row) throw noSuchUpload(uploadId);
   return row;
 }
 
 /** Starts an upload; its metadata (and checksums) become the object's on completion. */
-export function createUpload(ctx: StoreContext, bucket: string, key: string, options?: PutObjectOptions): UploadInfo {
+export function createUpload(ctx: StoreContext, bucket: string, key: string, options?: MultipartUploadOptions): UploadInfo {
   const keyBuf = keyBytes(key);
+  const [checksumAlgorithm, checksumType] = uploadChecksumColumns(options);
   requireBucket(ctx, bucket);
-  const id = randomBytes(24).toString('base64url');
   const now = ctx.clock.now();
-  ctx.stmts.uploadInsert.run(id, bucket, keyBuf, now, encodeMeta(options, resolveChecksums(options)));
-  return { bucket, key, uploadId: id, initiated: new Date(now) };
+  const id = ctx.uploadIds.next();
+  ctx.stmts.uploadInsert.run(id, bucket, keyBuf, now, encodeMeta(options, resolveChecksums(options)), checksumAlgorithm, checksumType);
+  return {
+    bucket, key, uploadId: id, initiated: new Date(now),
+    ...(checksumAlgorithm === null || checksumType === null ? {} : { checksumAlgorithm, checksumType }),
+  };
 }
 
 /** Stores one part (replacing an earlier upload of the same number). */
-export async function uploadPart(ctx: StoreContext, bucket: string, key: string, uploadId: string, partNumber: number, body: Readable): Promise<PartInfo> {
+export async function uploadPart(
+  ctx: StoreContext,
+  bucket: string,
+  key: string,
+  uploadId: string,
+  partNumber: number,
+  body: Readable,
+  options?: UploadPartOptions,
+): Promise<PartInfo> {
   const keyBuf = keyBytes(key);
   validatePartNumber(partNumber);
   requireUpload(ctx, bucket, keyBuf, uploadId);
   const temp = await writeBody(ctx, body);
-  const part: PartRow = { part_number: partNumber, etag: `"${temp.md5}"`, size: temp.size, last_modified: ctx.clock.now() };
   try {
     // Synchronous from the re-check to the removal of the replaced file: no abort, completion or
     // other upload of the part can interleave.
     ensureOpen(ctx);
-    requireUpload(ctx, bucket, keyBuf, uploadId);
+    const upload = requireUpload(ctx, bucket, keyBuf, uploadId);
+    const part: PartRow = { part_number: partNumber, etag: `"${temp.md5}"`, size: temp.size, last_modified: ctx.clock.now(), checksum: partChecksum(upload, options) };
     const previous = ctx.stmts.partGet.get(uploadId, partNumber);
     const path = ctx.files.promoteToPartSync(temp.path, uploadId, partNumber, temp.md5);
     try {
-      ctx.stmts.partUpsert.run(uploadId, partNumber, part.etag, part.size, part.last_modified);
+      ctx.stmts.partUpsert.run(uploadId, partNumber, part.etag, part.size, part.last_modified, part.checksum);
     } catch (err) {
       // The same bytes uploaded before live in the same file, which the old row still names.
       if (previous?.etag !== part.etag) removeQuietlySync(path);
@@ -73,15 +95,15 @@ export async function uploadPart(ctx: StoreContext, bucket: string, key: string,
       removeQuietlySync(ctx.files.partPath(uploadId, partNumber, unquote(previous.etag)));
       removeQuietlySync(ctx.files.legacyPartPath(uploadId, partNumber));
     }
+    return toPartInfo(part);
   } catch (err) {
     await removeQuietly(temp.path);
     throw err;
   }
-  return toPartInfo(part);
 }
 
 /** Checks the requested part list against the stored parts; returns the stored rows in order. */
-function validateParts(ctx: StoreContext, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): PartRow[] {
+function validateParts(ctx: StoreContext, uploadId: string, parts: readonly CompletedPart[]): PartRow[] {
   if (parts.length === 0) throw new InferqError('InvalidRequest', 'You must specify at least one part.');
   const stored = new Map(ctx.stmts.partsAll.all(uploadId).map((row) => [row.part_number, row]));
   const rows: PartRow[] = [];
@@ -126,17 +148,35 @@ export function multipartEtag(partEtags: readonly string[]): string {
   return `"${hash.digest('hex')}-${partEtags.length}"`;
 }
 
-/** Assembles the listed parts into the object and ends the upload. */
+/**
+ * A completion of an upload that already completed: the object it made, while that is still the
+ * key's current object and the part list names the same parts; otherwise NoSuchUpload.
+ */
+function completedBefore(ctx: StoreContext, bucket: string, key: Buffer, uploadId: string, parts: readonly { etag: string }[]): ObjectInfo {
+  const row = ctx.stmts.objectGetUpload.get(bucket, key);
+  if (row === undefined || row.upload_id !== uploadId || parts.length === 0 || multipartEtag(parts.map((p) => p.etag)) !== row.etag) {
+    throw noSuchUpload(uploadId);
+  }
+  return toObjectInfo(bucket, row);
+}
+
+/** Assembles the listed parts into the object and ends the upload (which stays open if the precondition fails). */
 export async function completeUpload(
   ctx: StoreContext,
   bucket: string,
   key: string,
   uploadId: string,
-  parts: readonly { partNumber: number; etag: string }[],
+  parts: readonly CompletedPart[],
+  options?: CompleteMultipartUploadOptions,
 ): Promise<ObjectInfo> {
   const keyBuf = keyBytes(key);
-  const upload = requireUpload(ctx, bucket, keyBuf, uploadId);
+  const upload = findUpload(ctx, bucket, keyBuf, uploadId);
+  if (upload === undefined) return completedBefore(ctx, bucket, keyBuf, uploadId, parts);
   const rows = validateParts(ctx, uploadId, parts);
+  checkListedChecksums(upload, parts, rows);
+  const precondition = options?.precondition;
+  precheckWrite(ctx, bucket, keyBuf, precondition);
+  const meta = completedMeta(upload, rows, options);
   ctx.completing.add(uploadId);
   let info: ObjectInfo;
   try {
@@ -149,7 +189,9 @@ export async function completeUpload(
     info = await commitObject(ctx, bucket, keyBuf, fileBody(temp), {
       etag: multipartEtag(rows.map((row) => row.etag)),
       partsCount: rows.length,
-      meta: upload.meta,
+      meta,
+      ...(precondition ? { precondition } : {}),
+      multipart: { uploadId, parts: rows },
       inTransaction: () => {
         ctx.stmts.partsDelete.run(uploadId);
         if (ctx.stmts.uploadDelete.run(uploadId).changes === 0) throw noSuchUpload(uploadId);

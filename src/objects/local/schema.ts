@@ -69,6 +69,32 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE objects_v2 RENAME TO objects;
   CREATE UNIQUE INDEX objects_blob ON objects (blob) WHERE blob IS NOT NULL;
   `,
+  // 3: multipart fidelity. `upload_id` names the upload that made a multipart object (a repeated
+  // CompleteMultipartUpload answers it again); `object_parts` keeps each completed part's place
+  // (`part_index` is 1-based in completion order) for GET ?partNumber=N. Objects completed before
+  // this version have no rows there. Uploads are listed by (bucket, key, id).
+  `
+  ALTER TABLE objects ADD COLUMN upload_id TEXT;
+  CREATE TABLE object_parts (
+    bucket     TEXT NOT NULL,
+    key        BLOB NOT NULL,
+    part_index INTEGER NOT NULL,
+    first_byte INTEGER NOT NULL,
+    size       INTEGER NOT NULL,
+    PRIMARY KEY (bucket, key, part_index)
+  ) STRICT, WITHOUT ROWID;
+  DROP INDEX uploads_bucket_key;
+  CREATE INDEX uploads_listing ON uploads (bucket, key, id);
+  `,
+  // 4: multipart checksums. An upload records its checksum algorithm and type (both NULL for an
+  // upload without one), a part its checksum under that algorithm, and so does a completed part
+  // of an object (GET ?partNumber=N answers it).
+  `
+  ALTER TABLE uploads ADD COLUMN checksum_algorithm TEXT;
+  ALTER TABLE uploads ADD COLUMN checksum_type TEXT;
+  ALTER TABLE parts ADD COLUMN checksum TEXT;
+  ALTER TABLE object_parts ADD COLUMN checksum TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */

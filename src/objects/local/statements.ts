@@ -3,7 +3,7 @@
  * Keys are bound and returned as Buffers (UTF-8 bytes).
  */
 import type Database from 'better-sqlite3';
-import type { ObjectInfo, ObjectMetadata, PartInfo, PutObjectOptions, UploadInfo } from '../port.js';
+import type { ChecksumAlgorithm, ChecksumType, ObjectInfo, ObjectMetadata, PartInfo, PutObjectOptions, UploadInfo } from '../port.js';
 
 /** A row of `buckets`. */
 export interface BucketRow {
@@ -35,6 +35,8 @@ export interface UploadRow {
   readonly key: Buffer;
   readonly initiated: number;
   readonly meta: string;
+  readonly checksum_algorithm: ChecksumAlgorithm | null;
+  readonly checksum_type: ChecksumType | null;
 }
 
 /** A row of `parts` (without the upload id). */
@@ -43,6 +45,21 @@ export interface PartRow {
   readonly etag: string;
   readonly size: number;
   readonly last_modified: number;
+  /** The part's checksum under the upload's algorithm (NULL for an upload without one). */
+  readonly checksum: string | null;
+}
+
+/** A row of `objects` with the upload that made it (null unless multipart). */
+export interface ObjectUploadRow extends ObjectRow {
+  readonly upload_id: string | null;
+}
+
+/** A row of `object_parts`: where a completed part lies in its object, and its checksum. */
+export interface ObjectPartRow {
+  readonly first_byte: number;
+  readonly size: number;
+  /** The part's checksum under its upload's algorithm (NULL for an upload without one). */
+  readonly checksum: string | null;
 }
 
 /** Parameters of an object upsert. */
@@ -57,9 +74,13 @@ export interface ObjectWrite {
   readonly blob: string | null;
   readonly meta: string;
   readonly inlineData: Buffer | null;
+  /** The multipart upload that made the object, else null. */
+  readonly uploadId: string | null;
 }
 
 const OBJECT_COLS = 'key, size, etag, last_modified, parts_count, blob, meta';
+const UPLOAD_COLS = 'id, bucket, key, initiated, meta, checksum_algorithm, checksum_type';
+const PART_COLS = 'part_number, etag, size, last_modified, checksum';
 
 function prepareStatements(db: Database.Database) {
   return {
@@ -72,30 +93,47 @@ function prepareStatements(db: Database.Database) {
     objectGet: db.prepare<[string, Buffer], ObjectRow>(`SELECT ${OBJECT_COLS} FROM objects WHERE bucket = ? AND key = ?`),
     objectGetBody: db.prepare<[string, Buffer], ObjectBodyRow>(`SELECT ${OBJECT_COLS}, inline_data FROM objects WHERE bucket = ? AND key = ?`),
     objectUpsert: db.prepare<ObjectWrite>(
-      `INSERT INTO objects (bucket, key, size, etag, last_modified, parts_count, blob, meta, inline_data)
-       VALUES (@bucket, @key, @size, @etag, @lastModified, @partsCount, @blob, @meta, @inlineData)
+      `INSERT INTO objects (bucket, key, size, etag, last_modified, parts_count, blob, meta, inline_data, upload_id)
+       VALUES (@bucket, @key, @size, @etag, @lastModified, @partsCount, @blob, @meta, @inlineData, @uploadId)
        ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
          last_modified = excluded.last_modified, parts_count = excluded.parts_count,
-         blob = excluded.blob, meta = excluded.meta, inline_data = excluded.inline_data`,
+         blob = excluded.blob, meta = excluded.meta, inline_data = excluded.inline_data, upload_id = excluded.upload_id`,
     ),
     objectDelete: db.prepare<[string, Buffer]>('DELETE FROM objects WHERE bucket = ? AND key = ?'),
+    objectGetUpload: db.prepare<[string, Buffer], ObjectUploadRow>(`SELECT ${OBJECT_COLS}, upload_id FROM objects WHERE bucket = ? AND key = ?`),
+    objectPartInsert: db.prepare<[string, Buffer, number, number, number, string | null]>(
+      'INSERT INTO object_parts (bucket, key, part_index, first_byte, size, checksum) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    objectPartGet: db.prepare<[string, Buffer, number], ObjectPartRow>(
+      'SELECT first_byte, size, checksum FROM object_parts WHERE bucket = ? AND key = ? AND part_index = ?',
+    ),
+    objectPartsDelete: db.prepare<[string, Buffer]>('DELETE FROM object_parts WHERE bucket = ? AND key = ?'),
     blobReferenced: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE blob = ?'),
     listFrom: db.prepare<[string, Buffer], ObjectRow>(`SELECT ${OBJECT_COLS} FROM objects WHERE bucket = ? AND key >= ? ORDER BY key`),
     listRange: db.prepare<[string, Buffer, Buffer], ObjectRow>(
       `SELECT ${OBJECT_COLS} FROM objects WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key`,
     ),
-    uploadInsert: db.prepare<[string, string, Buffer, number, string]>('INSERT INTO uploads (id, bucket, key, initiated, meta) VALUES (?, ?, ?, ?, ?)'),
-    uploadGet: db.prepare<[string], UploadRow>('SELECT id, bucket, key, initiated, meta FROM uploads WHERE id = ?'),
+    uploadInsert: db.prepare<[string, string, Buffer, number, string, ChecksumAlgorithm | null, ChecksumType | null]>(
+      'INSERT INTO uploads (id, bucket, key, initiated, meta, checksum_algorithm, checksum_type) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    uploadGet: db.prepare<[string], UploadRow>(`SELECT ${UPLOAD_COLS} FROM uploads WHERE id = ?`),
     uploadDelete: db.prepare<[string]>('DELETE FROM uploads WHERE id = ?'),
-    partUpsert: db.prepare<[string, number, string, number, number]>(
-      `INSERT INTO parts (upload_id, part_number, etag, size, last_modified) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (upload_id, part_number) DO UPDATE SET etag = excluded.etag, size = excluded.size, last_modified = excluded.last_modified`,
+    uploadsFrom: db.prepare<[string, Buffer, string], UploadRow>(
+      `SELECT ${UPLOAD_COLS} FROM uploads WHERE bucket = ? AND (key, id) > (?, ?) ORDER BY key, id`,
     ),
-    partGet: db.prepare<[string, number], PartRow>('SELECT part_number, etag, size, last_modified FROM parts WHERE upload_id = ? AND part_number = ?'),
+    uploadsRange: db.prepare<[string, Buffer, string, Buffer], UploadRow>(
+      `SELECT ${UPLOAD_COLS} FROM uploads WHERE bucket = ? AND (key, id) > (?, ?) AND key < ? ORDER BY key, id`,
+    ),
+    partUpsert: db.prepare<[string, number, string, number, number, string | null]>(
+      `INSERT INTO parts (upload_id, part_number, etag, size, last_modified, checksum) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (upload_id, part_number) DO UPDATE SET etag = excluded.etag, size = excluded.size,
+         last_modified = excluded.last_modified, checksum = excluded.checksum`,
+    ),
+    partGet: db.prepare<[string, number], PartRow>(`SELECT ${PART_COLS} FROM parts WHERE upload_id = ? AND part_number = ?`),
     partsPage: db.prepare<[string, number, number], PartRow>(
-      'SELECT part_number, etag, size, last_modified FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?',
+      `SELECT ${PART_COLS} FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?`,
     ),
-    partsAll: db.prepare<[string], PartRow>('SELECT part_number, etag, size, last_modified FROM parts WHERE upload_id = ? ORDER BY part_number'),
+    partsAll: db.prepare<[string], PartRow>(`SELECT ${PART_COLS} FROM parts WHERE upload_id = ? ORDER BY part_number`),
     partsDelete: db.prepare<[string]>('DELETE FROM parts WHERE upload_id = ?'),
   };
 }
@@ -112,12 +150,13 @@ export function createStatements(db: Database.Database): Statements {
 export const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
 
 /** Serialises the metadata of a write (checksums already resolved). */
-export function encodeMeta(options: PutObjectOptions | undefined, checksums: ObjectMetadata['checksums']): string {
+export function encodeMeta(options: PutObjectOptions | undefined, checksums: ObjectMetadata['checksums'], checksumType?: ChecksumType): string {
   const meta: ObjectMetadata = {
     contentType: options?.contentType ?? DEFAULT_CONTENT_TYPE,
     userMetadata: { ...(options?.userMetadata ?? {}) },
     httpHeaders: { ...(options?.httpHeaders ?? {}) },
     checksums: { ...checksums },
+    ...(checksumType === undefined ? {} : { checksumType }),
   };
   return JSON.stringify(meta);
 }
@@ -140,16 +179,30 @@ export function toObjectInfo(bucket: string, row: ObjectRow): ObjectInfo {
     userMetadata: meta.userMetadata,
     httpHeaders: meta.httpHeaders,
     checksums: meta.checksums,
+    ...(meta.checksumType === undefined ? {} : { checksumType: meta.checksumType }),
     ...(row.parts_count === null ? {} : { partsCount: row.parts_count }),
   };
 }
 
 /** Builds the port's UploadInfo from a row. */
 export function toUploadInfo(row: UploadRow): UploadInfo {
-  return { bucket: row.bucket, key: row.key.toString('utf8'), uploadId: row.id, initiated: new Date(row.initiated) };
+  return {
+    bucket: row.bucket,
+    key: row.key.toString('utf8'),
+    uploadId: row.id,
+    initiated: new Date(row.initiated),
+    ...(row.checksum_algorithm === null ? {} : { checksumAlgorithm: row.checksum_algorithm }),
+    ...(row.checksum_type === null ? {} : { checksumType: row.checksum_type }),
+  };
 }
 
 /** Builds the port's PartInfo from a row. */
 export function toPartInfo(row: PartRow): PartInfo {
-  return { partNumber: row.part_number, etag: row.etag, size: row.size, lastModified: new Date(row.last_modified) };
+  return {
+    partNumber: row.part_number,
+    etag: row.etag,
+    size: row.size,
+    lastModified: new Date(row.last_modified),
+    ...(row.checksum === null ? {} : { checksum: row.checksum }),
+  };
 }

@@ -12,22 +12,33 @@ import type { Statement } from 'better-sqlite3';
 import { InferqError, toStorageFault } from '../../errors/index.js';
 import type {
   BucketInfo,
+  ByteSpan,
+  CompletedPart,
+  CompleteMultipartUploadOptions,
   CopyObjectOptions,
   ListObjectsOptions,
   ListObjectsPage,
   ListPartsPage,
+  ListUploadsOptions,
+  ListUploadsPage,
+  MultipartUploadOptions,
   ObjectInfo,
+  ObjectPartHead,
   ObjectStore,
   ObjectStream,
   PartInfo,
+  PartSelector,
   PutObjectOptions,
   RangeRequest,
   UploadInfo,
+  UploadPartOptions,
 } from '../port.js';
 import { removeQuietly, type BlobFiles } from './blobs.js';
-import { bucketSeen, closedError, commitObject, ensureOpen, noSuchKey, requireBucket, resolveChecksums, stageObjectBody, type StoreContext } from './context.js';
+import { bucketSeen, closedError, commitObject, ensureOpen, noSuchKey, precheckWrite, requireBucket, resolveChecksums, stageObjectBody, type StoreContext } from './context.js';
 import { listObjectPage } from './listing.js';
 import * as multipart from './multipart.js';
+import { partSpan } from './part-read.js';
+import { listUploadPage } from './upload-listing.js';
 import { discardBody } from './staging.js';
 import { decodeMeta, encodeMeta, toObjectInfo, type ObjectBodyRow, type ObjectRow } from './statements.js';
 import { keyBytes, validateBucketName } from './validate.js';
@@ -53,7 +64,8 @@ export function resolveRange(range: RangeRequest, size: number): { start: number
  * already in memory; a blob file is opened synchronously, so a caller that looked the row up in
  * the same tick reads the version it saw even if a concurrent overwrite unlinks the file.
  */
-function openBody(files: BlobFiles, row: ObjectBodyRow, range?: { start: number; end: number }): Readable {
+function openBody(files: BlobFiles, row: ObjectBodyRow, range?: ByteSpan): Readable {
+  if (range !== undefined && range.end < range.start) return Readable.from([], { objectMode: false });
   if (row.inline_data !== null) {
     const bytes = range ? row.inline_data.subarray(range.start, range.end + 1) : row.inline_data;
     return Readable.from(bytes.length > 0 ? [bytes] : [], { objectMode: false });
@@ -129,6 +141,7 @@ export class LocalObjectStore implements ObjectStore {
     return this.run(async () => {
       const keyBuf = keyBytes(key);
       bucketSeen(this.ctx, bucket);
+      precheckWrite(this.ctx, bucket, keyBuf, options?.precondition);
       const staged = await stageObjectBody(this.ctx, body);
       let meta: string;
       try {
@@ -137,24 +150,33 @@ export class LocalObjectStore implements ObjectStore {
         await discardBody(staged);
         throw err;
       }
-      return commitObject(this.ctx, bucket, keyBuf, staged, { etag: `"${staged.md5}"`, partsCount: null, meta });
+      const precondition = options?.precondition;
+      return commitObject(this.ctx, bucket, keyBuf, staged, { etag: `"${staged.md5}"`, partsCount: null, meta, ...(precondition ? { precondition } : {}) });
     });
   }
 
-  getObject(bucket: string, key: string, range?: RangeRequest): Promise<ObjectStream> {
+  getObject(bucket: string, key: string, select?: RangeRequest | PartSelector): Promise<ObjectStream> {
     return this.run(() => {
       const row = this.find(bucket, key, this.ctx.stmts.objectGetBody);
-      const resolved = range === undefined ? undefined : resolveRange(range, row.size);
+      const part = select !== undefined && 'partNumber' in select ? partSpan(this.ctx.stmts, bucket, row, select.partNumber) : undefined;
+      const resolved = part?.range ?? (select === undefined || 'partNumber' in select ? undefined : resolveRange(select, row.size));
       // Open the body in the same tick as the lookup: a concurrent overwrite unlinks a blob only
       // after its commit, and an open descriptor keeps reading the old bytes.
       const body = openBody(this.ctx.files, row, resolved);
       const info = toObjectInfo(bucket, row);
-      return resolved ? { info, body, range: resolved } : { info, body };
+      return resolved ? { info, body, range: resolved, ...(part?.partChecksums ? { partChecksums: part.partChecksums } : {}) } : { info, body };
     });
   }
 
   headObject(bucket: string, key: string): Promise<ObjectInfo> {
     return this.run(() => toObjectInfo(bucket, this.lookup(bucket, key)));
+  }
+
+  headObjectPart(bucket: string, key: string, select: PartSelector): Promise<ObjectPartHead> {
+    return this.run(() => {
+      const row = this.lookup(bucket, key);
+      return { info: toObjectInfo(bucket, row), ...partSpan(this.ctx.stmts, bucket, row, select.partNumber) };
+    });
   }
 
   deleteObject(bucket: string, key: string): Promise<void> {
@@ -164,7 +186,10 @@ export class LocalObjectStore implements ObjectStore {
       const { stmts } = this.ctx;
       const previous = stmts.objectGet.get(bucket, keyBuf);
       if (!previous) return;
-      stmts.objectDelete.run(bucket, keyBuf);
+      this.ctx.db.transaction(() => {
+        stmts.objectDelete.run(bucket, keyBuf);
+        stmts.objectPartsDelete.run(bucket, keyBuf);
+      })();
       if (previous.blob !== null) await removeQuietly(this.ctx.files.blobPath(previous.blob));
     });
   }
@@ -180,18 +205,21 @@ export class LocalObjectStore implements ObjectStore {
           "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         );
       }
+      const precondition = options.precondition;
+      precheckWrite(this.ctx, dstBucket, dstKeyBuf, precondition);
       const staged = await stageObjectBody(this.ctx, openBody(this.ctx.files, source));
       let meta = source.meta;
       try {
         if (options.metadataDirective === 'REPLACE') {
           const given = resolveChecksums(options.metadata);
-          meta = encodeMeta(options.metadata, Object.keys(given).length > 0 ? given : decodeMeta(source.meta).checksums);
+          const kept = decodeMeta(source.meta);
+          meta = Object.keys(given).length > 0 ? encodeMeta(options.metadata, given) : encodeMeta(options.metadata, kept.checksums, kept.checksumType);
         }
       } catch (err) {
         await discardBody(staged);
         throw err;
       }
-      return commitObject(this.ctx, dstBucket, dstKeyBuf, staged, { etag: `"${staged.md5}"`, partsCount: null, meta });
+      return commitObject(this.ctx, dstBucket, dstKeyBuf, staged, { etag: `"${staged.md5}"`, partsCount: null, meta, ...(precondition ? { precondition } : {}) });
     });
   }
 
@@ -202,16 +230,16 @@ export class LocalObjectStore implements ObjectStore {
     });
   }
 
-  createMultipartUpload(bucket: string, key: string, options?: PutObjectOptions): Promise<UploadInfo> {
+  createMultipartUpload(bucket: string, key: string, options?: MultipartUploadOptions): Promise<UploadInfo> {
     return this.run(() => multipart.createUpload(this.ctx, bucket, key, options));
   }
 
-  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable): Promise<PartInfo> {
-    return this.run(() => multipart.uploadPart(this.ctx, bucket, key, uploadId, partNumber, body));
+  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, options?: UploadPartOptions): Promise<PartInfo> {
+    return this.run(() => multipart.uploadPart(this.ctx, bucket, key, uploadId, partNumber, body, options));
   }
 
-  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): Promise<ObjectInfo> {
-    return this.run(() => multipart.completeUpload(this.ctx, bucket, key, uploadId, parts));
+  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: readonly CompletedPart[], options?: CompleteMultipartUploadOptions): Promise<ObjectInfo> {
+    return this.run(() => multipart.completeUpload(this.ctx, bucket, key, uploadId, parts, options));
   }
 
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
@@ -220,6 +248,13 @@ export class LocalObjectStore implements ObjectStore {
 
   listParts(bucket: string, key: string, uploadId: string, options: { maxParts: number; partNumberMarker?: number }): Promise<ListPartsPage> {
     return this.run(() => multipart.listParts(this.ctx, bucket, key, uploadId, options));
+  }
+
+  listMultipartUploads(bucket: string, options: ListUploadsOptions): Promise<ListUploadsPage> {
+    return this.run(() => {
+      requireBucket(this.ctx, bucket);
+      return listUploadPage(this.ctx.stmts, bucket, options);
+    });
   }
 
   /** Aborts in-flight writes, waits for every operation to settle, then closes the index. Idempotent. */
