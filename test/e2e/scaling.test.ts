@@ -12,11 +12,11 @@ import assert from 'node:assert/strict';
 import {
   InvokeEndpointAsyncCommand, InvokeEndpointCommand, ModelError, type SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime';
-import { awsEnv, python, run } from '../helpers/clients.js';
+import { awsEnv, boto3Runtime, run } from '../helpers/clients.js';
 import {
   Harness, awaitTerminal, fixtureModel, getStatus, isOurModel, signed, terminalObjects, type AsyncStatus,
 } from '../helpers/async.js';
-import { CLI, type ServerProcess } from '../helpers/server.js';
+import { CLI, awaitOutput, escapeRegExp as re, type ServerProcess } from '../helpers/server.js';
 
 const h = new Harness();
 let server: ServerProcess;
@@ -64,41 +64,14 @@ async function endpointStatus(name: string): Promise<EndpointDoc> {
   return JSON.parse(res.body.toString('utf8')) as EndpointDoc;
 }
 
-/** Escapes a string for use inside a RegExp. */
-const re = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /** A log line of the endpoint's pool (`[inferq:model:NAME] …`), or of one of its instances with `instance: true`. */
 function poolLine(endpoint: string, message: string, instance = false): RegExp {
   return new RegExp(`\\[inferq:model:${re(endpoint)}${instance ? '#\\d+' : ''}\\] ${message}`);
 }
 
-/**
- * Resolves once `done(output)` holds for the server's output, checked on every chunk it writes (no
- * polling); rejects after `timeoutMs` or when the server exits.
- */
-function waitForOutput<T>(done: (output: string) => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const { stdout, stderr } = server.proc;
-    const check = (): void => {
-      const result = done(server.output());
-      if (result !== undefined) finish(undefined, result);
-    };
-    const onExit = (): void => finish(new Error(`server exited while waiting for ${what}`));
-    const timer = setTimeout(() => finish(new Error(`no ${what} within ${timeoutMs} ms; output:\n${server.output()}`)), timeoutMs);
-    function finish(err?: Error, result?: T): void {
-      clearTimeout(timer);
-      stdout!.off('data', check);
-      stderr!.off('data', check);
-      server.proc.off('exit', onExit);
-      if (err) reject(err);
-      else resolve(result!);
-    }
-    // Registered after the harness's own collectors, so output() already holds each chunk.
-    stdout!.on('data', check);
-    stderr!.on('data', check);
-    server.proc.once('exit', onExit);
-    check();
-  });
+/** Resolves once `done(output)` holds for the server's output (checked on every chunk, no polling); rejects after `timeoutMs` or when the server exits. */
+function waitForOutput<T>(done: (output: string) => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+  return awaitOutput(server.proc, server.output, done, what, timeoutMs);
 }
 
 /** Resolves with the first match of `pattern` in the server's output after offset `from`. */
@@ -144,12 +117,7 @@ async function statusCli(): Promise<EndpointDoc[]> {
 }
 
 /** Runs a boto3 snippet (`rt` is the sagemaker-runtime client, no retries) and parses the JSON it prints. */
-async function boto3(code: string): Promise<Record<string, unknown>> {
-  const script = `import boto3, json, botocore.config\nrt = boto3.client('sagemaker-runtime', config=botocore.config.Config(retries={'max_attempts': 1, 'mode': 'standard'}))\n${code}`;
-  const r = await python(server.url, script);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
-}
+const boto3 = (code: string): Promise<Record<string, unknown>> => boto3Runtime(server.url, code);
 
 describe('cold start from zero (instances.min 0)', () => {
   test('real-time: no process until the first call, which waits through the cold start; back to zero after idleTimeoutSeconds', async (t) => {
