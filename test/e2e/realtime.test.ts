@@ -175,6 +175,8 @@ except rt.exceptions.ModelError as e:
   });
 
   test('more than realtime.maxWaiting calls waiting: ServiceUnavailable 503', async () => {
+    // A call for a model still starting waits too (and would be refused itself): start from a healthy model.
+    await awaitModelHealthy(server, 'busy');
     const mark = server.output().length;
     const busy = sm.send(new InvokeEndpointCommand({ EndpointName: 'busy', Body: Buffer.from('{}'), CustomAttributes: 'mode=sleep-3000' }));
     // The model has the first call (it logs it), so the only slot is taken and the second would have to wait.
