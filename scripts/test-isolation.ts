@@ -109,8 +109,9 @@ async function isolateFile(file: string, grep: RegExp | undefined): Promise<{ fa
     } else {
       const why = self ? (self.error ?? `exit code ${run.code}`) : `did not run (exit code ${run.code})\n${run.stderr.slice(-2000)}`;
       const extra = others.filter((t) => !t.passed).map((t) => `\n      also failed: ${fullName(t)}: ${t.error ?? ''}`).join('');
-      failures.push(`${rel} › ${fullName(test)}: fails when run alone (${seconds} s):\n      ${why.split('\n').join('\n      ')}${extra}`);
-      console.log(`  ✖ ${fullName(test)} (${seconds} s)`);
+      const report = `${rel} › ${fullName(test)}: fails when run alone (${seconds} s):\n      ${why.split('\n').join('\n      ')}${extra}`;
+      failures.push(report);
+      console.log(`  ✖ ${fullName(test)} (${seconds} s)\n      ${why.split('\n').slice(0, 4).join('\n      ')}`);
     }
   }
   return { failures, passed, skipped };

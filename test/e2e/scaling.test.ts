@@ -23,7 +23,8 @@ let server: ServerProcess;
 let sm: SageMakerRuntimeClient;
 
 const BURST = 20;
-const BURST_SLEEP_MS = 400;
+// Long enough that the peak of 3 instances outlasts an `inferq status` process starting on 2 busy cores.
+const BURST_SLEEP_MS = 1200;
 
 before(async () => {
   server = await h.start(h.config({
@@ -84,13 +85,28 @@ function count(output: string, pattern: RegExp): number {
   return output.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
 }
 
+/** Where the last match of `pattern` (a non-global RegExp) starts in `output`, or -1. */
+function lastIndex(output: string, pattern: RegExp): number {
+  let at = -1;
+  for (const m of output.matchAll(new RegExp(pattern.source, 'g'))) at = m.index;
+  return at;
+}
+
 /**
- * Resolves once every model process `endpoint` has started so far has been seen to exit, i.e. the
- * pool has noticed a crash (a call sent before that could still reach the dying process).
+ * Resolves once the pool of `endpoint` has noticed a crash after offset `from` and is whole
+ * again: a process exited since `from`, every process but the newest has exited, and the newest
+ * has become healthy since it started (a call sent before that could reach a dying process, or
+ * wait for a restart). It holds however many processes the crashing call reached (a call whose
+ * kept-alive connection is lost without an answer is sent once more, to the restarted model).
  */
-function crashNoticed(endpoint: string): Promise<true> {
-  const started = startedPids(endpoint).length;
-  return waitForOutput((output) => (count(output, poolLine(endpoint, 'model process exited', true)) >= started ? true : undefined), `exit of all ${started} ${endpoint} processes`);
+function crashNoticed(endpoint: string, from: number): Promise<true> {
+  const exited = poolLine(endpoint, 'model process exited', true);
+  const started = poolLine(endpoint, 'model process started', true);
+  const healthy = poolLine(endpoint, 'model health changed from=\\w+ to=healthy', true);
+  return waitForOutput((output) => {
+    const whole = count(output, exited) >= count(output, started) - 1 && lastIndex(output, healthy) > lastIndex(output, started);
+    return count(output.slice(from), exited) >= 1 && whole ? true : undefined;
+  }, `the crash of an ${endpoint} process to be noticed and its restart healthy`, 60_000);
 }
 
 /** Pids logged as `model process started` by the instances of `endpoint`, in order. */
@@ -226,14 +242,15 @@ describe('a model process dying mid-request', () => {
       return true;
     });
     // The crashing call may have been sent once more to the restarted model (a kept-alive connection
-    // lost without an answer is retried once), so wait for the exit of every process so far.
-    await crashNoticed('crashy');
+    // lost without an answer is retried once), so wait until the pool is whole again.
+    await crashNoticed('crashy', mark);
     const res = await sm.send(new InvokeEndpointCommand({ EndpointName: 'crashy', Body: Buffer.from('alive'), CustomAttributes: 'mode=echo' }));
     assert.equal(Buffer.from(res.Body).toString(), 'alive');
     assert.ok(startedPids('crashy', mark).length >= 1, 'the model was restarted');
   });
 
   test('real-time (boto3): ModelError with OriginalStatusCode 0; the next call succeeds', async () => {
+    const mark = server.output().length;
     const out = await boto3(`
 try:
     rt.invoke_endpoint(EndpointName='crashy-py', Body=b'{}', CustomAttributes='mode=crash')
@@ -242,7 +259,7 @@ except rt.exceptions.ModelError as e:
     print(json.dumps({'code': e.response['Error']['Code'], 'status': e.response['ResponseMetadata']['HTTPStatusCode'], 'original': e.response.get('OriginalStatusCode')}))`);
     assert.deepEqual(out, { code: 'ModelError', status: 424, original: 0 });
     // A call racing the dying process (before its exit is noticed) would reach it and fail too.
-    await crashNoticed('crashy-py');
+    await crashNoticed('crashy-py', mark);
     const next = await boto3(`
 r = rt.invoke_endpoint(EndpointName='crashy-py', Body=b'back', CustomAttributes='mode=echo')
 print(json.dumps({'next': r['Body'].read().decode()}))`);
@@ -260,7 +277,7 @@ print(json.dumps({'next': r['Body'].read().decode()}))`);
     assert.equal(status.Attempts, 1);
     assert.match(status.FailureReason ?? '', /^ClientError: Received server error \(0\) from model/);
     assert.match(body, /\(0\)/);
-    await crashNoticed('crashy-async');
+    await crashNoticed('crashy-async', mark);
     await sm.send(new InvokeEndpointAsyncCommand({ EndpointName: 'crashy-async', Body: Buffer.from('after'), CustomAttributes: 'mode=echo', InferenceId: 'async-crash-2' }));
     const next = await onlyOneTerminal('crashy-async', 'async-crash-2');
     assert.equal(next.status.Status, 'Succeeded', next.status.FailureReason);

@@ -97,7 +97,7 @@ test('the compiled vad handler: 8 kHz, 48 kHz stereo and 24-bit input', { skip }
     const fixture = await post(readFileSync(SPEECH_WAV));
     assert.equal(fixture.status, 200);
     await fixture.arrayBuffer();
-    assert.ok(performance.now() - started < 5000);
+    assert.ok(performance.now() - started < 15_000, 'a 2.3 s recording is analysed in seconds (bound generous for 2 shared cores)');
   } finally {
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);

@@ -184,7 +184,8 @@ void describe('local object store', () => {
       assert.deepEqual(page.commonPrefixes.slice(0, 2), ['deep/', 'dir0/']);
       assert.equal(page.commonPrefixes.length, 51);
       assert.deepEqual(page.objects.map((o) => o.key), ['top']);
-      assert.ok(elapsed < 100, `top-level listing took ${elapsed.toFixed(1)} ms`);
+      // Visiting the 100k keys takes far longer; the bound is generous for 2 shared cores.
+      assert.ok(elapsed < 1000, `top-level listing took ${elapsed.toFixed(1)} ms`);
       const inside = await store.listObjects('huge', { prefix: 'deep/', delimiter: '/', maxKeys: 2, after: 'deep/099998' });
       assert.deepEqual(inside.objects.map((o) => o.key), ['deep/099999']);
       await store.close();
