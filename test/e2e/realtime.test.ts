@@ -82,6 +82,14 @@ print(json.dumps({'body': r['Body'].read().hex(), 'ct': r['ContentType'], 'ca': 
     assert.equal(readFileSync(join(dir, 'out.json'), 'utf8'), '{"cli": true}');
   });
 
+  test('a model answer without Content-Length is sent whole; one over 6 MiB streams through intact', async () => {
+    const parts = await sm.send(new InvokeEndpointCommand({ EndpointName: 'fixture', Body: Buffer.from('{}'), Accept: 'text/x-parts', CustomAttributes: 'mode=stream-3-0' }));
+    assert.equal(Buffer.from(parts.Body).toString(), 'part-1\npart-2\npart-3\n');
+    assert.equal(parts.ContentType, 'text/x-parts');
+    const big = await sm.send(new InvokeEndpointCommand({ EndpointName: 'fixture', Body: Buffer.from('{}'), CustomAttributes: 'mode=slow-big-7000' }));
+    assert.equal(big.Body.length, 7000 * 1024, 'the part past the 6 MiB buffer is relayed too');
+  });
+
   test('a body of exactly the limit is accepted', async () => {
     const res = await sm.send(new InvokeEndpointCommand({ EndpointName: 'small', Body: Buffer.alloc(1024, 'a'), CustomAttributes: 'mode=echo' }));
     assert.equal(res.Body.length, 1024);
@@ -137,6 +145,15 @@ except rt.exceptions.ModelError as e:
     await waitForOutput(server, /\[inferq:model:crashy#0\] model health changed from=starting to=healthy/, mark);
     const res = await sm.send(new InvokeEndpointCommand({ EndpointName: 'crashy', Body: Buffer.from('alive'), CustomAttributes: 'mode=echo' }));
     assert.equal(Buffer.from(res.Body).toString(), 'alive', 'the next call waits for the restarted model');
+  });
+
+  test('JS SDK: a model that dies in the middle of its answer is ModelError with OriginalStatusCode 0, not a cut 200', async () => {
+    await assert.rejects(sm.send(new InvokeEndpointCommand({ EndpointName: 'fixture', Body: Buffer.from('{}'), CustomAttributes: 'mode=stream-break-2' })), (err: unknown) => {
+      assert.ok(err instanceof ModelError, String(err));
+      assert.equal(err.$metadata.httpStatusCode, 424);
+      assert.equal(err.OriginalStatusCode, 0);
+      return true;
+    });
   });
 
   test('boto3: a model that dies mid-call is ModelError with OriginalStatusCode 0', async () => {

@@ -231,6 +231,18 @@ describe('scaling under backlog (min 1, max 3, targetBacklogPerInstance 2, one c
   });
 });
 
+describe('inferq status', () => {
+  test('without --json it prints one row per endpoint: health, instances (healthy/current, min, max), in flight, backlog', async () => {
+    await waitForLog(poolLine('victim', 'model health changed from=starting to=healthy', true));
+    const r = await run(process.execPath, [CLI, 'status', '--endpoint-url', server.url], awsEnv(server.url));
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines[0]!.split(/\s{2,}/), ['ENDPOINT', 'HEALTH', 'INSTANCES', 'IN FLIGHT', 'QUEUED', 'RUNNING', 'OLDEST']);
+    assert.deepEqual(lines.slice(1).map((l) => l.split(/\s+/)[0]).sort(), ['burst', 'cold', 'coldasync', 'crashy', 'crashy-async', 'crashy-py', 'victim']);
+    assert.match(lines.find((l) => l.startsWith('victim'))!, /^victim\s+healthy\s+1\/1 \(min 1, max 1\)\s+0\s+0\s+0\s+0s$/);
+  });
+});
+
 describe('a model process dying mid-request', () => {
   test('real-time (JS SDK): ModelError 424 with OriginalStatusCode 0; the model comes back for the next call', async () => {
     const mark = server.output().length;
