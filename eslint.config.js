@@ -24,6 +24,9 @@ export default tseslint.config(
       ],
     },
   },
+  // Plain JavaScript helpers (a node:test reporter: Node 20 loads reporters before --import hooks) are linted without types.
+  { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.mjs'], rules: { '@typescript-eslint/explicit-module-boundary-types': 'off' } },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {

@@ -3,10 +3,12 @@
  * crypto), conversion of signed smithy requests into the SignableRequest the verifier sees, and a
  * settable clock.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { Checksum, HttpRequest, SourceData } from '@smithy/types';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { SignatureV4 } from '@smithy/signature-v4';
+import type { HttpRequest } from '@smithy/types';
+import { NodeSha256, sigv4Signer } from '../helpers/sigv4.js';
 import type { CredentialLookup, SignableRequest } from '../../src/auth/index.js';
 import type { Clock } from '../../src/util/clock.js';
 
@@ -27,41 +29,25 @@ export class FakeClock implements Clock {
   }
 }
 
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
-
-/** SHA-256 / HMAC-SHA256 for smithy, over node:crypto. */
-export class NodeSha256 implements Checksum {
-  private h: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.h = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(this.secret));
-  }
-  update(data: Uint8Array): void {
-    this.h.update(data);
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.h.digest()));
-  }
-  reset(): void {
-    this.h = this.fresh();
-  }
-}
+export { NodeSha256 };
 
 /** An independent signer for `service`. */
 export function signer(service: string, opts: { secret?: string; accessKeyId?: string; uriEscapePath?: boolean; applyChecksum?: boolean; sessionToken?: string } = {}): SignatureV4 {
-  return new SignatureV4({
+  return sigv4Signer(service, {
     credentials: { accessKeyId: opts.accessKeyId ?? AKID, secretAccessKey: opts.secret ?? SECRET, ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}) },
+    ...(opts.uriEscapePath === undefined ? {} : { uriEscapePath: opts.uriEscapePath }),
+    ...(opts.applyChecksum === undefined ? {} : { applyChecksum: opts.applyChecksum }),
+  });
+}
+
+/** A JS SDK S3 client (the test key pair, path style) whose requests are captured into `sink` and answered with `response`. */
+export function capturingS3Client(sink: Captured[], response: { statusCode: number; headers?: Record<string, string>; body?: string }): S3Client {
+  return new S3Client({
     region: 'us-east-1',
-    service,
-    sha256: NodeSha256,
-    uriEscapePath: opts.uriEscapePath ?? service !== 's3',
-    applyChecksum: opts.applyChecksum ?? false,
+    endpoint: 'http://127.0.0.1:8080',
+    forcePathStyle: true,
+    credentials: { accessKeyId: AKID, secretAccessKey: SECRET },
+    requestHandler: captureHandler(sink, response),
   });
 }
 

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SigV4Verifier, createChecksumVerifier, createPayloadDecoder, type AuthResult, type PayloadDecoder, type SignableRequest } from '../../src/auth/index.js';
 import { isInferqError, type ErrorCode } from '../../src/errors/index.js';
-import { AKID, FakeClock, SECRET, captureHandler, credentials, request, sha256, signer, toSignable, type Captured } from './helpers.js';
+import { AKID, FakeClock, SECRET, capturingS3Client, credentials, request, sha256, signer, toSignable, type Captured } from './helpers.js';
 
 const EMPTY = sha256('');
 
@@ -265,13 +265,7 @@ void describe('payload decoders for non-chunked modes', () => {
 
   void it('decodes the JS SDK streaming unsigned-trailer upload and verifies its CRC32 trailer', async () => {
     const sink: Captured[] = [];
-    const client = new S3Client({
-      region: 'us-east-1',
-      endpoint: 'http://127.0.0.1:8080',
-      forcePathStyle: true,
-      credentials: { accessKeyId: AKID, secretAccessKey: SECRET },
-      requestHandler: captureHandler(sink, { statusCode: 200, headers: { etag: '"x"' } }),
-    });
+    const client = capturingS3Client(sink, { statusCode: 200, headers: { etag: '"x"' } });
     const payload = Buffer.alloc(200_000);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
     await client.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: Readable.from([payload.subarray(0, 70_000), payload.subarray(70_000)]), ContentLength: payload.length }));

@@ -14,7 +14,7 @@ import { SigV4Verifier, buildCanonicalRequest, claimedService, parseRequestCrede
 import { SigningKeyCache, deriveSigningKey, hmacHex, signaturesEqual } from '../../src/auth/keys.js';
 import { canonicalUri } from '../../src/auth/canonical.js';
 import { isInferqError, type ErrorCode } from '../../src/errors/index.js';
-import { AKID, FakeClock, SECRET, captureHandler, credentials, request, sha256, signer, toSignable, type Captured } from './helpers.js';
+import { AKID, FakeClock, SECRET, captureHandler, capturingS3Client, credentials, request, sha256, signer, toSignable, type Captured } from './helpers.js';
 
 const T0 = Date.UTC(2026, 10, 26, 17, 51, 52);
 const signingDate = new Date(T0);
@@ -327,13 +327,7 @@ void describe('SigV4Verifier presigned form', () => {
 void describe('SigV4Verifier with real SDK clients', () => {
   void it('verifies S3 PutObject / ListObjectsV2 from the JS SDK', async () => {
     const sink: Captured[] = [];
-    const client = new S3Client({
-      region: 'us-east-1',
-      endpoint: 'http://127.0.0.1:8080',
-      forcePathStyle: true,
-      credentials: { accessKeyId: AKID, secretAccessKey: SECRET },
-      requestHandler: captureHandler(sink, { statusCode: 200, headers: { etag: '"x"' }, body: '<ListBucketResult/>' }),
-    });
+    const client = capturingS3Client(sink, { statusCode: 200, headers: { etag: '"x"' }, body: '<ListBucketResult/>' });
     await client.send(new PutObjectCommand({ Bucket: 'b', Key: 'dir/a b+c~(d).json', Body: 'hello' }));
     await client.send(new ListObjectsV2Command({ Bucket: 'b', Prefix: 'dir/a b', Delimiter: '/' }));
     const clock = new FakeClock(Date.now());

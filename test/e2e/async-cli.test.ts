@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { awsEnv, run } from '../helpers/clients.js';
-import { CLI, type ServerProcess } from '../helpers/server.js';
+import { CLI, START_TIMEOUT_MS, assertBuilt, awaitOutput, collectOutput, type ServerProcess } from '../helpers/server.js';
 import {
   Harness, awaitChange, awaitTerminal, fixtureModel, getStatus, invokeRaw, isOurModel, modelPids, readObject, terminalObjects,
 } from '../helpers/async.js';
@@ -28,21 +28,17 @@ after(async () => {
   await h.cleanup();
 });
 
-/** Starts `inferq worker` and resolves once it logs that its workers run; returns the process and its output so far. */
+/** Starts `inferq worker` and resolves once it logs that its workers run (rejects if it exits first, or after START_TIMEOUT_MS); returns the process and its output. */
 async function startWorker(config: string, dataDir: string): Promise<{ proc: ChildProcess; output: () => string }> {
+  assertBuilt();
   const proc = spawn(process.execPath, [CLI, 'worker', '--config', config, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   workers.push(proc);
-  let out = '';
-  const collect = (c: Buffer): void => { out += c.toString('utf8'); h.track(out); };
-  proc.stdout.on('data', collect);
-  proc.stderr.on('data', collect);
-  await new Promise<void>((resolve, reject) => {
-    const check = (): void => { if (/workers running/.test(out)) resolve(); };
-    proc.stdout.on('data', check);
-    proc.stderr.on('data', check);
-    proc.once('exit', (code) => reject(new Error(`inferq worker exited with ${code}:\n${out}`)));
-  });
-  return { proc, output: () => out };
+  const output = collectOutput(proc);
+  const track = (): void => h.track(output());
+  proc.stdout.on('data', track);
+  proc.stderr.on('data', track);
+  await awaitOutput(proc, output, (out) => (/workers running/.test(out) ? true : undefined), '"workers running" from inferq worker', START_TIMEOUT_MS);
+  return { proc, output };
 }
 
 describe('inferq worker', () => {

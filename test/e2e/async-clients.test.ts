@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { aws, python } from '../helpers/clients.js';
+import { sdkError } from '../helpers/errors.js';
 import type { ServerProcess } from '../helpers/server.js';
 import {
   Harness, awaitTerminal, fixtureModel, putObject, readObject, terminalObjects, type AsyncStatus,
@@ -43,15 +44,6 @@ async function onlyOutput(id: string): Promise<{ status: AsyncStatus; body: Buff
   assert.ok(output, `${id}: no output object at ${status.OutputLocation}`);
   assert.equal(failure, undefined, `${id}: a failure object exists next to the output`);
   return { status, body: output.body, contentType: output.contentType };
-}
-
-async function errorName(p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (err) {
-    return { name: (err as Error).name, message: (err as Error).message, status: (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode };
-  }
-  return { name: 'no error', message: '', status: undefined };
 }
 
 describe('InvokeEndpointAsync with the JS SDK v3', () => {
@@ -198,7 +190,7 @@ describe('idempotent InferenceId', () => {
     assert.deepEqual([again.Status, again.Attempts, again.ReceivedTime, again.FinishedTime], ['Succeeded', 1, done.ReceivedTime, done.FinishedTime], 'the replay did not run the request again');
 
     for (const change of [{ Body: Buffer.from('twice') }, { ContentType: 'application/json' }, { Filename: 'other.txt' }, { CustomAttributes: 'a=b' }]) {
-      const err = await errorName(sm.send(new InvokeEndpointAsyncCommand({ ...request, ...change })));
+      const err = await sdkError(sm.send(new InvokeEndpointAsyncCommand({ ...request, ...change })));
       assert.equal(err.name, 'ValidationError', JSON.stringify(Object.keys(change)));
       assert.equal(err.status, 400);
       assert.match(err.message, /InferenceId/);

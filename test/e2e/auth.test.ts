@@ -8,13 +8,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import { request } from 'node:http';
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointAsyncCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { NodeSha256 } from '../../bench/lib.js';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import { DEV, python, REGION, s3Client } from '../helpers/clients.js';
+import { rawRequest } from '../helpers/http.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
+import { sigv4Signer } from '../helpers/sigv4.js';
 
 let server: ServerProcess;
 let s3: S3Client;
@@ -22,9 +22,8 @@ let s3: S3Client;
 before(async () => {
   server = await startServer();
   s3 = s3Client(server.url);
-  await s3.send(new PutObjectCommand({ Bucket: 'auth', Key: 'seed', Body: 'x' })).catch(() => undefined);
-  const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
   await s3.send(new CreateBucketCommand({ Bucket: 'auth' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'auth', Key: 'seed', Body: 'x' }));
 });
 after(async () => {
   s3?.destroy();
@@ -34,20 +33,13 @@ after(async () => {
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
-function send(method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${server.url}${path}`, { method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+async function send(method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<Reply> {
+  const res = await rawRequest(method, `${server.url}${path}`, headers, body);
+  return { ...res, body: res.body.toString() };
 }
 
 function signer(service: string, secret = DEV.secretAccessKey, accessKeyId = DEV.accessKeyId): SignatureV4 {
-  return new SignatureV4({ service, region: REGION, credentials: { accessKeyId, secretAccessKey: secret }, sha256: NodeSha256, uriEscapePath: service !== 's3', applyChecksum: false });
+  return sigv4Signer(service, { credentials: { accessKeyId, secretAccessKey: secret } });
 }
 
 async function signedPut(key: string, body: string, opts: { secret?: string; accessKeyId?: string; date?: Date; extra?: Record<string, string> } = {}): Promise<Record<string, string>> {

@@ -7,17 +7,17 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readdirSync, statSync, watch } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { SignatureV4 } from '@smithy/signature-v4';
 import {
   CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand,
   ListObjectsV2Command, ListPartsCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
-import { NodeSha256 } from '../../bench/lib.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
-import { DEV, REGION, s3Client } from '../helpers/clients.js';
+import { s3Client } from '../helpers/clients.js';
+import { waitForDir, walk } from '../helpers/fs.js';
+import { signHeaders } from '../helpers/sigv4.js';
 
 const MiB = 1024 * 1024;
 const DECLARED = 300 * MiB;
@@ -41,15 +41,9 @@ async function start(dataDir?: string): Promise<{ server: ServerProcess; s3: S3C
   return { server, s3 };
 }
 
-const signer = new SignatureV4({ service: 's3', region: REGION, credentials: DEV, sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
-
 /** SigV4 headers (UNSIGNED-PAYLOAD) for a request whose body is streamed; the query is signed too. */
-async function signedHeaders(method: string, url: URL, headers: Record<string, string>): Promise<Record<string, string>> {
-  const signed = await signer.sign({
-    method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname,
-    query: Object.fromEntries(url.searchParams), headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...headers },
-  });
-  return signed.headers;
+function signedHeaders(method: string, url: URL, headers: Record<string, string>): Promise<Record<string, string>> {
+  return signHeaders({ method, url, service: 's3', headers, payloadHash: 'UNSIGNED-PAYLOAD' });
 }
 
 /** A PUT declaring DECLARED bytes whose body is written on demand. */
@@ -82,31 +76,6 @@ async function openPut(url: URL): Promise<OpenPut> {
       assert.deepEqual(errors, []);
     },
   };
-}
-
-/** Resolves with the entries of `dir` once `done(entries)` holds, woken by fs.watch events (rejects after `ms`). */
-function waitForDir(dir: string, done: (names: string[]) => boolean, what: string, ms = 60_000): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const watcher = watch(dir);
-    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what} in ${dir}: ${readdirSync(dir).join(', ')}`)), ms);
-    function finish(err?: Error, names?: string[]): void {
-      clearTimeout(timer);
-      watcher.close();
-      if (err) reject(err);
-      else resolve(names!);
-    }
-    const check = (): void => {
-      const names = readdirSync(dir);
-      if (done(names)) finish(undefined, names);
-    };
-    watcher.on('change', check);
-    watcher.on('error', (err) => finish(err));
-    check();
-  });
-}
-
-function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
 /** Files and total bytes under `<dataDir>/objects/blobs`. */

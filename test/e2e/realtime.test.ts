@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import {
   InvokeEndpointAsyncCommand, InvokeEndpointCommand, ModelError, ModelNotReadyException, ServiceUnavailable, ValidationError, type SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime';
-import { aws, python } from '../helpers/clients.js';
-import { Harness, awaitTerminal, errorOf, fixtureModel, getStatus, signed } from '../helpers/async.js';
-import { waitForOutput, type ServerProcess } from '../helpers/server.js';
+import { aws, boto3Runtime } from '../helpers/clients.js';
+import { Harness, awaitChange, awaitTerminal, errorOf, fixtureModel, signed } from '../helpers/async.js';
+import { awaitModelHealthy, waitForOutput, type ServerProcess } from '../helpers/server.js';
 
 const h = new Harness();
 let server: ServerProcess;
@@ -26,7 +26,8 @@ before(async () => {
       { name: 'fixture', model: fixtureModel() },
       { name: 'small', model: fixtureModel(), realtime: { maxBodyBytes: 1024 } },
       { name: 'crashy', model: fixtureModel() },
-      { name: 'slowpoke', model: fixtureModel(), async: { maxConcurrentInvocations: 1 }, realtime: { timeoutSeconds: 1, maxWaiting: 0 } },
+      { name: 'slowpoke', model: fixtureModel(), realtime: { timeoutSeconds: 1 } },
+      { name: 'busy', model: fixtureModel(), async: { maxConcurrentInvocations: 1 }, realtime: { maxWaiting: 0 } },
       { name: 'single', model: fixtureModel(), async: { maxConcurrentInvocations: 1, outputPath: 's3://prio/out', failurePath: 's3://prio/err' } },
       { name: 'cold', model: fixtureModel(), instances: { min: 0, max: 1, idleTimeoutSeconds: 60 } },
       { name: 'coldasync', model: fixtureModel(), instances: { min: 0, max: 1, idleTimeoutSeconds: 60 }, async: { outputPath: 's3://cold/out', failurePath: 's3://cold/err' } },
@@ -38,12 +39,7 @@ before(async () => {
 after(() => h.cleanup());
 
 /** Runs a boto3 snippet (`rt` is the sagemaker-runtime client) and parses the JSON it prints. */
-async function boto3(code: string): Promise<Record<string, unknown>> {
-  const script = `import boto3, json, botocore.config\nrt = boto3.client('sagemaker-runtime', config=botocore.config.Config(retries={'max_attempts': 1, 'mode': 'standard'}))\n${code}`;
-  const r = await python(server.url, script);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
-}
+const boto3 = (code: string): Promise<Record<string, unknown>> => boto3Runtime(server.url, code);
 
 function rawInvoke(endpoint: string, headers: Record<string, string>, body: Buffer) {
   return signed(server.url, 'sagemaker', 'POST', `/endpoints/${endpoint}/invocations`, headers, body);
@@ -84,6 +80,14 @@ print(json.dumps({'body': r['Body'].read().hex(), 'ct': r['ContentType'], 'ca': 
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { ContentType: 'application/json', InvokedProductionVariant: 'AllTraffic', CustomAttributes: 'mode=echo' });
     assert.equal(readFileSync(join(dir, 'out.json'), 'utf8'), '{"cli": true}');
+  });
+
+  test('a model answer without Content-Length is sent whole; one over 6 MiB streams through intact', async () => {
+    const parts = await sm.send(new InvokeEndpointCommand({ EndpointName: 'fixture', Body: Buffer.from('{}'), Accept: 'text/x-parts', CustomAttributes: 'mode=stream-3-0' }));
+    assert.equal(Buffer.from(parts.Body).toString(), 'part-1\npart-2\npart-3\n');
+    assert.equal(parts.ContentType, 'text/x-parts');
+    const big = await sm.send(new InvokeEndpointCommand({ EndpointName: 'fixture', Body: Buffer.from('{}'), CustomAttributes: 'mode=slow-big-7000' }));
+    assert.equal(big.Body.length, 7000 * 1024, 'the part past the 6 MiB buffer is relayed too');
   });
 
   test('a body of exactly the limit is accepted', async () => {
@@ -128,6 +132,8 @@ except rt.exceptions.ModelError as e:
   });
 
   test('JS SDK: a model that dies mid-call is ModelError with OriginalStatusCode 0; the model is restarted', async () => {
+    // The first start must be over, or its health line would be taken for the restart's.
+    await awaitModelHealthy(server, 'crashy');
     const mark = server.output().length;
     await assert.rejects(sm.send(new InvokeEndpointCommand({ EndpointName: 'crashy', Body: Buffer.from('{}'), CustomAttributes: 'mode=crash' })), (err: unknown) => {
       assert.ok(err instanceof ModelError, String(err));
@@ -141,6 +147,15 @@ except rt.exceptions.ModelError as e:
     assert.equal(Buffer.from(res.Body).toString(), 'alive', 'the next call waits for the restarted model');
   });
 
+  test('JS SDK: a model that dies in the middle of its answer is ModelError with OriginalStatusCode 0, not a cut 200', async () => {
+    await assert.rejects(sm.send(new InvokeEndpointCommand({ EndpointName: 'fixture', Body: Buffer.from('{}'), CustomAttributes: 'mode=stream-break-2' })), (err: unknown) => {
+      assert.ok(err instanceof ModelError, String(err));
+      assert.equal(err.$metadata.httpStatusCode, 424);
+      assert.equal(err.OriginalStatusCode, 0);
+      return true;
+    });
+  });
+
   test('boto3: a model that dies mid-call is ModelError with OriginalStatusCode 0', async () => {
     const out = await boto3(`
 try:
@@ -152,15 +167,18 @@ except rt.exceptions.ModelError as e:
   });
 
   test('the model call timeout (realtime.timeoutSeconds) is ModelError with OriginalStatusCode 0 and the SageMaker timeout text', async () => {
+    // Timed from a warm model: a call waiting for the model to start would measure the start too.
+    await awaitModelHealthy(server, 'slowpoke');
     const started = Date.now();
-    await assert.rejects(sm.send(new InvokeEndpointCommand({ EndpointName: 'slowpoke', Body: Buffer.from('{}'), CustomAttributes: 'mode=sleep-3000' })), (err: unknown) => {
+    await assert.rejects(sm.send(new InvokeEndpointCommand({ EndpointName: 'slowpoke', Body: Buffer.from('{}'), CustomAttributes: 'mode=sleep-8000' })), (err: unknown) => {
       assert.ok(err instanceof ModelError, String(err));
       assert.equal(err.OriginalStatusCode, 0);
       assert.match(err.message, /Received server error \(0\) from primary with message "Your invocation timed out while waiting for a response from container primary/);
       return true;
     });
     const took = Date.now() - started;
-    assert.ok(took >= 900 && took < 2900, `answered after ${took} ms`);
+    // At least the 1 s timeout, and well before the model's 8 s answer (the server did not wait for it).
+    assert.ok(took >= 900 && took < 7000, `answered after ${took} ms`);
   });
 
   test('no healthy model within realtime.startTimeoutSeconds: ModelNotReadyException 429', async () => {
@@ -174,14 +192,18 @@ except rt.exceptions.ModelError as e:
   });
 
   test('more than realtime.maxWaiting calls waiting: ServiceUnavailable 503', async () => {
-    const busy = sm.send(new InvokeEndpointCommand({ EndpointName: 'slowpoke', Body: Buffer.from('{}'), CustomAttributes: 'mode=sleep-600' }));
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    await assert.rejects(sm.send(new InvokeEndpointCommand({ EndpointName: 'slowpoke', Body: Buffer.from('{}'), CustomAttributes: 'mode=echo' })), (err: unknown) => {
+    // A call for a model still starting waits too (and would be refused itself): start from a healthy model.
+    await awaitModelHealthy(server, 'busy');
+    const mark = server.output().length;
+    const busy = sm.send(new InvokeEndpointCommand({ EndpointName: 'busy', Body: Buffer.from('{}'), CustomAttributes: 'mode=sleep-3000' }));
+    // The model has the first call (it logs it), so the only slot is taken and the second would have to wait.
+    await waitForOutput(server, /\[inferq:model:busy#\d+\] fixture sleeping ms=3000/, mark);
+    await assert.rejects(sm.send(new InvokeEndpointCommand({ EndpointName: 'busy', Body: Buffer.from('{}'), CustomAttributes: 'mode=echo' })), (err: unknown) => {
       assert.ok(err instanceof ServiceUnavailable, String(err));
       assert.match(err.message, /maxWaiting is 0/);
       return true;
     });
-    assert.equal(Buffer.from((await busy).Body).toString(), '{"slept":600}');
+    assert.equal(Buffer.from((await busy).Body).toString(), '{"slept":3000}');
   });
 });
 
@@ -276,7 +298,8 @@ describe('sharing the model with async work', () => {
       await sm.send(new InvokeEndpointAsyncCommand({ EndpointName: 'single', Body: Buffer.from('{}'), CustomAttributes: 'mode=sleep-400', InferenceId: id }));
     }
     // Wait until the first async request runs, so the real-time call really has to wait for a slot.
-    for (let i = 0; i < 100 && (await getStatus(server.url, 'single', ids[0]!)).Status === 'Queued'; i++) await new Promise((r) => setTimeout(r, 20));
+    const first = await awaitChange(server.url, 'single', ids[0]!, 'Queued', 60_000);
+    assert.equal(first.Status, 'Running', `${ids[0]} must hold the only slot before the real-time call`);
     const res = await sm.send(new InvokeEndpointCommand({ EndpointName: 'single', Body: Buffer.from('me first'), CustomAttributes: 'mode=echo' }));
     const answeredAt = Date.now();
     assert.equal(Buffer.from(res.Body).toString(), 'me first');

@@ -2,10 +2,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT, startServer, type ServerProcess } from '../helpers/server.js';
 import { awsEnv, run } from '../helpers/clients.js';
+import { walk } from '../helpers/fs.js';
 
 const SCRIPT = join(ROOT, 'test/python/s3_boto3.py');
 
@@ -28,10 +28,6 @@ async function scenario<T>(name: string, bucket: string, ...args: string[]): Pro
 }
 
 type ErrorPair = [code: string, status: number];
-
-function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-}
 
 describe('boto3 against the embedded store', () => {
   test('create_bucket, put_object with Metadata/ContentType, head_object, get_object with Range', async () => {

@@ -12,6 +12,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 import { s3Client } from '../helpers/clients.js';
+import { errorName } from '../helpers/errors.js';
 
 let server: ServerProcess;
 let s3: S3Client;
@@ -30,15 +31,6 @@ after(async () => {
 async function bodyOf(key: string, range?: string): Promise<Buffer> {
   const out = await s3.send(new GetObjectCommand({ Bucket: 'js-bucket', Key: key, ...(range ? { Range: range } : {}) }));
   return Buffer.from(await out.Body!.transformToByteArray());
-}
-
-async function errorName(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as Error).name;
-  }
-  return 'no error';
 }
 
 describe('JS SDK v3 against the embedded store', () => {

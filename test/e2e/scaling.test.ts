@@ -12,18 +12,19 @@ import assert from 'node:assert/strict';
 import {
   InvokeEndpointAsyncCommand, InvokeEndpointCommand, ModelError, type SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime';
-import { awsEnv, python, run } from '../helpers/clients.js';
+import { awsEnv, boto3Runtime, run } from '../helpers/clients.js';
 import {
   Harness, awaitTerminal, fixtureModel, getStatus, isOurModel, signed, terminalObjects, type AsyncStatus,
 } from '../helpers/async.js';
-import { CLI, type ServerProcess } from '../helpers/server.js';
+import { CLI, awaitOutput, escapeRegExp as re, type ServerProcess } from '../helpers/server.js';
 
 const h = new Harness();
 let server: ServerProcess;
 let sm: SageMakerRuntimeClient;
 
 const BURST = 20;
-const BURST_SLEEP_MS = 400;
+// Long enough that the peak of 3 instances outlasts an `inferq status` process starting on 2 busy cores.
+const BURST_SLEEP_MS = 1200;
 
 before(async () => {
   server = await h.start(h.config({
@@ -64,41 +65,14 @@ async function endpointStatus(name: string): Promise<EndpointDoc> {
   return JSON.parse(res.body.toString('utf8')) as EndpointDoc;
 }
 
-/** Escapes a string for use inside a RegExp. */
-const re = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /** A log line of the endpoint's pool (`[inferq:model:NAME] …`), or of one of its instances with `instance: true`. */
 function poolLine(endpoint: string, message: string, instance = false): RegExp {
   return new RegExp(`\\[inferq:model:${re(endpoint)}${instance ? '#\\d+' : ''}\\] ${message}`);
 }
 
-/**
- * Resolves once `done(output)` holds for the server's output, checked on every chunk it writes (no
- * polling); rejects after `timeoutMs` or when the server exits.
- */
-function waitForOutput<T>(done: (output: string) => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const { stdout, stderr } = server.proc;
-    const check = (): void => {
-      const result = done(server.output());
-      if (result !== undefined) finish(undefined, result);
-    };
-    const onExit = (): void => finish(new Error(`server exited while waiting for ${what}`));
-    const timer = setTimeout(() => finish(new Error(`no ${what} within ${timeoutMs} ms; output:\n${server.output()}`)), timeoutMs);
-    function finish(err?: Error, result?: T): void {
-      clearTimeout(timer);
-      stdout!.off('data', check);
-      stderr!.off('data', check);
-      server.proc.off('exit', onExit);
-      if (err) reject(err);
-      else resolve(result!);
-    }
-    // Registered after the harness's own collectors, so output() already holds each chunk.
-    stdout!.on('data', check);
-    stderr!.on('data', check);
-    server.proc.once('exit', onExit);
-    check();
-  });
+/** Resolves once `done(output)` holds for the server's output (checked on every chunk, no polling); rejects after `timeoutMs` or when the server exits. */
+function waitForOutput<T>(done: (output: string) => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+  return awaitOutput(server.proc, server.output, done, what, timeoutMs);
 }
 
 /** Resolves with the first match of `pattern` in the server's output after offset `from`. */
@@ -111,13 +85,28 @@ function count(output: string, pattern: RegExp): number {
   return output.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
 }
 
+/** Where the last match of `pattern` (a non-global RegExp) starts in `output`, or -1. */
+function lastIndex(output: string, pattern: RegExp): number {
+  let at = -1;
+  for (const m of output.matchAll(new RegExp(pattern.source, 'g'))) at = m.index;
+  return at;
+}
+
 /**
- * Resolves once every model process `endpoint` has started so far has been seen to exit, i.e. the
- * pool has noticed a crash (a call sent before that could still reach the dying process).
+ * Resolves once the pool of `endpoint` has noticed a crash after offset `from` and is whole
+ * again: a process exited since `from`, every process but the newest has exited, and the newest
+ * has become healthy since it started (a call sent before that could reach a dying process, or
+ * wait for a restart). It holds however many processes the crashing call reached (a call whose
+ * kept-alive connection is lost without an answer is sent once more, to the restarted model).
  */
-function crashNoticed(endpoint: string): Promise<true> {
-  const started = startedPids(endpoint).length;
-  return waitForOutput((output) => (count(output, poolLine(endpoint, 'model process exited', true)) >= started ? true : undefined), `exit of all ${started} ${endpoint} processes`);
+function crashNoticed(endpoint: string, from: number): Promise<true> {
+  const exited = poolLine(endpoint, 'model process exited', true);
+  const started = poolLine(endpoint, 'model process started', true);
+  const healthy = poolLine(endpoint, 'model health changed from=\\w+ to=healthy', true);
+  return waitForOutput((output) => {
+    const whole = count(output, exited) >= count(output, started) - 1 && lastIndex(output, healthy) > lastIndex(output, started);
+    return count(output.slice(from), exited) >= 1 && whole ? true : undefined;
+  }, `the crash of an ${endpoint} process to be noticed and its restart healthy`, 60_000);
 }
 
 /** Pids logged as `model process started` by the instances of `endpoint`, in order. */
@@ -144,12 +133,7 @@ async function statusCli(): Promise<EndpointDoc[]> {
 }
 
 /** Runs a boto3 snippet (`rt` is the sagemaker-runtime client, no retries) and parses the JSON it prints. */
-async function boto3(code: string): Promise<Record<string, unknown>> {
-  const script = `import boto3, json, botocore.config\nrt = boto3.client('sagemaker-runtime', config=botocore.config.Config(retries={'max_attempts': 1, 'mode': 'standard'}))\n${code}`;
-  const r = await python(server.url, script);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
-}
+const boto3 = (code: string): Promise<Record<string, unknown>> => boto3Runtime(server.url, code);
 
 describe('cold start from zero (instances.min 0)', () => {
   test('real-time: no process until the first call, which waits through the cold start; back to zero after idleTimeoutSeconds', async (t) => {
@@ -247,6 +231,18 @@ describe('scaling under backlog (min 1, max 3, targetBacklogPerInstance 2, one c
   });
 });
 
+describe('inferq status', () => {
+  test('without --json it prints one row per endpoint: health, instances (healthy/current, min, max), in flight, backlog', async () => {
+    await waitForLog(poolLine('victim', 'model health changed from=starting to=healthy', true));
+    const r = await run(process.execPath, [CLI, 'status', '--endpoint-url', server.url], awsEnv(server.url));
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines[0]!.split(/\s{2,}/), ['ENDPOINT', 'HEALTH', 'INSTANCES', 'IN FLIGHT', 'QUEUED', 'RUNNING', 'OLDEST']);
+    assert.deepEqual(lines.slice(1).map((l) => l.split(/\s+/)[0]).sort(), ['burst', 'cold', 'coldasync', 'crashy', 'crashy-async', 'crashy-py', 'victim']);
+    assert.match(lines.find((l) => l.startsWith('victim'))!, /^victim\s+healthy\s+1\/1 \(min 1, max 1\)\s+0\s+0\s+0\s+0s$/);
+  });
+});
+
 describe('a model process dying mid-request', () => {
   test('real-time (JS SDK): ModelError 424 with OriginalStatusCode 0; the model comes back for the next call', async () => {
     const mark = server.output().length;
@@ -258,14 +254,15 @@ describe('a model process dying mid-request', () => {
       return true;
     });
     // The crashing call may have been sent once more to the restarted model (a kept-alive connection
-    // lost without an answer is retried once), so wait for the exit of every process so far.
-    await crashNoticed('crashy');
+    // lost without an answer is retried once), so wait until the pool is whole again.
+    await crashNoticed('crashy', mark);
     const res = await sm.send(new InvokeEndpointCommand({ EndpointName: 'crashy', Body: Buffer.from('alive'), CustomAttributes: 'mode=echo' }));
     assert.equal(Buffer.from(res.Body).toString(), 'alive');
     assert.ok(startedPids('crashy', mark).length >= 1, 'the model was restarted');
   });
 
   test('real-time (boto3): ModelError with OriginalStatusCode 0; the next call succeeds', async () => {
+    const mark = server.output().length;
     const out = await boto3(`
 try:
     rt.invoke_endpoint(EndpointName='crashy-py', Body=b'{}', CustomAttributes='mode=crash')
@@ -274,7 +271,7 @@ except rt.exceptions.ModelError as e:
     print(json.dumps({'code': e.response['Error']['Code'], 'status': e.response['ResponseMetadata']['HTTPStatusCode'], 'original': e.response.get('OriginalStatusCode')}))`);
     assert.deepEqual(out, { code: 'ModelError', status: 424, original: 0 });
     // A call racing the dying process (before its exit is noticed) would reach it and fail too.
-    await crashNoticed('crashy-py');
+    await crashNoticed('crashy-py', mark);
     const next = await boto3(`
 r = rt.invoke_endpoint(EndpointName='crashy-py', Body=b'back', CustomAttributes='mode=echo')
 print(json.dumps({'next': r['Body'].read().decode()}))`);
@@ -292,7 +289,7 @@ print(json.dumps({'next': r['Body'].read().decode()}))`);
     assert.equal(status.Attempts, 1);
     assert.match(status.FailureReason ?? '', /^ClientError: Received server error \(0\) from model/);
     assert.match(body, /\(0\)/);
-    await crashNoticed('crashy-async');
+    await crashNoticed('crashy-async', mark);
     await sm.send(new InvokeEndpointAsyncCommand({ EndpointName: 'crashy-async', Body: Buffer.from('after'), CustomAttributes: 'mode=echo', InferenceId: 'async-crash-2' }));
     const next = await onlyOneTerminal('crashy-async', 'async-crash-2');
     assert.equal(next.status.Status, 'Succeeded', next.status.FailureReason);

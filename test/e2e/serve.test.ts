@@ -1,17 +1,17 @@
 /** The `inferq serve` command: banner, health check, signals, refusing unsafe or unknown configuration, and response headers. */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
-import { request, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { CreateBucketCommand, ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { NodeSha256 } from '../../bench/lib.js';
+import { sdkError } from '../helpers/errors.js';
+import { rawRequest } from '../helpers/http.js';
 import { alive } from '../helpers/process.js';
-import { CLI, startServer, tempDir, writeConfig, type ServerProcess } from '../helpers/server.js';
-import { DEV, REGION, aws, run, s3Client, type RunResult } from '../helpers/clients.js';
+import { CLI, startServer, tempDir, waitForOutput, writeConfig, type ServerProcess } from '../helpers/server.js';
+import { signHeaders } from '../helpers/sigv4.js';
+import { aws, run, s3Client, type RunResult } from '../helpers/clients.js';
 
 const servers: ServerProcess[] = [];
 const clients: S3Client[] = [];
@@ -43,38 +43,22 @@ function serveRefused(args: string[]): Promise<RunResult> {
   return run(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dir(), ...args], { ...process.env });
 }
 
+/** The name and HTTP status an SDK call failed with. */
 async function errorOf(p: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (err) {
-    return { name: (err as Error).name, status: (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode };
-  }
-  return { name: 'no error', status: undefined };
+  const { name, status } = await sdkError(p);
+  return { name, status };
 }
 
 interface Raw { status: number; headers: IncomingHttpHeaders; body: string }
 
-function raw(method: string, url: string, headers: Record<string, string> = {}, body?: string): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+async function raw(method: string, url: string, headers: Record<string, string> = {}, body?: string): Promise<Raw> {
+  const res = await rawRequest(method, url, headers, body);
+  return { ...res, body: res.body.toString('utf8') };
 }
 
 async function signed(service: 's3' | 'sagemaker', method: string, url: string, body = ''): Promise<Raw> {
-  const u = new URL(url);
-  const signer = new SignatureV4({ service, region: REGION, credentials: DEV, sha256: NodeSha256, uriEscapePath: service !== 's3', applyChecksum: false });
-  const hash = createHash('sha256').update(body).digest('hex');
-  const extra: Record<string, string> = service === 's3' ? { 'x-amz-content-sha256': hash } : { 'content-type': 'application/json' };
-  const req = await signer.sign({ method, protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: u.pathname, query: {}, headers: { host: u.host, ...extra }, body });
-  return raw(method, url, req.headers, body || undefined);
+  const headers = await signHeaders({ method, url: new URL(url), service, body, headers: service === 's3' ? {} : { 'content-type': 'application/json' } });
+  return raw(method, url, headers, body || undefined);
 }
 
 describe('inferq serve', () => {
@@ -206,8 +190,7 @@ describe('model processes end with their server', () => {
   test('a SIGKILLed server leaves no built-in model process behind', async () => {
     const server = await startServer();
     try {
-      const modelsUp = /model health changed from=starting to=healthy/;
-      while (!modelsUp.test(server.output())) await once(server.proc.stderr!, 'data');
+      await waitForOutput(server, /model health changed from=starting to=healthy/);
       const pids = [...server.output().matchAll(/model process started pid=(\d+)/g)].map((m) => Number(m[1]));
       assert.ok(pids.length >= 1, server.output());
       assert.ok(pids.every(alive));

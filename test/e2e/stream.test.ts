@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import {
   InvokeEndpointWithResponseStreamCommand, ModelError, ModelStreamError, ValidationError, type SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime';
-import { python } from '../helpers/clients.js';
+import { boto3Runtime } from '../helpers/clients.js';
 import { Harness, errorOf, fixtureModel, signed } from '../helpers/async.js';
 import type { ServerProcess } from '../helpers/server.js';
 
@@ -38,11 +38,8 @@ function stream(endpoint: string, mode: string, extra: { Accept?: string; Conten
 }
 
 /** Runs a boto3 snippet (`rt` is the sagemaker-runtime client, `gates` the gate dir) and parses the JSON it prints. */
-async function boto3(code: string): Promise<Record<string, unknown>> {
-  const script = `import boto3, json, os, botocore.config, botocore.exceptions\nrt = boto3.client('sagemaker-runtime', config=botocore.config.Config(retries={'max_attempts': 1, 'mode': 'standard'}))\ngates = ${JSON.stringify(gates)}\n${code}`;
-  const r = await python(server.url, script);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
+function boto3(code: string): Promise<Record<string, unknown>> {
+  return boto3Runtime(server.url, code, `gates = ${JSON.stringify(gates)}`);
 }
 
 describe('streaming', () => {

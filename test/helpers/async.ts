@@ -3,18 +3,19 @@
  * with their model processes, for cleanup even after SIGKILL), raw signed SageMaker/S3 requests,
  * the status long poll, and reading the terminal objects of a request.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { request, type IncomingHttpHeaders } from 'node:http';
-import { join } from 'node:path';
+import type { IncomingHttpHeaders } from 'node:http';
 import { stringify } from 'yaml';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { signRequest } from '../../src/auth/index.js';
 import { DEV, REGION } from './clients.js';
-import { ROOT, startServer, tempDir, writeConfig, type ServerProcess } from './server.js';
+import { FIXTURE } from './fixture-model.js';
+import { rawRequest, type Raw } from './http.js';
+import { ROOT, startServer, tempDir, writeConfig, type ServerProcess, type StartOptions } from './server.js';
+import { signHeaders } from './sigv4.js';
 
-/** The contract-following fixture model server, run as a command model. */
-export const FIXTURE = join(ROOT, 'test/models/fixtures/model-server.ts');
+export { rawRequest, type Raw };
+
+export { FIXTURE };
 
 /** A `model:` entry running the fixture as a supervised command (extra env for FIXTURE_* settings). */
 export function fixtureModel(env: Record<string, string> = {}): Record<string, unknown> {
@@ -37,13 +38,6 @@ export interface AsyncStatus {
   FailureReason?: string;
 }
 
-/** A raw HTTP answer. */
-export interface Raw {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Expired']);
 
 /** Whether a status is final. */
@@ -51,27 +45,10 @@ export function isTerminal(status: string): boolean {
   return TERMINAL.has(status);
 }
 
-/** Sends one request and collects the answer. `onResponse` runs synchronously when the status line arrives. */
-export function rawRequest(method: string, url: URL, headers: Record<string, string>, body?: Buffer, onResponse?: (status: number, headers: IncomingHttpHeaders) => void): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent: false }, (res) => {
-      onResponse?.(res.statusCode ?? 0, res.headers);
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** Signs (SigV4, development pair) and sends a request to `path` of the server at `base`. */
-export function signed(base: string, service: 's3' | 'sagemaker', method: string, path: string, headers: Record<string, string> = {}, body?: Buffer, onResponse?: (status: number, headers: IncomingHttpHeaders) => void): Promise<Raw> {
+export async function signed(base: string, service: 's3' | 'sagemaker', method: string, path: string, headers: Record<string, string> = {}, body?: Buffer, onResponse?: (status: number, headers: IncomingHttpHeaders) => void): Promise<Raw> {
   const url = new URL(path, `${base}/`);
-  const payloadHash = createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
-  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  const all = signRequest({ method, url, headers: { ...lower, 'content-length': String(body?.length ?? 0) }, payloadHash, service, region: REGION, ...DEV });
+  const all = await signHeaders({ method, url, service, headers: { ...headers, 'content-length': String(body?.length ?? 0) }, ...(body ? { body } : {}) });
   return rawRequest(method, url, all, body, onResponse);
 }
 
@@ -223,7 +200,12 @@ export class Harness {
 
   /** Starts `inferq serve` with a config file (or none: zero-config) on `dataDir` (default: fresh). */
   async start(configFile?: string, dataDir?: string): Promise<ServerProcess> {
-    const server = await startServer({ ...(configFile ? { config: configFile } : {}), ...(dataDir ? { dataDir } : {}) });
+    return this.startWith({ ...(configFile ? { config: configFile } : {}), ...(dataDir ? { dataDir } : {}) });
+  }
+
+  /** Starts `inferq serve` with any {@link StartOptions}; stopped and its data dir removed at cleanup. */
+  async startWith(options: StartOptions): Promise<ServerProcess> {
+    const server = await startServer(options);
     this.servers.push(server);
     return server;
   }
@@ -247,14 +229,17 @@ export class Harness {
     await killModels(modelPids(server.output()));
   }
 
+  /** Releases everything, even when one step fails (the first failure is rethrown at the end). */
   async cleanup(): Promise<void> {
+    const failures: unknown[] = [];
     for (const c of this.clients) c.destroy();
     for (const s of this.servers) {
-      await s.stop();
+      await s.stop().catch((err: unknown) => failures.push(err));
       this.track(s.output());
     }
-    await killModels([...this.pids]);
+    await killModels([...this.pids]).catch((err: unknown) => failures.push(err));
     for (const s of this.servers) s.cleanup();
     for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+    if (failures.length > 0) throw failures[0];
   }
 }

@@ -4,9 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { tempDirs } from '../helpers/fs.js';
+import { awaitOutput } from '../helpers/server.js';
 import { ROOT } from './helpers.js';
 import { spawnServe, startServe, waitForPing } from './serve-helpers.js';
 
@@ -21,15 +22,17 @@ function invoke(url: string, mode: string, body: string | Uint8Array = 'payload'
   });
 }
 
+const tempDir = tempDirs('inferq-handler-');
+
 function tempModule(name: string, source: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'inferq-handler-'));
+  const dir = tempDir();
   const file = join(dir, name);
   writeFileSync(file, source);
   return file;
 }
 
 test('ping answers 503 while load() runs and 200 after; every result shape; SIGTERM exits 0', async () => {
-  const gate = join(mkdtempSync(join(tmpdir(), 'inferq-gate-')), 'open');
+  const gate = join(tempDir(), 'open');
   const server = await startServe(['--handler', TS_HANDLER], { HANDLER_LOAD_GATE: gate }, TSX);
   try {
     const before = await fetch(`${server.url}/ping`);
@@ -99,16 +102,19 @@ test('errors: statusCode 400–599 is kept, other errors are 500, all as JSON {m
 });
 
 test('a slow invocation does not hold up /ping or other invocations', async () => {
-  const server = await startServe(['--handler', TS_HANDLER], {}, TSX);
+  const gate = join(tempDir(), 'open');
+  const server = await startServe(['--handler', TS_HANDLER], { HANDLER_INVOKE_GATE: gate }, TSX);
   try {
     await waitForPing(server.url, 200);
     let slowDone = false;
-    const slow = invoke(server.url, 'slow').then(async (res) => { slowDone = true; return res.text(); });
-    await new Promise((r) => setTimeout(r, 50));
+    const slow = invoke(server.url, 'gated').then(async (res) => { slowDone = true; return res.text(); });
+    // The handler is running the slow invocation (it says so), and cannot finish until the gate opens.
+    await awaitOutput(server.child, () => server.stderr(), (err) => (err.includes('gated invocation started') ? true : undefined), 'the gated invocation to start');
     assert.equal((await fetch(`${server.url}/ping`)).status, 200);
     assert.equal(await (await invoke(server.url, 'string', 'xy')).text(), '2 bytes');
     assert.equal(slowDone, false, 'ping and a fast invocation answered while the slow one ran');
-    assert.equal(await slow, 'slow');
+    writeFileSync(gate, '');
+    assert.equal(await slow, 'gated');
   } finally {
     await server.kill();
   }

@@ -2,59 +2,20 @@
  * Helpers for the model client tests: run the fixture model server as a real child process,
  * a Logger that records lines, and awaiting health events.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import assert from 'node:assert/strict';
 import { ModelCallError, type ModelClient, type ModelHealth, type ModelInvocation } from '../../src/models/index.js';
 import type { Logger } from '../../src/util/index.js';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
-export const FIXTURE = resolve(import.meta.dirname, 'fixtures/model-server.ts');
-/** How to run the fixture as a command model. */
-export const FIXTURE_COMMAND = [process.execPath, '--import', 'tsx', FIXTURE] as const;
+export { FIXTURE, FIXTURE_COMMAND, ROOT, startFixture, type FixtureProcess } from '../helpers/fixture-model.js';
 
-export interface FixtureProcess {
-  url: string;
-  pid: number;
-  child: ChildProcess;
-  /** SIGKILL and wait for exit. */
-  kill(): Promise<void>;
-}
-
-/** Starts the fixture on a free port and waits until it listens. */
-export async function startFixture(env: Record<string, string> = {}): Promise<FixtureProcess> {
-  const child = spawn(FIXTURE_COMMAND[0], FIXTURE_COMMAND.slice(1), {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  const exited = once(child, 'exit');
-  const port = await new Promise<number>((resolvePort, reject) => {
-    lines.on('line', (line) => {
-      const m = /fixture listening port=(\d+)/.exec(line);
-      if (m) resolvePort(Number(m[1]));
-    });
-    void exited.then(() => reject(new Error('fixture exited before listening')));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
-    child,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
-  };
-}
-
-/** A port nothing listens on. */
+/**
+ * A port nothing listens on right now. Use it at once (as the "nothing listening" test does): a
+ * released port can be taken by any process later. To keep a port for a while, use holdPort()
+ * from test/helpers/ports.ts.
+ */
 export async function unusedPort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -127,12 +88,7 @@ export function call(body: string | Buffer, extra: Partial<ModelInvocation> = {}
   return { body: Readable.from([buf]), contentLength: buf.length, inferenceId: 'inf-1', signal: new AbortController().signal, ...extra };
 }
 
-/** Reads a stream fully. */
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+export { readAll } from '../helpers/http.js';
 
 /** The ModelCallError `promise` rejects with (fails the test if it resolves or rejects otherwise). */
 export async function rejection(promise: Promise<unknown>): Promise<ModelCallError> {

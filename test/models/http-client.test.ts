@@ -97,7 +97,7 @@ test('a timeout signal rejects with timeout', async () => {
   const started = Date.now();
   const err = await rejection(client.invoke(call('slow', { customAttributes: 'mode=sleep-5000', signal: AbortSignal.timeout(200) })));
   assert.equal(err.failure, 'timeout');
-  assert.ok(Date.now() - started < 2000);
+  assert.ok(Date.now() - started < 4500, 'rejected at the signal, well before the model would answer (5 s)');
 });
 
 test('an abort rejects with aborted, also when already aborted', async () => {

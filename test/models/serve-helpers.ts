@@ -4,8 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { START_TIMEOUT_MS, assertBuilt } from '../helpers/server.js';
 import { ROOT } from './helpers.js';
 
 export const MAIN_JS = resolve(ROOT, 'dist/cli/main.js');
@@ -21,9 +21,9 @@ export interface ServeProcess {
   kill(): Promise<void>;
 }
 
-/** Throws a clear error when the build output is missing. */
+/** Throws a clear error when the build output is missing or older than src/. */
 export function requireBuild(): void {
-  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run npm run build first`);
+  assertBuilt();
 }
 
 /** Spawns `node [nodeArgs] dist/cli/main.js model serve args…`; `url` is set once it listens. */
@@ -37,12 +37,22 @@ export function spawnServe(args: readonly string[], env: Record<string, string> 
   let err = '';
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   const listening = new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error(`model serve did not listen within ${START_TIMEOUT_MS} ms (killed):\n${err}`));
+    }, START_TIMEOUT_MS);
     child.stderr.on('data', (chunk: Buffer) => {
       err += chunk.toString();
       const m = /listening on ([\d.]+):(\d+)/.exec(err);
-      if (m) res(`http://${m[1]}:${m[2]}`);
+      if (m) {
+        clearTimeout(timer);
+        res(`http://${m[1]}:${m[2]}`);
+      }
     });
-    void exited.then((code) => rej(new Error(`model serve exited (${code}) before listening:\n${err}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`model serve exited (${code}) before listening:\n${err}`));
+    });
   });
   child.stdout.resume();
   return { child, stderr: () => err, exited, listening };

@@ -1,6 +1,7 @@
 /**
  * The built-in `vad` model (Silero VAD on onnxruntime-node, a handler run by `inferq model serve`).
- * Runs only when the optional dependencies are installed (`builtinModelAvailable('vad')`).
+ * Runs only when the optional dependencies are installed (found in node_modules by the test
+ * itself; `builtinModelAvailable('vad')` must agree).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,11 +12,13 @@ import { segmentsFrom } from '../../src/models/builtin/silero-vad.js';
 import { ROOT, call, readAll, recordingLogger } from './helpers.js';
 import { startServe, waitForPing } from './serve-helpers.js';
 import { SPEECH_WAV, encodeWav, padded, speechSamples } from './wav-helpers.js';
+import { vadDependencies } from '../helpers/optional-deps.js';
+import { escapeRegExp } from '../helpers/server.js';
 
 interface VadResult { sampleRate: number; durationSeconds: number; segments: { start: number; end: number }[]; speechRatio: number }
 
-const available = builtinModelAvailable('vad');
-const skip = available.ok ? false : `vad dependencies missing: ${available.reason}`;
+const deps = vadDependencies();
+const skip = deps.installed ? false : `vad dependencies missing: ${deps.summary}`;
 
 test('builtinModelCommand("vad") runs the vad handler through inferq model serve', () => {
   const command = builtinModelCommand('vad');
@@ -24,6 +27,12 @@ test('builtinModelCommand("vad") runs the vad handler through inferq model serve
   assert.deepEqual(command.slice(4, 7), ['model', 'serve', '--handler']);
   assert.match(command[7]!, /src\/models\/builtin\/vad-handler\.ts$/);
   assert.deepEqual(builtinModelAvailable('echo'), { ok: true });
+});
+
+test('builtinModelAvailable("vad") agrees with what node_modules holds', () => {
+  const available = builtinModelAvailable('vad');
+  assert.equal(available.ok, deps.installed, `${deps.summary}, yet builtinModelAvailable says ${JSON.stringify(available)}`);
+  if (!available.ok) assert.match(available.reason, new RegExp(deps.missing.map(escapeRegExp).join('|')));
 });
 
 test('segmentsFrom: hysteresis, minimum speech, padding and merging', () => {
@@ -88,7 +97,7 @@ test('the compiled vad handler: 8 kHz, 48 kHz stereo and 24-bit input', { skip }
     const fixture = await post(readFileSync(SPEECH_WAV));
     assert.equal(fixture.status, 200);
     await fixture.arrayBuffer();
-    assert.ok(performance.now() - started < 5000);
+    assert.ok(performance.now() - started < 15_000, 'a 2.3 s recording is analysed in seconds (bound generous for 2 shared cores)');
   } finally {
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);

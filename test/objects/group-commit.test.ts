@@ -5,15 +5,16 @@
  * `synchronous = FULL` for its other writes, and close() waits for the log sync of what was committed.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { tempDirs } from '../helpers/fs.js';
 import { GroupCommitter } from '../../src/objects/local/group-commit.js';
 
+const freshDir = tempDirs('inferq-group-commit-');
+
 function openDb(): Database.Database {
-  const db = new Database(join(mkdtempSync(join(tmpdir(), 'inferq-group-commit-')), 'index.db'));
+  const db = new Database(join(freshDir(), 'index.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
@@ -24,13 +25,29 @@ void describe('GroupCommitter', () => {
   void it('commits the writes of one tick in one transaction and resolves each with its own value', async () => {
     const db = openDb();
     const commits = new GroupCommitter(db);
+    // A second connection sees only what has been committed.
+    const reader = new Database(db.name, { readonly: true });
+    const committedRows = (): number => (reader.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+    const ownRows = (): number => (db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
     const insert = db.prepare('INSERT INTO t (k) VALUES (?)');
-    const before = db.prepare('SELECT total_changes() AS n').get() as { n: number };
-    const values = await Promise.all(['a', 'b', 'c'].map((k) => commits.run(() => insert.run(k).changes)));
+    const seen: { inTransaction: boolean; own: number; committed: number }[] = [];
+    const values = await Promise.all(['a', 'b', 'c'].map((k) => commits.run(() => {
+      const changes = insert.run(k).changes;
+      seen.push({ inTransaction: db.inTransaction, own: ownRows(), committed: committedRows() });
+      return changes;
+    })));
     assert.deepEqual(values, [1, 1, 1]);
+    // Each write runs inside the transaction and sees the earlier writes of the batch, while the other
+    // connection sees none of them: nothing was committed between the writes of the tick.
+    assert.deepEqual(seen, [
+      { inTransaction: true, own: 1, committed: 0 },
+      { inTransaction: true, own: 2, committed: 0 },
+      { inTransaction: true, own: 3, committed: 0 },
+    ]);
+    assert.equal(committedRows(), 3, 'the three writes became visible together');
     assert.deepEqual(db.prepare('SELECT k FROM t ORDER BY k').all(), [{ k: 'a' }, { k: 'b' }, { k: 'c' }]);
-    assert.equal((db.prepare('SELECT total_changes() AS n').get() as { n: number }).n - before.n, 3);
     assert.equal(db.pragma('synchronous', { simple: true }), 2, 'the connection is back to FULL');
+    reader.close();
     await commits.close();
     db.close();
   });

@@ -1,8 +1,6 @@
 /** Helpers shared by the ObjectStore behaviour suite: bodies, assertions and a reference lister. */
-import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { isInferqError, type ErrorCode } from '../../src/errors/index.js';
 import type { ListObjectsPage } from '../../src/objects/index.js';
 
 /** One mebibyte. */
@@ -13,28 +11,12 @@ export function bodyOf(data: string | Buffer): Readable {
   return Readable.from([typeof data === 'string' ? Buffer.from(data) : data]);
 }
 
-/** Reads a stream to the end. */
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+export { readAll } from '../helpers/http.js';
+export { rejectsWith } from '../helpers/inferq-errors.js';
 
 /** Quoted hex MD5, the single-part ETag. */
 export function etagOf(data: Buffer): string {
   return `"${createHash('md5').update(data).digest('hex')}"`;
-}
-
-/** Asserts that `promise` rejects with an InferqError of one of `codes`; returns it. */
-export async function rejectsWith(promise: Promise<unknown>, ...codes: ErrorCode[]): Promise<Readonly<Record<string, string | number>>> {
-  let details: Readonly<Record<string, string | number>> = {};
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(isInferqError(err), `expected an InferqError, got ${String(err)}`);
-    assert.ok(codes.includes(err.code), `expected ${codes.join('|')}, got ${err.code}: ${err.message}`);
-    details = err.details;
-    return true;
-  });
-  return details;
 }
 
 /** Deterministic pseudo-random bytes. */

@@ -12,13 +12,9 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { INLINE_MAX_BYTES, openLocalObjectStore, type ObjectStore } from '../../src/objects/index.js';
 import { SCHEMA_VERSION } from '../../src/objects/local/index.js';
+import { filesUnder } from '../helpers/fs.js';
 import { bodyOf, etagOf, failingBody, pseudoRandomBytes, readAll, rejectsWith } from './helpers.js';
 
-/** Files (recursively) under `dir`, relative paths, sorted. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await fsp.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
-}
 
 /** A body delivered in `chunkSize` pieces. */
 function chunkedBody(data: Buffer, chunkSize: number): Readable {
@@ -50,7 +46,7 @@ void describe('local object store: inline small objects', () => {
     const store = await openLocalObjectStore({ dataDir, ...(inlineMaxBytes === undefined ? {} : { inlineMaxBytes }) });
     await store.createBucket('bkt');
     const root = join(dataDir, 'objects');
-    return { store, dataDir, blobs: () => filesUnder(join(root, 'blobs')), temps: () => filesUnder(join(root, 'tmp')) };
+    return { store, dataDir, blobs: () => Promise.resolve(filesUnder(join(root, 'blobs'))), temps: () => Promise.resolve(filesUnder(join(root, 'tmp'))) };
   };
 
   void it('stores a small object without any file and reads it back, whole and ranged', async () => {

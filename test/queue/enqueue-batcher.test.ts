@@ -4,8 +4,6 @@
  * commit, with the log synced in the background shortly after.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BACKGROUND_SYNC_MS, EnqueueBatcher } from '../../src/queue/sqlite/enqueue.js';
@@ -13,6 +11,7 @@ import { openJobDatabase } from '../../src/queue/sqlite/schema.js';
 import { createStatements, toInsertRow } from '../../src/queue/sqlite/statements.js';
 import type { QueueDurability } from '../../src/queue/index.js';
 import { silentLogger, WalSync } from '../../src/util/index.js';
+import { tempDirs } from '../helpers/fs.js';
 import { newJob } from './helpers.js';
 
 /** A WalSync that also reports each sync() call as it is made. */
@@ -33,8 +32,10 @@ class ReportingWalSync extends WalSync {
   }
 }
 
+const freshDir = tempDirs('inferq-batcher-');
+
 function open(durability: QueueDurability): { batcher: EnqueueBatcher; wal: ReportingWalSync; close: () => Promise<void> } {
-  const db = openJobDatabase(join(mkdtempSync(join(tmpdir(), 'inferq-batcher-')), 'jobs.db'));
+  const db = openJobDatabase(join(freshDir(), 'jobs.db'));
   const wal = new ReportingWalSync(db.name);
   const ctx = { db, stmts: createStatements(db), logger: silentLogger, notify: () => undefined };
   const batcher = new EnqueueBatcher(ctx, 0, wal, durability);

@@ -1,6 +1,4 @@
 /** Shared helpers of the job queue tests: job factories and error assertions. */
-import assert from 'node:assert/strict';
-import { isInferqError, type ErrorCode } from '../../src/errors/index.js';
 import type { JobInput, NewJob } from '../../src/queue/index.js';
 
 /** A new job on `endpoint` with sensible defaults; `overrides` win. */
@@ -24,11 +22,4 @@ export function inline(text: string): JobInput {
   return { kind: 'inline', body: Buffer.from(text) };
 }
 
-/** Asserts `promise` rejects with an InferqError of one of `codes`. */
-export async function rejectsWith(promise: Promise<unknown>, ...codes: ErrorCode[]): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(isInferqError(err), `expected an InferqError, got ${String(err)}`);
-    assert.ok(codes.includes(err.code), `expected ${codes.join('|')}, got ${err.code}: ${err.message}`);
-    return true;
-  });
-}
+export { rejectsWith } from '../helpers/inferq-errors.js';
