@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { signRequest } from '../../src/auth/index.js';
 import { errorOf, getStatus, signed } from '../helpers/async.js';
 import { DEV, REGION } from '../helpers/clients.js';
-import { processMemory, RawConnection, requestHead, type RawReply } from '../helpers/raw-http.js';
+import { processMemory } from '../helpers/process.js';
+import { asText, RawConnection, requestBytes, type RawResponse, type RawTextResponse } from '../helpers/raw-http.js';
 import { startServer, tempDir, waitForOutput, writeConfig, type ServerProcess } from '../helpers/server.js';
 
 let server: ServerProcess;
@@ -54,19 +55,19 @@ function sign(method: string, path: string, o: SignOptions = {}): Record<string,
 }
 
 /** Sends one whole request on a fresh connection and reads the answer. */
-async function exchange(method: string, path: string, headers: Record<string, string>, body = ''): Promise<RawReply> {
+async function exchange(method: string, path: string, headers: Record<string, string>, body = ''): Promise<RawTextResponse> {
   const conn = await RawConnection.open(server.port);
-  await conn.write(requestHead(method, path, { ...headers, 'content-length': String(Buffer.byteLength(body)) }) + body);
-  const reply = await conn.reply();
+  await conn.write(requestBytes(method, path, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body));
+  const reply = asText(await conn.reply());
   conn.destroy();
   return reply;
 }
 
-function jsonType(reply: RawReply): string {
+function jsonType(reply: RawTextResponse): string {
   return errorOf({ status: reply.status, headers: reply.headers, body: Buffer.from(reply.body) }).type;
 }
 
-function xmlCode(reply: RawReply): string | undefined {
+function xmlCode(reply: RawTextResponse): string | undefined {
   return /<Code>([^<]+)<\/Code>/.exec(reply.body)?.[1];
 }
 
@@ -150,8 +151,8 @@ describe('refusals before the body is read', () => {
   for (const [name, headers, status, type] of cases) {
     test(`${name}: the error comes at once, never 100 Continue, and the connection closes`, async () => {
       const conn = await RawConnection.open(server.port);
-      await conn.write(requestHead('POST', path, { ...headers(), 'content-length': '1000000', expect: '100-continue' }));
-      const reply = await conn.reply();
+      await conn.write(requestBytes('POST', path, { ...headers(), 'content-length': '1000000', expect: '100-continue' }));
+      const reply = asText(await conn.reply());
       assert.equal(reply.status, status, reply.body);
       assert.equal(jsonType(reply), type);
       assert.equal(reply.headers.connection, 'close');
@@ -167,10 +168,10 @@ describe('refusals before the body is read', () => {
       method: 'POST', url: new URL(path, `${server.url}/`), headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
       payloadHash: createHash('sha256').update(body).digest('hex'), service: 'sagemaker', region: REGION, ...DEV,
     });
-    await conn.write(requestHead('POST', path, { ...headers, expect: '100-continue' }));
+    await conn.write(requestBytes('POST', path, { ...headers, expect: '100-continue' }));
     await conn.until(() => conn.sawContinue());
     await conn.write(body);
-    const reply = await conn.reply();
+    const reply = asText(await conn.reply());
     assert.equal(reply.status, 200, reply.body);
     assert.equal(reply.body, body);
     conn.destroy();
@@ -197,10 +198,10 @@ describe('unverified bodies share server.maxUnverifiedBodyBytes (64 MiB)', () =>
     const conns = await Promise.all(Array.from({ length: 120 }, () => RawConnection.open(flooded.port)));
     // `100 Continue` says a body is wanted (and its bytes reserved); a 503 says the budget is spent.
     const decided = await Promise.all(conns.map(async (c) => {
-      await c.write(requestHead('POST', path, headers));
-      let reply: RawReply | undefined;
+      await c.write(requestBytes('POST', path, headers));
+      let reply: RawResponse | undefined;
       await c.until(() => c.sawContinue() || (reply = c.peekReply()) !== undefined);
-      return { c, reply };
+      return { c, reply: reply && asText(reply) };
     }));
     const accepted = decided.filter((d) => d.reply === undefined).map((d) => d.c);
     const refused = decided.flatMap((d) => (d.reply === undefined ? [] : [d.reply]));
@@ -215,7 +216,7 @@ describe('unverified bodies share server.maxUnverifiedBodyBytes (64 MiB)', () =>
     await Promise.all(conns.map((c) => c.write(part)));
     const finished = await Promise.all(accepted.map(async (c) => {
       await c.write(Buffer.alloc(declared - part.length, 0x62));
-      return c.reply();
+      return asText(await c.reply());
     }));
     for (const reply of finished) assert.equal(jsonType(reply), 'InvalidSignatureException');
     const peak = (await processMemory(flooded.proc.pid!)).peak;
@@ -241,8 +242,8 @@ describe('server.bodyTimeoutSeconds and client aborts', () => {
       method: 'POST', url: new URL(path, `${server.url}/`), headers: { 'content-length': String(body.length) },
       payloadHash: createHash('sha256').update(body).digest('hex'), service: 'sagemaker', region: REGION, ...DEV,
     });
-    await conn.write(requestHead('POST', path, headers) + body.slice(0, 100));
-    const reply = await conn.reply();
+    await conn.write(requestBytes('POST', path, headers, body.slice(0, 100)));
+    const reply = asText(await conn.reply());
     assert.equal(reply.status, 408, reply.body);
     assert.equal(jsonType(reply), 'RequestTimeoutException');
     assert.equal(reply.headers.connection, 'close');
@@ -252,8 +253,8 @@ describe('server.bodyTimeoutSeconds and client aborts', () => {
   test('an S3 upload that stalls halfway gets 408 RequestTimeout XML, the connection closes, nothing is stored', async () => {
     const conn = await RawConnection.open(server.port);
     const headers = sign('PUT', '/edge/stalled', { service: 's3', payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-length': '100000' } });
-    await conn.write(requestHead('PUT', '/edge/stalled', headers) + 'y'.repeat(50_000));
-    const reply = await conn.reply();
+    await conn.write(requestBytes('PUT', '/edge/stalled', headers, 'y'.repeat(50_000)));
+    const reply = asText(await conn.reply());
     assert.equal(reply.status, 408, reply.body);
     assert.equal(xmlCode(reply), 'RequestTimeout');
     await conn.untilClosed();
@@ -268,7 +269,7 @@ describe('server.bodyTimeoutSeconds and client aborts', () => {
     ];
     for (const [path, headers] of cases) {
       const conn = await RawConnection.open(server.port);
-      await conn.write(requestHead(path.startsWith('/edge') ? 'PUT' : 'POST', path, { ...headers, expect: '100-continue' }));
+      await conn.write(requestBytes(path.startsWith('/edge') ? 'PUT' : 'POST', path, { ...headers, expect: '100-continue' }));
       await conn.until(() => conn.sawContinue()); // the server is reading the body now
       await conn.write('z'.repeat(40_000));
       conn.destroy();

@@ -11,8 +11,9 @@ import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectComm
 import { InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { errorOf, Harness, rawRequest, signed, type Raw } from '../helpers/async.js';
 import { python, s3Client } from '../helpers/clients.js';
-import { RawConnection, requestBytes } from '../helpers/raw-wire.js';
-import { bodySha256, signRaw } from '../helpers/raw-sign.js';
+import { RawClient, requestBytes } from '../helpers/raw-http.js';
+import { signRaw } from '../helpers/raw-sign.js';
+import { sha256Hex } from '../helpers/sigv4.js';
 import { waitForOutput, type ServerProcess } from '../helpers/server.js';
 
 const h = new Harness();
@@ -175,8 +176,8 @@ describe('a client going away mid-body', () => {
     const { hostname, port, host } = new URL(server.url);
     const from = server.output().length;
     const body = Buffer.from('x'.repeat(100));
-    const { headers } = signRaw({ method: 'POST', rawUrl: '/endpoints/echo/async-invocations', host, headers: {}, payloadHash: bodySha256(body), service: 'sagemaker', omitPayloadHeader: true });
-    const conn = new RawConnection(hostname, Number(port));
+    const { headers } = signRaw({ method: 'POST', rawUrl: '/endpoints/echo/async-invocations', host, headers: {}, payloadHash: sha256Hex(body), service: 'sagemaker', omitPayloadHeader: true });
+    const conn = new RawClient(hostname, Number(port));
     await conn.abortAfterWriting(requestBytes('POST', '/endpoints/echo/async-invocations', { ...headers, 'content-length': '5000' }, body));
     await waitForOutput(server, /operation=\S*IncompleteBody/, from);
     assert.doesNotMatch(server.output().slice(from), /request failed/);

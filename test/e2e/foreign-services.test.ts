@@ -9,8 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Harness, rawRequest, signed } from '../helpers/async.js';
 import { aws } from '../helpers/clients.js';
-import { RawConnection, requestBytes } from '../helpers/raw-wire.js';
-import { bodySha256, signRaw } from '../helpers/raw-sign.js';
+import { RawClient, requestBytes } from '../helpers/raw-http.js';
+import { signRaw } from '../helpers/raw-sign.js';
+import { sha256Hex } from '../helpers/sigv4.js';
 import type { ServerProcess } from '../helpers/server.js';
 
 const h = new Harness();
@@ -59,8 +60,8 @@ describe('the wire shapes', () => {
   async function send(service: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
     const { hostname, port } = new URL(server.url);
     const bytes = Buffer.from(body);
-    const { headers: all } = signRaw({ method: 'POST', rawUrl: path, host: host(), headers, payloadHash: bodySha256(bytes), service, omitPayloadHeader: true });
-    const conn = new RawConnection(hostname, Number(port));
+    const { headers: all } = signRaw({ method: 'POST', rawUrl: path, host: host(), headers, payloadHash: sha256Hex(bytes), service, omitPayloadHeader: true });
+    const conn = new RawClient(hostname, Number(port));
     const out = await conn.send({ bytes: requestBytes('POST', path, { ...all, 'content-length': String(bytes.length) }, bytes), head: false });
     conn.reset();
     assert.equal(out.kind, 'answer');
@@ -95,8 +96,8 @@ describe('the wire shapes', () => {
     const r = await signed(server.url, 's3', 'GET', '/'); // control: S3 scope is still S3
     assert.equal(r.status, 200);
     const { hostname, port } = new URL(server.url);
-    const { headers } = signRaw({ method: 'GET', rawUrl: '/2015-03-31/functions/', host: host(), headers: {}, payloadHash: bodySha256(Buffer.alloc(0)), service: 'lambda', omitPayloadHeader: true });
-    const conn = new RawConnection(hostname, Number(port));
+    const { headers } = signRaw({ method: 'GET', rawUrl: '/2015-03-31/functions/', host: host(), headers: {}, payloadHash: sha256Hex(Buffer.alloc(0)), service: 'lambda', omitPayloadHeader: true });
+    const conn = new RawClient(hostname, Number(port));
     const out = await conn.send({ bytes: requestBytes('GET', '/2015-03-31/functions/', headers), head: false });
     conn.reset();
     assert.ok(out.kind === 'answer');

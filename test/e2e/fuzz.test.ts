@@ -13,7 +13,7 @@ import { awaitTerminal, Harness, readObject, signed } from '../helpers/async.js'
 import { s3Client } from '../helpers/clients.js';
 import { fuzzRequest, type FuzzRequest, type FuzzWorld } from '../helpers/fuzz-requests.js';
 import { Prng } from '../helpers/fuzz-values.js';
-import { RawConnection, type RawAnswer, type RawOutcome } from '../helpers/raw-wire.js';
+import { RawClient, type RawOutcome, type RawResponse } from '../helpers/raw-http.js';
 import type { ServerProcess } from '../helpers/server.js';
 
 const SEED = process.env['FUZZ_SEED'] === undefined ? 20261201 : Number(process.env['FUZZ_SEED']);
@@ -60,7 +60,7 @@ function isS3NotImplemented(outcome: RawOutcome): boolean {
 const NOT_XML = /[^\t\n\r\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
 
 /** Why an error answer's body is not what its client can parse, if it is not. */
-function unparseable(answer: RawAnswer): string | undefined {
+function unparseable(answer: RawResponse): string | undefined {
   if (answer.status < 400 || answer.body.length === 0) return undefined;
   const text = answer.body.toString('utf8');
   const type = answer.headers['content-type'] ?? '';
@@ -107,7 +107,7 @@ async function runFuzz(requests: readonly FuzzRequest[]): Promise<FuzzRun> {
   const started = Date.now();
   const { hostname, port } = new URL(server.url);
   const worker = async (): Promise<void> => {
-    const conn = new RawConnection(hostname, Number(port));
+    const conn = new RawClient(hostname, Number(port));
     while (next < requests.length && server.proc.exitCode === null) {
       const req = requests[next++] as FuzzRequest;
       if (req.abort) {

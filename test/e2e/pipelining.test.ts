@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Harness, fixtureModel, signed } from '../helpers/async.js';
-import { pipelined, RawConnection, signedRequestBytes } from '../helpers/pipeline.js';
+import { pipelined, RawConnection } from '../helpers/raw-http.js';
+import { signedRequestBytes } from '../helpers/raw-sign.js';
 import { waitForOutput, type ServerProcess } from '../helpers/server.js';
 
 const h = new Harness();
@@ -89,16 +90,16 @@ describe('pipelined requests on one connection are served in order', () => {
   test('bytes after a request with Connection: close: that request is answered (no 400 ahead of it), the rest is not run', async () => {
     const slowClosing = signedRequestBytes(server.url, 'sagemaker', 'POST', '/endpoints/fixture/invocations', { 'x-amzn-sagemaker-custom-attributes': 'mode=echo-after-300', connection: 'close' }, Buffer.from('last one'));
     const conn = await RawConnection.open(server.url);
-    conn.write(slowClosing, put('after-close', Buffer.from('must not be stored')));
-    const replies = await conn.closed();
+    void conn.write(slowClosing, put('after-close', Buffer.from('must not be stored')));
+    const replies = await conn.untilClosed();
     assert.deepEqual(replies.map((r) => [r.status, r.body.toString()]), [[200, 'last one']]);
     assert.equal((await signed(server.url, 's3', 'GET', '/pipe/after-close')).status, 404);
   });
 
   test('garbage after pipelined requests: they are answered in order, then a 400, then the connection closes', async () => {
     const conn = await RawConnection.open(server.url);
-    conn.write(invoke('echo-after-300', Buffer.from('first')), put('before-garbage', Buffer.from('kept')), get('before-garbage'), Buffer.from('NOT HTTP AT ALL\r\n\r\n'));
-    const replies = await conn.closed();
+    void conn.write(invoke('echo-after-300', Buffer.from('first')), put('before-garbage', Buffer.from('kept')), get('before-garbage'), Buffer.from('NOT HTTP AT ALL\r\n\r\n'));
+    const replies = await conn.untilClosed();
     assert.deepEqual(replies.map((r) => r.status), [200, 200, 200, 400]);
     assert.equal(replies[0]!.body.toString(), 'first');
     assert.equal(replies[2]!.body.toString(), 'kept');
@@ -111,7 +112,7 @@ describe('pipelining and shutdown', () => {
     assert.equal((await signed(own.url, 's3', 'PUT', '/pipe')).status, 200);
     const conn = await RawConnection.open(own.url);
     const mark = own.output().length;
-    conn.write(invoke('sleep-1500', Buffer.from('{}'), own.url), signedRequestBytes(own.url, 's3', 'PUT', '/pipe/during-stop', {}, Buffer.from('stored during stop')), signedRequestBytes(own.url, 's3', 'GET', '/pipe/during-stop'));
+    void conn.write(invoke('sleep-1500', Buffer.from('{}'), own.url), signedRequestBytes(own.url, 's3', 'PUT', '/pipe/during-stop', {}, Buffer.from('stored during stop')), signedRequestBytes(own.url, 's3', 'GET', '/pipe/during-stop'));
     await waitForOutput(own, /fixture sleeping ms=1500/, mark);
     const exited = own.stop();
     const replies = await conn.responsesUpTo(3);
@@ -127,10 +128,10 @@ describe('pipelining and shutdown', () => {
     assert.equal((await signed(own.url, 's3', 'PUT', '/pipe')).status, 200);
     const conn = await RawConnection.open(own.url);
     const mark = own.output().length;
-    conn.write(invoke('sleep-3000', Buffer.from('{}'), own.url), signedRequestBytes(own.url, 's3', 'PUT', '/pipe/abandoned', {}, Buffer.from('never')), signedRequestBytes(own.url, 's3', 'GET', '/pipe/abandoned'));
+    void conn.write(invoke('sleep-3000', Buffer.from('{}'), own.url), signedRequestBytes(own.url, 's3', 'PUT', '/pipe/abandoned', {}, Buffer.from('never')), signedRequestBytes(own.url, 's3', 'GET', '/pipe/abandoned'));
     await waitForOutput(own, /fixture sleeping ms=3000/, mark);
     conn.destroy();
-    await conn.closed();
+    await conn.untilClosed();
     assert.equal((await signed(own.url, 's3', 'GET', '/pipe/abandoned')).status, 404, 'the PUT waiting behind the abandoned call was not run');
     const started = Date.now();
     assert.equal(await own.stop(), 0);

@@ -7,8 +7,9 @@
 import { createHash } from 'node:crypto';
 import { computeChecksum } from '../../src/auth/index.js';
 import { type Prng, encodedValue, headerValueFor, LOCATIONS, NUMBERS, RANGES, textValue, xmlDocument } from './fuzz-values.js';
-import { requestBytes } from './raw-wire.js';
-import { awsChunked, bodySha256, signRaw, type ChunkFrame } from './raw-sign.js';
+import { requestBytes } from './raw-http.js';
+import { awsChunked, signRaw, type ChunkFrame } from './raw-sign.js';
+import { sha256Hex } from './sigv4.js';
 
 /** What exists on the server before the fuzz starts. */
 export interface FuzzWorld {
@@ -207,7 +208,7 @@ function signAndFrame(d: Draft, host: string): { headers: Record<string, string>
     if (d.trailers !== undefined) headers['x-amz-trailer'] ??= Object.keys(d.trailers).join(',');
   }
   if (d.service === undefined) return { headers: { host, ...headers }, body: streaming ? awsChunked(d.chunks ?? [], undefined, d.trailers) : d.body };
-  const payloadHash = PAYLOAD_HASH[d.payload] ?? bodySha256(d.body);
+  const payloadHash = PAYLOAD_HASH[d.payload] ?? sha256Hex(d.body);
   const signed = signRaw({ method: d.method, rawUrl, host, headers, payloadHash, service: d.service, omitPayloadHeader: d.payload === 'omit' });
   const body = !streaming ? d.body : awsChunked(d.chunks ?? [], d.payload === 'streaming-trailer' ? undefined : signed.chunk, d.trailers);
   return { headers: signed.headers, body };

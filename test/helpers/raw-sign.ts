@@ -3,11 +3,14 @@
  * and lower-case headers), so tests can send validly signed requests with odd paths, queries and
  * headers, plus aws-chunked body framing (signed chunks, unsigned chunks with trailers). Built on
  * the canonical-request code of src/auth (the verifier's own), so it agrees with the server by
- * construction; SDK-based tests check agreement with real clients.
+ * construction; SDK-based tests check agreement with real clients (and test/helpers/sigv4.ts signs
+ * independently of src). Also the bytes of a whole signed request ({@link signedRequestBytes}).
  */
 import { createHash, createHmac } from 'node:crypto';
 import { buildCanonicalRequest, deriveSigningKey, EMPTY_SHA256, SIGV4_ALGORITHM } from '../../src/auth/index.js';
 import { DEV, REGION } from './clients.js';
+import { requestBytes } from './raw-http.js';
+import { sha256Hex } from './sigv4.js';
 
 /** A request to sign, as it goes on the wire. */
 export interface RawToSign {
@@ -44,10 +47,6 @@ function hmac(key: Buffer | string, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
 }
 
-function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 /** The SigV4 date of a time, e.g. 20261126T175152Z. */
 export function amzDateOf(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
@@ -67,9 +66,16 @@ export function signRaw(r: RawToSign): RawSigned {
   return { headers, chunk: { signingKey, scope, amzDate, seedSignature: signature } };
 }
 
-/** Hex SHA-256 of a body. */
-export function bodySha256(body: Buffer | string): string {
-  return sha256Hex(typeof body === 'string' ? Buffer.from(body) : body);
+/**
+ * The bytes of one signed request to `path` of the server at `base` (lower-cased headers, Content-Length
+ * framing; non-S3 services without x-amz-content-sha256, as the SDKs send them).
+ */
+export function signedRequestBytes(base: string, service: 's3' | 'sagemaker', method: string, path: string, headers: Record<string, string> = {}, body: Buffer = Buffer.alloc(0)): Buffer {
+  const url = new URL(path, `${base}/`);
+  const rawUrl = `${url.pathname}${url.search}`;
+  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const signed = signRaw({ method, rawUrl, host: url.host, headers: { ...lower, 'content-length': String(body.length) }, payloadHash: sha256Hex(body), service, omitPayloadHeader: service !== 's3' });
+  return requestBytes(method, rawUrl, signed.headers, body);
 }
 
 /** The signature of one chunk, chained from `previous`. */
