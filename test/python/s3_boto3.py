@@ -9,32 +9,10 @@ import io
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 
-import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
-MiB = 1024 * 1024
-
-
-def client(**config):
-    return boto3.client(
-        "s3",
-        endpoint_url=os.environ["AWS_ENDPOINT_URL"],
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, **config),
-    )
-
-
-def error_of(fn, *args, **kwargs):
-    """Calls fn and returns (error code, HTTP status) of the ClientError it must raise."""
-    try:
-        fn(*args, **kwargs)
-    except ClientError as err:
-        return err.response["Error"]["Code"], err.response["ResponseMetadata"]["HTTPStatusCode"]
-    raise AssertionError(f"{getattr(fn, '__name__', fn)} did not fail")
+from s3_common import MiB, client, error_of, fetch
 
 
 def objects(s3, bucket, bodies):
@@ -135,15 +113,6 @@ def transfer(bucket):
         "received": hashlib.sha256(got).hexdigest(),
         "receivedSize": len(got),
     }
-
-
-def fetch(url, method="GET", data=None, headers=None):
-    req = urllib.request.Request(url, method=method, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req) as res:
-            return res.status, res.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
 
 
 def presign(bucket, signature):

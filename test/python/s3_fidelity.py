@@ -9,28 +9,9 @@ import os
 import sys
 from datetime import timedelta
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-MiB = 1024 * 1024
-
-
-def client():
-    return boto3.client(
-        "s3",
-        endpoint_url=os.environ["AWS_ENDPOINT_URL"],
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
-
-
-def error_of(fn, *args, **kwargs):
-    """Calls fn and returns (error code, HTTP status) of the ClientError it must raise."""
-    try:
-        fn(*args, **kwargs)
-    except ClientError as err:
-        return err.response["Error"]["Code"], err.response["ResponseMetadata"]["HTTPStatusCode"]
-    raise AssertionError(f"{getattr(fn, '__name__', fn)} did not fail")
+from s3_common import MiB, client, error_of
 
 
 def status_of(fn, *args, **kwargs):

@@ -14,25 +14,15 @@ import json
 import os
 import socket
 import sys
-import urllib.error
-import urllib.request
 import zlib
 
-import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-MiB = 1024 * 1024
+from s3_common import MiB, client, fetch
+
+
 SMALL_PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=2)
-
-
-def client(endpoint=None, **config):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint or os.environ["AWS_ENDPOINT_URL"],
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, **config),
-    )
 
 
 def error_of(fn, *args, **kwargs):
@@ -277,15 +267,6 @@ def resolve_localhost_subdomains():
         return original(host, *args, **kwargs)
 
     socket.getaddrinfo = getaddrinfo
-
-
-def fetch(url, method="GET", data=None, headers=None):
-    req = urllib.request.Request(url, method=method, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req) as res:
-            return res.status, res.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
 
 
 def virtual_host(bucket):
