@@ -11,12 +11,12 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { waitForOutput, type ServerProcess } from '../helpers/server.js';
 import {
-  Harness, awaitTerminal, errorOf, fixtureModel, getStatus, invokeRaw, readObject, signed, terminalObjects, type Raw,
+  Harness, awaitTerminal, errorOf, fixtureModel, getStatus, invokeRaw, rawRequest, readObject, signed, terminalObjects, type Raw,
 } from '../helpers/async.js';
 import { gateAttributes, openGate } from '../helpers/processes.js';
 import { DEV, REGION } from '../helpers/clients.js';
@@ -50,16 +50,7 @@ function gatedRealtime(server: ServerProcess, endpoint: string, token: string): 
     headers: { 'content-type': 'text/plain', 'x-amzn-sagemaker-custom-attributes': gateAttributes(token), 'content-length': String(body.length) },
     payloadHash: createHash('sha256').update(body).digest('hex'),
   });
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers, agent: keepAlive }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return rawRequest('POST', url, headers, body, undefined, keepAlive);
 }
 
 /** Resolves with the error code of a connection attempt (ECONNREFUSED once the listener is closed). */

@@ -1,8 +1,8 @@
 /**
- * Test helper: one raw HTTP/1.1 request on a fresh connection (no agent, no retries), its answer
- * collected in full, and reading any stream to the end.
+ * Test helper: one HTTP/1.1 request through node's client on a fresh connection (no agent unless given,
+ * no retries), its answer collected in full, and reading any stream to the end.
  */
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
 
 /** A raw HTTP answer. */
 export interface Raw {
@@ -14,10 +14,11 @@ export interface Raw {
 /**
  * Sends one request and collects the answer. `onResponse` runs synchronously when the status line
  * arrives (before the body), e.g. to kill the server the instant a request is acknowledged.
+ * `agent`: send on a pooled (e.g. kept-alive) connection instead of a fresh one.
  */
-export function rawRequest(method: string, url: URL | string, headers: Record<string, string>, body?: Buffer | string, onResponse?: (status: number, headers: IncomingHttpHeaders) => void): Promise<Raw> {
+export function rawRequest(method: string, url: URL | string, headers: Record<string, string>, body?: Buffer | string, onResponse?: (status: number, headers: IncomingHttpHeaders) => void, agent: Agent | false = false): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent: false }, (res) => {
+    const req = request(url, { method, headers, agent }, (res) => {
       onResponse?.(res.statusCode ?? 0, res.headers);
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
