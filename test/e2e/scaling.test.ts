@@ -216,7 +216,13 @@ describe('scaling under backlog (min 1, max 3, targetBacklogPerInstance 2, one c
       assert.equal(body, `{"slept":${BURST_SLEEP_MS}}`);
     }
     const log = server.output().slice(mark);
-    assert.doesNotMatch(log, poolLine('burst', 'scaled in'), 'no instance stopped while work was queued');
+    // An instance may stop at the tail of the burst, but only once every request has reached a
+    // model (the fixture logs each one it receives), never while one still waits in the queue.
+    const firstScaleIn = log.search(poolLine('burst', 'scaled in'));
+    if (firstScaleIn >= 0) {
+      const received = count(log.slice(0, firstScaleIn), /fixture sleeping ms=\d+ inference-id=burst-/g);
+      assert.ok(received >= BURST, `no instance stopped while work was queued (${received} of ${BURST} requests had reached a model)`);
+    }
 
     await waitForLog(poolLine('burst', 'scaled in instances=1 '), mark);
     const idle = await endpointStatus('burst');
