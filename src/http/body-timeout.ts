@@ -16,7 +16,7 @@ function announcesBody(req: IncomingMessage): boolean {
  * Calls `onStall` once when the body of `req` makes no progress for `timeoutMs`. Progress is bytes
  * arriving on the connection (`socket.bytesRead`, which needs no `data` listener and so does not
  * start the stream); time during which the server is not reading (the request's buffer is full)
- * does not count. The watch ends when the body is complete or the connection closes; it is checked
+ * does not count. The watch ends when the body has been read or the request closes; it is checked
  * a few times per timeout, so a stall is noticed within 1.25 × `timeoutMs`.
  */
 export function watchBodyProgress(req: IncomingMessage, timeoutMs: number, onStall: () => void): void {
@@ -26,7 +26,8 @@ export function watchBodyProgress(req: IncomingMessage, timeoutMs: number, onSta
   let lastProgress = performance.now();
   const stop = (): void => {
     clearInterval(timer);
-    socket.off('close', stop);
+    req.off('end', stop);
+    req.off('close', stop);
   };
   const timer = setInterval(() => {
     if (req.complete || socket.destroyed) {
@@ -44,5 +45,7 @@ export function watchBodyProgress(req: IncomingMessage, timeoutMs: number, onSta
     }
   }, Math.max(25, timeoutMs / 4));
   timer.unref();
-  socket.once('close', stop);
+  // Listeners on the request, not the socket: a kept-alive socket carries many requests.
+  req.once('end', stop);
+  req.once('close', stop);
 }
