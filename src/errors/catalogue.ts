@@ -41,7 +41,7 @@ export const ERROR_CATALOGUE = {
   IncompleteBody: spec(400, false, 'IncompleteBody', 'ValidationError', 'The body ended before Content-Length or the chunked encoding said it would.'),
   MissingContentLength: spec(411, false, 'MissingContentLength', 'ValidationError', 'A body was sent without a length.'),
   MethodNotAllowed: spec(405, false, 'MethodNotAllowed', 'ValidationError', 'The method is not allowed on this resource.'),
-  NotImplemented: spec(501, false, 'NotImplemented', 'ValidationError', 'An S3 sub-resource or header inferq does not implement (S3 answers these with 501).'),
+  NotImplemented: spec(400, false, 'NotImplemented', 'ValidationError', 'An S3 sub-resource or header inferq does not implement. S3 answers this code with 501; inferq answers 400, so that no input makes it answer a 5xx other than 503 (the code is the same, and clients do not retry either).'),
   RequestTimeout: spec(408, false, 'RequestTimeout', 'RequestTimeoutException', 'No part of the request body arrived for server.bodyTimeoutSeconds; the connection is closed.'),
   UnknownOperation: spec(400, false, 'InvalidRequest', 'UnknownOperationException', 'The request names a service or operation inferq does not serve (other AWS services: InvalidAction, UnknownOperationException).'),
   EntityTooLarge: spec(400, false, 'EntityTooLarge', 'ValidationError', 'The body is larger than the allowed maximum.'),

@@ -3,6 +3,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthResult } from '../auth/index.js';
+import { getBucketAcl, getBucketVersioning, getObjectAcl } from './access-settings.js';
 import { listBuckets } from './bucket-listing.js';
 import { createBucket, deleteBucket, deleteObjects, getBucketLocation, headBucket } from './buckets.js';
 import type { S3ApiDeps, S3Request } from './context.js';
@@ -34,6 +35,9 @@ const HANDLERS: Readonly<Record<S3Operation, (r: S3Request) => Promise<void>>> =
   AbortMultipartUpload: abortMultipartUpload,
   ListParts: listParts,
   ListMultipartUploads: listMultipartUploads,
+  GetBucketVersioning: getBucketVersioning,
+  GetBucketAcl: getBucketAcl,
+  GetObjectAcl: getObjectAcl,
 };
 
 /** The S3 API over an object store. */

@@ -6,8 +6,11 @@ import type { Logger } from '../util/index.js';
 import type { S3Address } from './route.js';
 import type { XmlNode } from './xml.js';
 
+/** The canonical id (and display name) of the one owner of every bucket and object. */
+export const OWNER_ID = 'inferq';
+
 /** The one owner of every bucket and object, as ListBuckets and listings report it. */
-export const OWNER_XML: XmlNode = [['ID', 'inferq'], ['DisplayName', 'inferq']];
+export const OWNER_XML: XmlNode = [['ID', OWNER_ID], ['DisplayName', OWNER_ID]];
 
 /** Dependencies of the S3 front. */
 export interface S3ApiDeps {

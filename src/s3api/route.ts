@@ -13,7 +13,7 @@ export type S3Operation =
   | 'ListObjectsV2' | 'ListObjects' | 'DeleteObjects'
   | 'PutObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts'
-  | 'ListMultipartUploads';
+  | 'ListMultipartUploads' | 'GetBucketVersioning' | 'GetBucketAcl' | 'GetObjectAcl';
 
 /** A parsed S3 address. */
 export interface S3Address {
@@ -86,8 +86,10 @@ function bucketOperation(method: string, query: ReadonlyMap<string, string>): S3
     case 'GET':
       if (query.has('location')) return 'GetBucketLocation';
       if (query.has('uploads')) return 'ListMultipartUploads';
+      if (query.has('versioning')) return 'GetBucketVersioning';
+      if (query.has('acl')) return 'GetBucketAcl';
       if (query.get('list-type') === '2') return 'ListObjectsV2';
-      if (['versioning', 'policy', 'acl', 'cors', 'lifecycle', 'tagging', 'versions', 'website', 'encryption', 'notification', 'replication', 'logging', 'ownershipControls', 'publicAccessBlock', 'object-lock'].some((s) => query.has(s))) return undefined;
+      if (['policy', 'cors', 'lifecycle', 'tagging', 'versions', 'website', 'encryption', 'notification', 'replication', 'logging', 'ownershipControls', 'publicAccessBlock', 'object-lock'].some((s) => query.has(s))) return undefined;
       return 'ListObjects';
     case 'PUT': return query.size === 0 ? 'CreateBucket' : undefined;
     case 'HEAD': return 'HeadBucket';
@@ -100,7 +102,10 @@ function bucketOperation(method: string, query: ReadonlyMap<string, string>): S3
 function objectOperation(method: string, query: ReadonlyMap<string, string>, headers: IncomingHttpHeaders): S3Operation | undefined {
   const uploadId = query.has('uploadId');
   switch (method) {
-    case 'GET': return uploadId ? 'ListParts' : ['acl', 'tagging', 'attributes', 'retention', 'legal-hold', 'torrent'].some((s) => query.has(s)) ? undefined : 'GetObject';
+    case 'GET':
+      if (uploadId) return 'ListParts';
+      if (query.has('acl')) return 'GetObjectAcl';
+      return ['tagging', 'attributes', 'retention', 'legal-hold', 'torrent'].some((s) => query.has(s)) ? undefined : 'GetObject';
     case 'HEAD': return 'HeadObject';
     case 'PUT':
       if (uploadId || query.has('partNumber')) return headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';

@@ -12,7 +12,7 @@ import { Agent } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import {
   ChecksumAlgorithm, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand,
-  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListPartsCommand, paginateListBuckets, PutObjectCommand, S3Client, UploadPartCopyCommand,
+  GetBucketAclCommand, GetBucketVersioningCommand, GetObjectAclCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutBucketTaggingCommand, ListPartsCommand, paginateListBuckets, PutObjectCommand, S3Client, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -141,6 +141,27 @@ describe('JS SDK: listings', () => {
     const owned = await s3.send(new ListObjectsV2Command({ Bucket: 'jsfid', Prefix: 'owned', FetchOwner: true }));
     assert.equal(plain.Contents?.[0]?.Owner, undefined);
     assert.deepEqual(owned.Contents?.[0]?.Owner, { ID: 'inferq', DisplayName: 'inferq' });
+  });
+});
+
+describe('JS SDK: settings inferq has one answer for', () => {
+  test('GetBucketVersioning is never enabled; GetBucketAcl and GetObjectAcl give the owner FULL_CONTROL; missing targets are 404', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'jsfid', Key: 'acl-target', Body: 'x' }));
+    const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: 'jsfid' }));
+    assert.deepEqual([versioning.Status, versioning.MFADelete], [undefined, undefined]);
+    const owner = { ID: 'inferq', DisplayName: 'inferq' };
+    const grants = [{ Grantee: { ...owner, Type: 'CanonicalUser' }, Permission: 'FULL_CONTROL' }];
+    const bucketAcl = await s3.send(new GetBucketAclCommand({ Bucket: 'jsfid' }));
+    assert.deepEqual([bucketAcl.Owner, bucketAcl.Grants], [owner, grants]);
+    const objectAcl = await s3.send(new GetObjectAclCommand({ Bucket: 'jsfid', Key: 'acl-target' }));
+    assert.deepEqual([objectAcl.Owner, objectAcl.Grants], [owner, grants]);
+    assert.deepEqual(await errorOf(s3.send(new GetObjectAclCommand({ Bucket: 'jsfid', Key: 'acl-missing' }))), ['NoSuchKey', 404]);
+    assert.deepEqual(await errorOf(s3.send(new GetBucketAclCommand({ Bucket: 'jsfid-missing' }))), ['NoSuchBucket', 404]);
+  });
+
+  test('a sub-resource inferq does not serve is 400 NotImplemented (never a 5xx), and changes nothing', async () => {
+    const tagging = s3.send(new PutBucketTaggingCommand({ Bucket: 'jsfid', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } }));
+    assert.deepEqual(await errorOf(tagging), ['NotImplemented', 400]);
   });
 });
 
