@@ -212,6 +212,14 @@ describe('refused SageMaker calls to a real endpoint: no model call, no queued r
   test('a request accepted after all the refusals is the only one the model runs (nothing refused was queued)', async () => {
     const id = `after-refusals-${randomUUID()}`;
     const before = modelCalls(calls).length;
+    // Refusals of its own just before (the tests above add theirs when they ran): a forged request
+    // that was queued anyway would run ahead of the accepted one.
+    const [, asyncPath, asyncHeaders] = operations[2]!;
+    for (const forgery of Object.values(FORGERIES)) {
+      const refused = `refused-${randomUUID()}`;
+      refusedIds.push(refused);
+      await forge(forgery, 'sagemaker', { method: 'POST', path: asyncPath, query: {}, headers: asyncHeaders(refused), body: Buffer.from(`{"id":"${refused}"}`) });
+    }
     const accepted = await send(await signedWire('sagemaker', { method: 'POST', path: '/endpoints/counted/async-invocations', query: {}, headers: { 'x-amzn-sagemaker-inference-id': id }, body: Buffer.from('{}') }), 'POST');
     assert.equal(accepted.status, 202, accepted.body.toString());
     assert.equal((await awaitTerminal(server.url, 'counted', id)).Status, 'Succeeded');
@@ -291,11 +299,21 @@ describe('refused S3 writes over an existing object or upload: nothing changes',
     assert.ok((await signed(server.url, 's3', 'GET', `/${bucket}/chunked-control`)).body.equals(data));
   });
 
-  test('control: the same upload, completed with a correct signature, replaces the object (and the checks above see it)', async () => {
+  test('control: such an upload, completed with a correct signature, replaces its object (and the checks above see it)', async () => {
+    // Its own object and upload, set up as the shared ones: the tests above keep theirs whatever the order.
+    const key = `${bucket}/replaced`;
+    const old = await signed(server.url, 's3', 'PUT', `/${key}`, {}, existing);
+    assert.equal(old.status, 200);
+    const created = await signed(server.url, 's3', 'POST', `/${key}?uploads=`);
+    const id = encodeURIComponent(/<UploadId>([^<]+)<\/UploadId>/.exec(created.body.toString())![1]!);
+    const part = await signed(server.url, 's3', 'PUT', `/${key}?partNumber=1&uploadId=${id}`, {}, randomBytes(100 * 1024));
+    assert.equal(part.status, 200);
     const snapshot = snapshotDataDir(server.dataDir);
-    const done = await signed(server.url, 's3', 'POST', `/${bucket}/existing?uploadId=${encodeURIComponent(uploadId)}`, {}, completeXml());
+    const xml = Buffer.from(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${String(part.headers.etag)}</ETag></Part></CompleteMultipartUpload>`);
+    const done = await signed(server.url, 's3', 'POST', `/${key}?uploadId=${id}`, {}, xml);
     assert.equal(done.status, 200, done.body.toString());
-    const got = await signed(server.url, 's3', 'GET', `/${bucket}/existing`);
+    const got = await signed(server.url, 's3', 'GET', `/${key}`);
+    assert.notEqual(got.headers.etag, old.headers.etag);
     assert.equal(got.headers.etag, /<ETag>([^<]+)<\/ETag>/.exec(done.body.toString())?.[1]?.replace(/&quot;/g, '"'));
     assert.equal(got.body.length, 100 * 1024, 'the object is now the upload\'s one part');
     assert.notDeepEqual(snapshotDataDir(server.dataDir), snapshot, 'the data dir snapshot sees an accepted write');

@@ -116,8 +116,9 @@ describe('JS SDK: UploadPartCopyCommand', () => {
   });
 
   test('a wrong x-amz-mp-object-size is InvalidRequest and nothing is written', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'jsfid', Key: 'copy/size-src', Body: randomBytes(1000) }));
     const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'jsfid', Key: 'copy/size', ChecksumAlgorithm: ChecksumAlgorithm.CRC32C }));
-    const part = await s3.send(new UploadPartCopyCommand({ Bucket: 'jsfid', Key: 'copy/size', UploadId: created.UploadId, PartNumber: 1, CopySource: 'jsfid/copy/src', CopySourceRange: 'bytes=0-9' }));
+    const part = await s3.send(new UploadPartCopyCommand({ Bucket: 'jsfid', Key: 'copy/size', UploadId: created.UploadId, PartNumber: 1, CopySource: 'jsfid/copy/size-src', CopySourceRange: 'bytes=0-9' }));
     const parts = [{ PartNumber: 1, ETag: part.CopyPartResult?.ETag, ChecksumCRC32C: part.CopyPartResult?.ChecksumCRC32C }];
     assert.deepEqual(await errorOf(s3.send(new CompleteMultipartUploadCommand({ Bucket: 'jsfid', Key: 'copy/size', UploadId: created.UploadId, MultipartUpload: { Parts: parts }, MpuObjectSize: 11 }))), ['InvalidRequest', 400]);
     assert.deepEqual(await errorOf(s3.send(new HeadObjectCommand({ Bucket: 'jsfid', Key: 'copy/size' }))), ['NotFound', 404]);

@@ -9,6 +9,10 @@
  * the requests end with their output as their one terminal object. The server stays up throughout,
  * although SQLite (the queue and the object index, with their WAL files, live there too) gets
  * SQLITE_FULL.
+ *
+ * The tests tell one story on one server, so each awaits the stages it depends on ({@link stage}:
+ * run once, by whichever test needs it first) instead of relying on the tests before it: each
+ * passes when run alone.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +36,8 @@ const skipReason = mountTmpfs(mount, 8);
 let server: ServerProcess;
 let s3: S3Client;
 let filler: { path: string; bytes: number } | undefined;
+/** Where the server output stood when the disk was filled. */
+let filledAt = 0;
 const oldSmall = Buffer.from('the old small object');
 const oldBig = randomBytes(100 * 1024);
 const partBytes = randomBytes(100 * 1024);
@@ -101,34 +107,51 @@ function invoke(id: string, mode: string): ReturnType<typeof invokeRaw> {
   return invokeRaw(server.url, 'held', { 'x-amzn-sagemaker-inference-id': id, 'x-amzn-sagemaker-custom-attributes': `mode=${mode}` }, Buffer.from(`input of ${id}`));
 }
 
+/** A step of the story, run once by the first test that awaits it (later awaits get the same outcome). */
+function stage(run: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= run());
+}
+
+/** Objects, multipart uploads, and two async requests the model holds (Running). */
+const seeded = stage(async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'keep/small', Body: oldSmall }));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'keep/big', Body: oldBig }));
+  pendingUpload = (await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'multi/pending' }))).UploadId!;
+  pendingPartEtag = (await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'multi/pending', UploadId: pendingUpload, PartNumber: 1, Body: partBytes }))).ETag!;
+  openUpload = (await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'multi/open' }))).UploadId!;
+  // A 1 KiB answer is stored inline in the object index (SQLite); 200 KiB go to a blob file.
+  for (const [id, mode] of [['small-1', 'held-go-1'], ['big-1', 'held-go-200']] as const) {
+    const res = await invoke(id, mode);
+    assert.equal(res.status, 202, res.body.toString());
+    await waitForOutput(server, new RegExp(`fixture held inference-id=${id}\\b`), 0, 90_000); // the first one waits for the model to start
+    assert.equal((await getStatus(server.url, 'held', id)).Status, 'Running');
+  }
+});
+
+/** The disk filled to the last byte, and both held requests answered: storing each result failed once. */
+const full = stage(async () => {
+  await seeded();
+  filledAt = server.output().length;
+  filler = fillDisk(mount);
+  assert.ok(filler.bytes > 1024 * 1024, `the filler took ${filler.bytes} bytes`);
+  writeFileSync(join(gates, 'go'), ''); // the model answers both requests now
+  // The inline answer fails in the object index (SQLite), the big one writing its blob file.
+  for (const [id, cause] of [['small-1', 'SQLITE_FULL'], ['big-1', 'ENOSPC']] as const) {
+    await waitForOutput(server, new RegExp(`could not store the result of a request.*inferenceId=${id} error="StorageFull \\(${cause}\\)`), filledAt);
+  }
+});
+
 describe('a full data directory', () => {
   test('before it fills: objects, multipart uploads, and async requests the model holds', async (t) => {
     if (skipReason) return t.skip(skipReason);
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'keep/small', Body: oldSmall }));
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'keep/big', Body: oldBig }));
-    pendingUpload = (await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'multi/pending' }))).UploadId!;
-    pendingPartEtag = (await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'multi/pending', UploadId: pendingUpload, PartNumber: 1, Body: partBytes }))).ETag!;
-    openUpload = (await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'multi/open' }))).UploadId!;
-    // A 1 KiB answer is stored inline in the object index (SQLite); 200 KiB go to a blob file.
-    for (const [id, mode] of [['small-1', 'held-go-1'], ['big-1', 'held-go-200']] as const) {
-      const res = await invoke(id, mode);
-      assert.equal(res.status, 202, res.body.toString());
-      await waitForOutput(server, new RegExp(`fixture held inference-id=${id}\\b`), 0, 90_000); // the first one waits for the model to start
-      assert.equal((await getStatus(server.url, 'held', id)).Status, 'Running');
-    }
+    await seeded();
   });
 
   test('while full: async requests whose output cannot be stored are retried, not failed', async (t) => {
     if (skipReason) return t.skip(skipReason);
-    const from = server.output().length;
-    filler = fillDisk(mount);
-    assert.ok(filler.bytes > 1024 * 1024, `the filler took ${filler.bytes} bytes`);
-    writeFileSync(join(gates, 'go'), ''); // the model answers both requests now
-    // The inline answer fails in the object index (SQLite), the big one writing its blob file.
-    for (const [id, cause] of [['small-1', 'SQLITE_FULL'], ['big-1', 'ENOSPC']] as const) {
-      await waitForOutput(server, new RegExp(`could not store the result of a request.*inferenceId=${id} error="StorageFull \\(${cause}\\)`), from);
-    }
+    await full();
     for (const id of ['small-1', 'big-1']) {
       const status = await getStatus(server.url, 'held', id);
       assert.equal(status.Status, 'Running', `${id}: ${JSON.stringify(status)}`);
@@ -138,12 +161,13 @@ describe('a full data directory', () => {
       assert.equal(objects.output, undefined, `${id}: an output object while the disk is full`);
       assert.equal(objects.failure, undefined, `${id}: a failure object`);
     }
-    assert.doesNotMatch(server.output().slice(from), /Received server error \(0\) from model/);
+    assert.doesNotMatch(server.output().slice(filledAt), /Received server error \(0\) from model/);
     await assertServerUp();
   });
 
   test('while full: PUT, UploadPart, CompleteMultipartUpload and CopyObject answer 503 and leave nothing half-visible', async (t) => {
     if (skipReason) return t.skip(skipReason);
+    await full();
     assertStorageFull(await s3Error(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'keep/small', Body: Buffer.from('a new small version') }))), 'inline PutObject');
     assertStorageFull(await s3Error(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'keep/big', Body: randomBytes(1024 * 1024) }))), 'streamed PutObject');
     assertStorageFull(await s3Error(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'new/partial', Body: randomBytes(1024 * 1024) }))), 'PutObject of a new key');
@@ -168,6 +192,7 @@ describe('a full data directory', () => {
 
   test('while full: InvokeEndpointAsync answers 503 and enqueues nothing', async (t) => {
     if (skipReason) return t.skip(skipReason);
+    await full();
     const res = await invoke('refused-1', 'held-go-1');
     assert.equal(res.status, 503, res.body.toString());
     const error = errorOf(res);
@@ -179,6 +204,7 @@ describe('a full data directory', () => {
 
   test('space freed: the retried requests end with their output, and writes work again, without a restart', async (t) => {
     if (skipReason) return t.skip(skipReason);
+    await full();
     assert.ok(filler);
     freeDisk(filler);
     for (const [id, kib] of [['small-1', 1], ['big-1', 200]] as const) {
