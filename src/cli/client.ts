@@ -2,7 +2,7 @@
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { signRequest } from '../auth/index.js';
+import { signRequest } from '../auth/light.js';
 import type { ClientConfig } from '../config/light.js';
 
 /** A response with its body read (small bodies only) or streamed. */
