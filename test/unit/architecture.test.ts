@@ -47,6 +47,26 @@ test('cross-feature imports go through the feature index', () => {
   assert.deepEqual(bad, []);
 });
 
+test('a light.ts loads no npm package, however deep (it exists to keep start-up light)', () => {
+  const bad: string[] = [];
+  for (const entry of all.filter((f) => relative(join(SRC, feature(f)), f) === 'light.ts')) {
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)(?!\s+type\b)(?:[^'"]*?from\s+|\s*)['"]([^'"]+)['"]/g)) {
+        const spec = m[1]!;
+        if (spec.startsWith('node:')) continue;
+        if (!spec.startsWith('.')) { bad.push(`${relative(SRC, entry)}: ${relative(SRC, file)} imports ${spec}`); continue; }
+        visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+      }
+    };
+    visit(entry);
+  }
+  assert.deepEqual(bad, []);
+});
+
 test('no import cycles between features', () => {
   const graph = new Map<string, Set<string>>();
   for (const file of all) {
