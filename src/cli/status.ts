@@ -15,8 +15,9 @@ interface StatusDoc {
   readonly FailureReason?: string;
 }
 
+/** One table row; an endpoint that is off gets its reason after the last column (it sets no column width). */
 function row(doc: StatusDoc): string[] {
-  if (doc.EndpointStatus !== 'InService' || !doc.Instances || !doc.Backlog) return [doc.EndpointName, 'off', doc.FailureReason ?? '', '', '', '', ''];
+  if (doc.EndpointStatus !== 'InService' || !doc.Instances || !doc.Backlog) return [doc.EndpointName, 'off', '-', '-', '-', '-', '-', doc.FailureReason ?? ''];
   const i = doc.Instances;
   return [doc.EndpointName, doc.Health ?? '', `${i.Healthy}/${i.Current} (min ${i.Min}, max ${i.Max})`, String(doc.InFlight ?? 0), String(doc.Backlog.Queued), String(doc.Backlog.Running), `${doc.Backlog.OldestQueuedAgeSeconds}s`];
 }
