@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { awsEnv, run } from '../helpers/clients.js';
 import { CLI, START_TIMEOUT_MS, assertBuilt, awaitOutput, collectOutput, type ServerProcess } from '../helpers/server.js';
 import {
@@ -179,6 +179,28 @@ describe('inferq invoke', () => {
     assert.equal(r.stdout, '');
     assert.equal(r.stderr, 'inferq invoke: unknown flag --wiat\nRun `inferq invoke --help` for its flags.\n');
     await assert.rejects(getStatus(server.url, 'fixture', 'cli-bad-flag'), /not found/, 'no request was made');
+  });
+
+  test('version, help, status and invoke --wait load only their own modules: no npm package, no server code', async () => {
+    const trace = join(dir, 'modules.txt');
+    const dist = dirname(dirname(CLI));
+    const loaded = async (args: string[]): Promise<string[]> => {
+      writeFileSync(trace, '');
+      const env = { ...awsEnv(server.url), MODULE_TRACE_FILE: trace };
+      const r = await run(process.execPath, ['--import', join(import.meta.dirname, '../helpers/module-trace.mjs'), CLI, ...args], env);
+      assert.equal(r.code, 0, r.stderr);
+      const files = readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((url) => new URL(url).pathname);
+      assert.ok(files.length > 0, 'the trace hook saw the modules');
+      assert.deepEqual(files.filter((f) => f.includes('/node_modules/')), [], `inferq ${args.join(' ')} loads no npm package`);
+      return files.map((f) => relative(dist, f));
+    };
+    const folders = (files: string[]): string[] => [...new Set(files.map((f) => f.split('/')[0]!))].sort();
+    assert.deepEqual(folders(await loaded(['version'])), ['cli', 'config']);
+    assert.deepEqual(folders(await loaded(['invoke', '--help'])), ['cli', 'config']);
+    assert.deepEqual(folders(await loaded(['status', '--endpoint-url', server.url])), ['auth', 'cli', 'config', 'errors']);
+    const invoked = await loaded(['invoke', 'fixture', '--input', join(dir, 'in.json'), '--wait', '--endpoint-url', server.url]);
+    assert.deepEqual(folders(invoked), ['auth', 'cli', 'config', 'errors']);
+    assert.deepEqual(invoked.filter((f) => /^cli\/(serve|model|status|failure)\.js$|^config\/(resolve|schema)\.js$/.test(f)), [], 'nor other commands\' modules');
   });
 
   test('an unknown endpoint: non-zero exit with the ValidationError', async () => {
