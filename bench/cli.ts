@@ -1,6 +1,7 @@
 /**
  * Command-line start-up benchmarks (issue 11 targets in brackets), one process per run:
  *   `node -e 0`                                   the bare node start-up of this machine (baseline)
+ *   `node EMPTY.mjs`                              the same with node's ES module loader (inferq is ESM)
  *   `inferq version`                              [≤ 100 ms median]
  *   `inferq invoke --help`                        (help text only)
  *   `inferq status`                               (one signed GET against a running server)
@@ -8,13 +9,15 @@
  * Runs are interleaved round-robin (one of each per round) so that the noise of the 2 shared cores
  * falls on every row alike; each row prints the median and p90 wall time and the mean CPU time of the
  * child (user+system, from the cutime/cstime of this process in /proc, 10 ms ticks).
- * `--cli-before=DIST` adds the same rows for another build (e.g. a copy of main's dist) in the same rounds.
+ * `--cli-before=DIST` adds the same rows for another build (e.g. a copy of main's dist, next to a
+ * package.json and node_modules) in the same rounds, run against a server of that build.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { printTable } from './lib.js';
+import { startProcess, type BenchServer } from './process.js';
 import type { StartServer } from './run.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -24,6 +27,7 @@ interface Row {
   readonly name: string;
   readonly args: readonly string[];
   readonly target?: string;
+  readonly env: NodeJS.ProcessEnv;
   readonly wall: number[];
   cpuTicks: number;
 }
@@ -52,8 +56,12 @@ function quantile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
-function rowsFor(label: string, main: string, input: string): Row[] {
-  const row = (name: string, args: string[], target?: string): Row => ({ name: `${label}${name}`, args: [main, ...args], ...(target ? { target } : {}), wall: [], cpuTicks: 0 });
+function clientEnv(server: BenchServer): NodeJS.ProcessEnv {
+  return { ...process.env, INFERQ_URL: server.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+}
+
+function rowsFor(label: string, main: string, input: string, env: NodeJS.ProcessEnv): Row[] {
+  const row = (name: string, args: string[], target?: string): Row => ({ name: `${label}${name}`, args: [main, ...args], env, ...(target ? { target } : {}), wall: [], cpuTicks: 0 });
   return [
     row('inferq version', ['version'], '≤ 100 ms'),
     row('inferq invoke --help', ['invoke', '--help']),
@@ -69,19 +77,25 @@ export async function benchCli(start: StartServer, quick: boolean): Promise<void
   const dir = mkdtempSync(join(tmpdir(), 'inferq-bench-cli-'));
   const input = join(dir, 'in.json');
   writeFileSync(input, '{"question": "life?"}\n');
+  const empty = join(dir, 'empty.mjs');
+  writeFileSync(empty, '');
   const server = await start('server: {}\n');
+  const beforeDist = before === undefined ? undefined : resolve(before);
+  let beforeServer: BenchServer | undefined;
   try {
-    const env = { ...process.env, INFERQ_URL: server.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+    if (beforeDist !== undefined) beforeServer = await startProcess([join(beforeDist, 'cli/main.js'), 'serve', '--port', '0', '--data-dir', join(dir, 'before-data')]);
+    const env = clientEnv(server);
     const rows: Row[] = [
-      { name: 'node -e 0 (bare start-up)', args: ['-e', '0'], wall: [], cpuTicks: 0 },
-      ...rowsFor('', join(ROOT, 'dist/cli/main.js'), input),
-      ...(before ? rowsFor('before: ', join(resolve(before), 'cli/main.js'), input) : []),
+      { name: 'node -e 0 (bare start-up)', args: ['-e', '0'], env, wall: [], cpuTicks: 0 },
+      { name: 'node EMPTY.mjs (bare ES module start-up)', args: [empty], env, wall: [], cpuTicks: 0 },
+      ...rowsFor('', join(ROOT, 'dist/cli/main.js'), input, env),
+      ...(beforeDist && beforeServer ? rowsFor('before: ', join(beforeDist, 'cli/main.js'), input, clientEnv(beforeServer)) : []),
     ];
-    for (const r of rows) await runOnce(r.args, env); // warm the file cache and the server
+    for (const r of rows) await runOnce(r.args, r.env); // warm the file cache and the servers
     for (let i = 0; i < runs; i++) {
       for (const r of rows) {
         const ticks = childTicks();
-        r.wall.push(await runOnce(r.args, env));
+        r.wall.push(await runOnce(r.args, r.env));
         r.cpuTicks += childTicks() - ticks;
       }
     }
@@ -91,6 +105,7 @@ export async function benchCli(start: StartServer, quick: boolean): Promise<void
       return [r.name, median, quantile(r.wall, 0.9), (r.cpuTicks * TICK_MS) / runs, r === rows[0] ? '' : median - bare, r.target ?? ''];
     }));
   } finally {
+    await beforeServer?.stop();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
