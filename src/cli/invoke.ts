@@ -10,7 +10,7 @@
  * id every run is a new request (`ENDPOINT/UUID/NAME`).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, createWriteStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
@@ -169,12 +169,25 @@ export async function runInvoke(config: ClientConfig, o: InvokeOptions, io: Invo
   return 1;
 }
 
+/** Checks the input before anything is sent. @throws ConfigError when it is missing, unreadable or not a regular file */
+function assertRegularFile(file: string): void {
+  let isFile: boolean;
+  try {
+    isFile = statSync(file).isFile();
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    throw new ConfigError('--input', `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!isFile) throw new ConfigError('--input', `${file} is not a regular file`);
+}
+
 /** Runs `inferq invoke` with its parsed flags; resolves with the exit code. */
 export function invokeCommand(rest: readonly string[], values: FlagValues<'invoke'>): Promise<number> {
   const [endpoint, ...extra] = rest;
   if (endpoint === undefined) throw new ConfigError('invoke', 'name the endpoint: inferq invoke ENDPOINT --input FILE');
   noExtra('invoke', extra);
   if (values.input === undefined) throw new ConfigError('--input', 'required: the file to send');
+  assertRegularFile(values.input);
   const endpointUrl = values['endpoint-url'];
   return runInvoke(resolveClientConfig(endpointUrl !== undefined ? { endpointUrl } : {}), {
     endpoint,

@@ -203,6 +203,21 @@ describe('inferq invoke', () => {
     assert.deepEqual(invoked.filter((f) => /^cli\/(serve|model|status|failure)\.js$|^config\/(resolve|schema)\.js$/.test(f)), [], 'nor other commands\' modules');
   });
 
+  test('--input missing or a directory: exit 2 naming it, nothing invoked', async () => {
+    const missing = join(dir, 'missing.json');
+    const cases: [string, RegExp][] = [
+      [missing, new RegExp(`^inferq: configuration error: --input: cannot read ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: ENOENT`)],
+      [dir, /^inferq: configuration error: --input: .* is not a regular file\n$/],
+    ];
+    for (const [input, pattern] of cases) {
+      const r = await invoke(['fixture', '--input', input, '--inference-id', 'cli-bad-input', '--wait']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, pattern);
+    }
+    await assert.rejects(getStatus(server.url, 'fixture', 'cli-bad-input'), /not found/, 'no request was made');
+  });
+
   test('an unknown endpoint: non-zero exit with the ValidationError', async () => {
     const r = await invoke(['nope', '--input', join(dir, 'in.json')]);
     assert.notEqual(r.code, 0);
