@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: starts the real inferq server (built dist) and a bare node:http baseline, runs
  * each benchmark against both in the same run and prints tables. Not a test: numbers only.
- * `--quick` runs smaller counts; `--only=s3|async|realtime` runs one group.
+ * `--quick` runs smaller counts; `--only=s3|async|realtime|cli` runs one group.
  */
 import { cpus } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { benchAsync } from './async.js';
+import { benchCli } from './cli.js';
 import { benchRealtime } from './realtime.js';
 import { benchObjectStore } from './s3.js';
 import { startProcess, type BenchServer } from './process.js';
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     }
     if (!only || only === 'async') await benchAsync(startInferq, baseline, quick);
     if (!only || only === 'realtime') await benchRealtime(startInferq, quick);
+    if (!only || only === 'cli') await benchCli(startInferq, quick);
   } finally {
     await baseline.stop();
   }

@@ -1,9 +1,12 @@
-/** A minimal signed HTTP client for the CLI's own calls to an inferq (or AWS-compatible) server. */
+/**
+ * A minimal signed HTTP client for the CLI's own calls to an inferq (or AWS-compatible) server.
+ * node:https (and TLS with it) is loaded only for an https URL: it is a noticeable part of the
+ * start-up of `inferq invoke` and `status` (bench/cli.ts), which mostly talk plain http on loopback.
+ */
 import { request } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { signRequest } from '../auth/index.js';
-import type { ClientConfig } from '../config/index.js';
+import { signRequest } from '../auth/light.js';
+import type { ClientConfig } from '../config/light.js';
 
 /** A response with its body read (small bodies only) or streamed. */
 export interface ClientResponse {
@@ -47,11 +50,11 @@ export async function failIfError(res: ClientResponse): Promise<ClientResponse> 
 }
 
 /** Sends one signed request; `body` is a Buffer or a stream of known length. */
-export function send(config: ClientConfig, service: 's3' | 'sagemaker', method: string, path: string, headers: Record<string, string>, body?: { data: Buffer | Readable; length: number; sha256?: string }): Promise<ClientResponse> {
+export async function send(config: ClientConfig, service: 's3' | 'sagemaker', method: string, path: string, headers: Record<string, string>, body?: { data: Buffer | Readable; length: number; sha256?: string }): Promise<ClientResponse> {
   const url = new URL(path, `${config.endpointUrl}/`);
   const payloadHash = body?.sha256 ?? (body === undefined ? 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' : 'UNSIGNED-PAYLOAD');
   const signed = signRequest({ method, url, headers: Object.assign({}, headers, { 'content-length': String(body?.length ?? 0) }), payloadHash, service, region: config.region, accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey });
-  const doRequest = url.protocol === 'https:' ? httpsRequest : request;
+  const doRequest = url.protocol === 'https:' ? (await import('node:https')).request : request;
   return new Promise((resolve, reject) => {
     const req = doRequest(url, { method, headers: signed }, (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
     req.on('error', reject);

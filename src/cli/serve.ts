@@ -1,7 +1,33 @@
-/** `inferq serve`: start the embedded product and run until SIGINT/SIGTERM. */
+/** `inferq serve` and `inferq worker`: start the embedded product (or only its workers) and run until SIGINT/SIGTERM. */
 import { startInferq, startWorkers, type RunningInferq } from '../app/index.js';
-import type { ResolvedConfig } from '../config/index.js';
+import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../util/index.js';
+import { noExtra, parsePort } from './args.js';
+import type { FlagValues } from './commands.js';
+import { version } from './version.js';
+
+function overrides(values: FlagValues<'worker'> & { host?: string; port?: string }): ConfigOverrides {
+  const port = parsePort(values.port);
+  return {
+    // eslint-disable-next-line no-restricted-syntax -- once per command line; every member is optional
+    ...(values.config !== undefined ? { configFile: values.config } : {}),
+    ...(values.host !== undefined ? { host: values.host } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
+  };
+}
+
+/** Runs `inferq serve` with its parsed flags; resolves with the exit code. */
+export function serveCommand(rest: readonly string[], values: FlagValues<'serve'>): Promise<number> {
+  noExtra('serve', rest);
+  return runServe(resolveConfig(overrides(values)), version());
+}
+
+/** Runs `inferq worker` with its parsed flags; resolves with the exit code. */
+export function workerCommand(rest: readonly string[], values: FlagValues<'worker'>): Promise<number> {
+  noExtra('worker', rest);
+  return runWorker(resolveConfig(overrides(values)));
+}
 
 /** The start-up banner: URL, credentials in force and a copy-paste example. */
 export function banner(config: ResolvedConfig, running: RunningInferq, version: string): string {

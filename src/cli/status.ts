@@ -1,7 +1,9 @@
 /** `inferq status`: instances and backlog of every endpoint of a running server. */
 import type { Writable } from 'node:stream';
-import type { ClientConfig } from '../config/index.js';
+import { resolveClientConfig, type ClientConfig } from '../config/light.js';
+import { noExtra } from './args.js';
 import { failIfError, readAll, send } from './client.js';
+import type { FlagValues } from './commands.js';
 
 interface StatusDoc {
   readonly EndpointName: string;
@@ -13,8 +15,9 @@ interface StatusDoc {
   readonly FailureReason?: string;
 }
 
+/** One table row; an endpoint that is off gets its reason after the last column (it sets no column width). */
 function row(doc: StatusDoc): string[] {
-  if (doc.EndpointStatus !== 'InService' || !doc.Instances || !doc.Backlog) return [doc.EndpointName, 'off', doc.FailureReason ?? '', '', '', '', ''];
+  if (doc.EndpointStatus !== 'InService' || !doc.Instances || !doc.Backlog) return [doc.EndpointName, 'off', '-', '-', '-', '-', '-', doc.FailureReason ?? ''];
   const i = doc.Instances;
   return [doc.EndpointName, doc.Health ?? '', `${i.Healthy}/${i.Current} (min ${i.Min}, max ${i.Max})`, String(doc.InFlight ?? 0), String(doc.Backlog.Queued), String(doc.Backlog.Running), `${doc.Backlog.OldestQueuedAgeSeconds}s`];
 }
@@ -31,4 +34,11 @@ export async function runStatus(config: ClientConfig, json: boolean, out: Writab
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   for (const r of rows) out.write(`${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()}\n`);
   return 0;
+}
+
+/** Runs `inferq status` with its parsed flags; resolves with the exit code. */
+export function statusCommand(rest: readonly string[], values: FlagValues<'status'>): Promise<number> {
+  noExtra('status', rest);
+  const endpointUrl = values['endpoint-url'];
+  return runStatus(resolveClientConfig(endpointUrl !== undefined ? { endpointUrl } : {}), values.json ?? false, process.stdout);
 }

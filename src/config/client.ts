@@ -4,7 +4,7 @@
  * AWS_SECRET_ACCESS_KEY, AWS_REGION / AWS_DEFAULT_REGION), which wins over the defaults
  * (http://127.0.0.1:8080 with the development pair test/test).
  */
-import { ConfigError, DEV_CREDENTIALS } from './resolve.js';
+import { ConfigError, DEV_CREDENTIALS, type EnvironmentVariable } from './common.js';
 
 /** Where and how the CLI client connects. */
 export interface ClientConfig {
@@ -13,6 +13,16 @@ export interface ClientConfig {
   readonly secretAccessKey: string;
   readonly region: string;
 }
+
+/** The variables the client commands read (`inferq invoke`, `inferq status`), in the order they are consulted. */
+export const CLIENT_ENVIRONMENT: readonly EnvironmentVariable[] = Object.freeze([
+  { name: 'INFERQ_URL', meaning: 'the server when --endpoint-url is not given' },
+  { name: 'AWS_ENDPOINT_URL', meaning: 'the server when neither --endpoint-url nor INFERQ_URL is given (default http://127.0.0.1:8080)' },
+  { name: 'AWS_ACCESS_KEY_ID', meaning: 'access key id to sign with (set both or neither; default the development pair test/test)' },
+  { name: 'AWS_SECRET_ACCESS_KEY', meaning: 'the secret of AWS_ACCESS_KEY_ID' },
+  { name: 'AWS_REGION', meaning: 'signing region (default us-east-1)' },
+  { name: 'AWS_DEFAULT_REGION', meaning: 'signing region when AWS_REGION is not set' },
+]);
 
 /** Resolves client settings once. @throws ConfigError for a malformed URL or half-given credentials. */
 export function resolveClientConfig(flags: { endpointUrl?: string } = {}): ClientConfig {

@@ -1,7 +1,6 @@
-/** Configuration: schema, resolution and the frozen result. */
-export { ConfigError, DEFAULT_ASYNC_BUCKET, DEV_CREDENTIALS, isLoopbackHost, resolveConfig } from './resolve.js';
+/** Configuration: schema, resolution and the frozen result (light.ts: the part that needs neither zod nor YAML). */
+export { DEFAULT_ASYNC_BUCKET, isLoopbackHost, resolveConfig } from './resolve.js';
 export type { ConfigOverrides, Credential, EndpointConfig, ModelConfig, ResolvedConfig, S3Path } from './resolve.js';
-export { resolveClientConfig } from './client.js';
-export type { ClientConfig } from './client.js';
 export { configFileSchema } from './schema.js';
-export { modelPortFromEnv } from './model-env.js';
+export { CLIENT_ENVIRONMENT, ConfigError, DEV_CREDENTIALS, MODEL_ENVIRONMENT, SERVER_ENVIRONMENT, modelPortFromEnv, resolveClientConfig } from './light.js';
+export type { ClientConfig, EnvironmentVariable } from './light.js';

@@ -3,7 +3,13 @@
  * model) listens on, following the SageMaker container contract (`SAGEMAKER_BIND_TO_PORT`, then
  * `PORT`, default 8080). Lives here because only the config module reads the process environment.
  */
-import { ConfigError } from './resolve.js';
+import { ConfigError, type EnvironmentVariable } from './common.js';
+
+/** The variables a model server reads (`inferq model serve`, the built-in models). */
+export const MODEL_ENVIRONMENT: readonly EnvironmentVariable[] = Object.freeze([
+  { name: 'SAGEMAKER_BIND_TO_PORT', meaning: 'the port to listen on when --port is not given' },
+  { name: 'PORT', meaning: 'the port when neither --port nor SAGEMAKER_BIND_TO_PORT is given (default 8080)' },
+]);
 
 /** The port a model server binds when neither variable is set. */
 export const DEFAULT_MODEL_PORT = 8080;

@@ -8,19 +8,9 @@ import { isIP } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { YAMLError, parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { ConfigError, DEV_CREDENTIALS } from './common.js';
 import { configFileSchema, endpointSchema } from './schema.js';
 import { systemErrorReason, type LogLevel } from '../util/index.js';
-
-/** The development credential pair accepted on loopback binds when none is configured. */
-export const DEV_CREDENTIALS = Object.freeze({ accessKeyId: 'test', secretAccessKey: 'test' });
-
-/** A bad configuration; `key` names the offending setting. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly key: string, message: string) {
-    super(`${key}: ${message}`);
-  }
-}
 
 /** Command-line overrides (each wins over the file). */
 export interface ConfigOverrides {

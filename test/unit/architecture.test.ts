@@ -1,6 +1,6 @@
 /**
  * Architecture rules, checked on the sources: features import each other only through their
- * index.ts, there are no import cycles between features, only the config module reads process.env,
+ * index.ts (or light.ts), there are no import cycles between features, only the config module reads process.env,
  * and no `any` in src.
  */
 import { test } from 'node:test';
@@ -28,6 +28,12 @@ function imports(file: string): string[] {
 
 const all = files(SRC);
 
+/**
+ * The files other features may import: a feature's index.ts, and its light.ts where it has one (a
+ * subset of the index without heavy dependencies, for start-up-sensitive callers such as the CLI).
+ */
+const FEATURE_ENTRIES = ['index.ts', 'light.ts'];
+
 test('cross-feature imports go through the feature index', () => {
   const bad: string[] = [];
   for (const file of all) {
@@ -35,8 +41,28 @@ test('cross-feature imports go through the feature index', () => {
       const target = resolve(dirname(file), spec.replace(/\.js$/, '.ts'));
       if (feature(target) === feature(file)) continue;
       const rel = relative(join(SRC, feature(target)), target);
-      if (rel !== 'index.ts') bad.push(`${relative(SRC, file)} -> ${spec}`);
+      if (!FEATURE_ENTRIES.includes(rel)) bad.push(`${relative(SRC, file)} -> ${spec}`);
     }
+  }
+  assert.deepEqual(bad, []);
+});
+
+test('a light.ts loads no npm package, however deep (it exists to keep start-up light)', () => {
+  const bad: string[] = [];
+  for (const entry of all.filter((f) => relative(join(SRC, feature(f)), f) === 'light.ts')) {
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)(?!\s+type\b)(?:[^'"]*?from\s+|\s*)['"]([^'"]+)['"]/g)) {
+        const spec = m[1]!;
+        if (spec.startsWith('node:')) continue;
+        if (!spec.startsWith('.')) { bad.push(`${relative(SRC, entry)}: ${relative(SRC, file)} imports ${spec}`); continue; }
+        visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+      }
+    };
+    visit(entry);
   }
   assert.deepEqual(bad, []);
 });
