@@ -1,22 +1,37 @@
 /**
- * The wire side of the container contract over an undici Pool per model (instance): `POST
- * /invocations` with a streamed body and a streamed response (see invocation.ts), and `GET /ping`.
- * Connections are kept alive and unlimited in number (the slot scheduler bounds the calls in
- * flight); undici's own timeouts are off, since each call's signal carries its deadline.
+ * The wire side of the container contract: `POST /invocations` with a streamed body and streamed
+ * response over inferq's own keep-alive HTTP/1.1 connections, and `GET /ping` over node:http(s).
+ * Failures without an HTTP response become {@link ModelCallError}s classified as unreachable,
+ * stale-connection, connection-lost, timeout or aborted.
+ *
+ * Why hand-written (measured, issue 11): the per-call cost of node:http's client dominated a
+ * proxied small call, and undici 7.30.2 (a Pool per model instance, driven through its raw
+ * dispatch handler, the cheapest way in) was A/B-tested against this client in the bench's
+ * real-time echo row (`npm run bench -- --only=realtime --ab-dist=DIR`): it cost 1.25-1.6x the
+ * server CPU per call in every run (about +11 µs of client CPU per call on its own, 39 vs 27 µs),
+ * against an allowed 5 %; it also refuses an unsolicited 100 Continue and opens a second connection
+ * for a call made within an event-loop turn of the previous response. Re-run that A/B before
+ * replacing this (the undici client and its test changes are in this file's git history).
  */
-import { Pool } from 'undici';
-import { abortError, InvocationHandler, trackingConnector } from './invocation.js';
+import http from 'node:http';
+import https from 'node:https';
+import { abortError, Exchange, requestHead } from './http1-exchange.js';
+import { ConnectionPool } from './http1-pool.js';
 import type { ModelInvocation, ModelResponse } from './port.js';
 
 /**
- * Where a model listens, and the connections to it.
+ * Where a model listens: the invocation connections (a lean HTTP/1.1 client, see
+ * http1-exchange.ts) and the keep-alive agent for pings.
  * @internal
  */
 export interface ModelTarget {
   readonly invocationsUrl: URL;
-  readonly invocationsPath: string;
-  readonly pingPath: string;
-  readonly pool: Pool;
+  readonly pingUrl: URL;
+  /** Request line, Host and Connection of every invocation. */
+  readonly invocationPrefix: string;
+  readonly pool: ConnectionPool;
+  readonly agent: http.Agent;
+  readonly request: typeof http.request;
 }
 
 /**
@@ -29,13 +44,17 @@ export function createModelTarget(baseUrl: string): ModelTarget {
     throw new TypeError(`model URL must be http or https, got ${JSON.stringify(baseUrl)}`);
   }
   if (!base.pathname.endsWith('/')) base.pathname += '/';
+  const secure = base.protocol === 'https:';
+  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const invocationsUrl = new URL('invocations', base);
-  const pingUrl = new URL('ping', base);
+  const host = base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname;
   return {
     invocationsUrl,
-    invocationsPath: invocationsUrl.pathname + invocationsUrl.search,
-    pingPath: pingUrl.pathname + pingUrl.search,
-    pool: new Pool(base.origin, { connect: trackingConnector(), headersTimeout: 0, bodyTimeout: 0 }),
+    pingUrl: new URL('ping', base),
+    invocationPrefix: `POST ${invocationsUrl.pathname}${invocationsUrl.search} HTTP/1.1\r\nHost: ${base.host}\r\nConnection: keep-alive\r\n`,
+    pool: new ConnectionPool({ host, port: Number(base.port) || (secure ? 443 : 80), secure }),
+    agent,
+    request: secure ? https.request : http.request,
   };
 }
 
@@ -44,34 +63,26 @@ export function createModelTarget(baseUrl: string): ModelTarget {
  * @internal
  */
 export function closeModelTarget(target: ModelTarget): void {
-  target.pool.destroy().catch(() => undefined);
+  target.pool.destroy();
+  target.agent.destroy();
 }
 
 /**
  * Sends one `POST /invocations`. Resolves when the response headers arrive (any status); the body
  * is streamed. `call.body` is consumed, or destroyed on failure. After the headers, an abort, an
  * input error or a lost connection destroys the response body with the error.
- * @throws TypeError (as a rejection) for a header value that may not be sent.
  * @internal
  */
 export function invokeModel(target: ModelTarget, call: ModelInvocation): Promise<ModelResponse> {
   return new Promise<ModelResponse>((resolve, reject) => {
+    const url = target.invocationsUrl;
     if (call.signal.aborted) {
       if (!Buffer.isBuffer(call.body) && !call.body.destroyed) call.body.destroy();
-      reject(abortError(call.signal, target.invocationsUrl));
+      reject(abortError(call.signal, url));
       return;
     }
-    const headers = ['content-type', call.contentType ?? 'application/octet-stream', 'x-amzn-sagemaker-inference-id', call.inferenceId];
-    if (call.accept !== undefined) headers.push('accept', call.accept);
-    if (call.customAttributes !== undefined) headers.push('x-amzn-sagemaker-custom-attributes', call.customAttributes);
-    if (!Buffer.isBuffer(call.body)) {
-      if (call.contentLength !== undefined) headers.push('content-length', String(call.contentLength));
-      call.body.pause(); // undici resumes it once the request is on a connection: nothing flows past it meanwhile
-    }
-    target.pool.dispatch(
-      { method: 'POST', path: target.invocationsPath, headers, body: call.body, headersTimeout: 0, bodyTimeout: 0 },
-      new InvocationHandler(target.invocationsUrl, call, resolve, reject),
-    );
+    const length = Buffer.isBuffer(call.body) ? call.body.length : call.contentLength;
+    new Exchange(target.pool, url, call, requestHead(target.invocationPrefix, call, length), resolve, reject);
   });
 }
 
@@ -80,13 +91,34 @@ export function invokeModel(target: ModelTarget, call: ModelInvocation): Promise
  * status, refused, reset, timeout, or `signal` aborted). Never rejects.
  * @internal
  */
-export async function pingModel(target: ModelTarget, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  try {
-    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
-    const res = await target.pool.request({ method: 'GET', path: target.pingPath, signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) });
-    await res.body.dump();
-    return res.statusCode === 200;
-  } catch {
-    return false;
-  }
+export function pingModel(target: ModelTarget, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    let done = false;
+    const finish = (ok: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(ok);
+    };
+    const onAbort = (): void => {
+      req.destroy();
+      finish(false);
+    };
+    const req = target.request(target.pingUrl, { method: 'GET', agent: target.agent });
+    const timer = setTimeout(() => {
+      req.destroy();
+      finish(false);
+    }, timeoutMs);
+    timer.unref();
+    req.on('error', () => finish(false));
+    req.once('response', (res) => {
+      res.on('error', () => finish(false));
+      res.once('end', () => finish(res.statusCode === 200));
+      res.resume();
+    });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    req.end();
+  });
 }

@@ -61,14 +61,6 @@ after(async () => {
   server.close();
 });
 
-/**
- * One event-loop turn: undici hands a kept-alive connection back to its pool one turn after the
- * response ended (a call made sooner opens another connection).
- */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 function invoke(body: Buffer | Readable = Buffer.from('in'), contentLength?: number) {
   return client.invoke({ body, inferenceId: 'id-1', contentType: 'text/plain', signal: new AbortController().signal, ...(contentLength !== undefined ? { contentLength } : {}) });
 }
@@ -85,18 +77,15 @@ test('a small answer arrives whole; its connection is reused for the next call',
     const res = await invoke();
     assert.equal(res.whole?.toString(), 'out');
     assert.equal((await readAll(res.body)).toString(), 'out', 'the body stream still works');
-    await nextTurn();
   }
   assert.equal(seen.size, 1);
-  assert.match(requests[0]!, /^POST \/invocations HTTP\/1\.1\r\nhost: 127\.0\.0\.1:\d+\r\n/i);
-  assert.match(requests[0]!, /\r\ncontent-type: text\/plain\r\n/i);
-  assert.match(requests[0]!, /\r\nx-amzn-sagemaker-inference-id: id-1\r\n/i);
-  assert.match(requests[0]!, /\r\ncontent-length: 2\r\n\r\nin$/i);
+  assert.match(requests[0]!, /^POST \/invocations HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\n/);
+  assert.match(requests[0]!, /\r\nContent-Type: text\/plain\r\nX-Amzn-SageMaker-Inference-Id: id-1\r\nContent-Length: 2\r\n\r\nin$/);
 });
 
-test('a body that arrives after the head streams, with interim 1xx responses first', async () => {
+test('a body that arrives after the head streams, with an interim 100 Continue first', async () => {
   script = (socket) => {
-    socket.write('HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
+    socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
     setTimeout(() => socket.write('2\r\nde\r\n0\r\n\r\n'), 30);
   };
   const res = await invoke();
@@ -125,7 +114,6 @@ test('a kept-alive connection closed under the next request is a stale-connectio
     else socket.destroy();
   };
   assert.equal((await invoke()).whole?.toString(), 'ok');
-  await nextTurn();
   assert.equal((await rejection(invoke())).failure, 'stale-connection');
   script = (socket) => socket.destroy();
   assert.equal((await rejection(invoke())).failure, 'connection-lost', 'on a new connection it is a lost connection');
@@ -152,8 +140,8 @@ test('streamed request bodies: Content-Length when known, else chunked', async (
   };
   assert.equal((await invoke(Readable.from([Buffer.from('ab'), Buffer.from('cd')]), 4)).status, 204);
   assert.equal((await invoke(Readable.from([Buffer.from('ab'), Buffer.alloc(0), Buffer.from('cde')]))).status, 204);
-  assert.match(requests[0]!, /\r\ncontent-length: 4\r\n\r\nabcd$/i);
-  assert.match(requests[1]!, /\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n$/i);
+  assert.match(requests[0]!, /\r\nContent-Length: 4\r\n\r\nabcd$/);
+  assert.match(requests[1]!, /\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n$/);
 });
 
 test('a header value node:http would refuse is rejected before anything is sent', async () => {
