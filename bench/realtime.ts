@@ -4,10 +4,12 @@
  * (a) p50/p99 of sequential InvokeEndpoint calls (small body) vs the same model's `POST /invocations`
  *     [added p50 < 1 ms]. Both paths hit the very same echo model process: inferq's endpoint is
  *     `model: { url: … }` pointing at it.
- * (b) requests/s over 64 connections, through inferq vs direct [≥ 70 % of direct]: with the echo
- *     model (100 B bodies: nothing but inferq's own per-call cost, the worst case) and with the
- *     built-in `vad` model (Silero VAD on a 2.3 s WAV: a real model's work per call), each against
- *     the very model process called directly.
+ * (b) requests/s over 64 connections: with the echo model (100 B bodies: nothing but inferq's own
+ *     per-call cost, the worst case) through inferq vs through the thinnest node:http proxy
+ *     [≥ 90 % of the bare proxy], with the CPU µs per request of both servers' process trees (from
+ *     /proc), and both vs direct; with the built-in `vad` model (Silero VAD on a 2.3 s WAV: a real
+ *     model's work per call) through inferq vs the very model process called directly [≥ 70 %].
+ *     With `--ab-dist=DIR`, another build of inferq runs in the same alternating rounds (A/B).
  * (c) cold start of each built-in model from zero instances to the first 200, vs starting the model
  *     process directly and calling it as soon as its /ping answers 200; and the warm calls after it.
  */
@@ -21,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signRequest } from '../src/auth/index.js';
 import { builtinModelAvailable, type BuiltinModelName } from '../src/models/builtin-command.js';
+import { treeCpuMicros } from './cpu.js';
 import { printTable } from './lib.js';
 import { responseReader, runLoad, serialize, type LoadResult } from './load.js';
 import { startProcess, type BenchServer } from './process.js';
@@ -183,40 +186,49 @@ const ms0 = (v: number): string => v.toFixed(0);
 
 interface Latency { p50: number; p99: number }
 
-/** Sequential calls, direct and through inferq interleaved one for one (so drift hits both alike). */
-async function sequentialLatency(modelPort: number, server: BenchServer, warmup: number, n: number): Promise<{ direct: Latency; inferq: Latency; statuses: Map<number, number> }> {
+/** Sequential calls, direct and through each inferq interleaved one for one (so drift hits all alike). */
+async function sequentialLatency(modelPort: number, servers: readonly BenchServer[], warmup: number, n: number): Promise<{ direct: Latency; inferq: Latency[]; statuses: Map<number, number> }> {
   const body = smallBody();
   const direct = directRequest(modelPort, body, 'application/json');
-  const invokes = invokeRequests(server, 'echo', body, 'application/json', warmup + n);
+  const invokes = servers.map((server) => invokeRequests(server, 'echo', body, 'application/json', warmup + n));
   const a = await Connection.open(modelPort);
-  const b = await Connection.open(server.port);
+  const b = await Promise.all(servers.map((server) => Connection.open(server.port)));
   const d: number[] = [];
-  const q: number[] = [];
+  const q = servers.map((): number[] => []);
   const statuses = new Map<number, number>();
   try {
     for (let i = 0; i < warmup + n; i++) {
       const x = await a.timed(direct);
-      const y = await b.timed(invokes[i]!);
       count(statuses, x.status);
-      count(statuses, y.status);
-      if (i >= warmup) {
-        d.push(x.ms);
-        q.push(y.ms);
+      if (i >= warmup) d.push(x.ms);
+      for (const [k, conn] of b.entries()) {
+        const y = await conn.timed(invokes[k]![i]!);
+        count(statuses, y.status);
+        if (i >= warmup) q[k]!.push(y.ms);
       }
     }
   } finally {
     a.close();
-    b.close();
+    for (const conn of b) conn.close();
   }
-  d.sort((x, y) => x - y);
-  q.sort((x, y) => x - y);
-  return { direct: { p50: percentile(d, 50), p99: percentile(d, 99) }, inferq: { p50: percentile(q, 50), p99: percentile(q, 99) }, statuses };
+  const latency = (values: number[]): Latency => {
+    values.sort((x, y) => x - y);
+    return { p50: percentile(values, 50), p99: percentile(values, 99) };
+  };
+  return { direct: latency(d), inferq: q.map(latency), statuses };
 }
 
 /** One way to reach the model under load: a port and the (pre-built) requests to send there. */
 interface LoadPath {
   readonly port: number;
+  /** The server process whose CPU time (with its descendants') is measured per round, if any. */
+  readonly pid?: number;
   requests(n: number): Buffer[];
+}
+
+/** A load round, with the CPU time its server process tree used (when measured). */
+interface Round extends LoadResult {
+  readonly cpuMicros: number | undefined;
 }
 
 function directPath(modelPort: number, input: { body: Buffer; contentType: string }): LoadPath {
@@ -225,25 +237,36 @@ function directPath(modelPort: number, input: { body: Buffer; contentType: strin
 }
 
 function inferqPath(server: BenchServer, endpoint: string, input: { body: Buffer; contentType: string }): LoadPath {
-  return { port: server.port, requests: (n) => invokeRequests(server, endpoint, input.body, input.contentType, n) };
+  return { port: server.port, pid: server.pid, requests: (n) => invokeRequests(server, endpoint, input.body, input.contentType, n) };
 }
 
 /**
  * `n` requests over 64 connections on every path, after `warm` warm-up requests on each; in
- * `rounds` alternating rounds of n / rounds each, so drift of the machine's speed (or a model still
+ * `rounds` alternating rounds of n / rounds each (every other round in reverse order), so drift of the machine's speed (or a model still
  * warming up) hits every path alike. Returns each path's rounds.
  */
-async function alternatingLoad(paths: readonly LoadPath[], n: number, warm: number, rounds: number): Promise<LoadResult[][]> {
+async function alternatingLoad(paths: readonly LoadPath[], n: number, warm: number, rounds: number): Promise<Round[][]> {
   for (const path of paths) await runLoad(path.port, path.requests(warm), 64);
-  const out = paths.map((): LoadResult[] => []);
+  const out = paths.map((): Round[] => []);
   const per = Math.ceil(n / rounds);
   for (let r = 0; r < rounds; r++) {
-    for (const [i, path] of paths.entries()) {
+    const order = [...paths.entries()];
+    if (r % 2 === 1) order.reverse(); // no path always runs right after another
+    for (const [i, path] of order) {
       const requests = path.requests(per);
-      out[i]!.push(await runLoad(path.port, requests, 64));
+      const cpuBefore = path.pid === undefined ? 0 : treeCpuMicros(path.pid);
+      const result = await runLoad(path.port, requests, 64);
+      out[i]!.push({ ...result, cpuMicros: path.pid === undefined ? undefined : treeCpuMicros(path.pid) - cpuBefore });
     }
   }
   return out;
+}
+
+/** CPU µs per request over all rounds, per round in brackets; '—' when not measured. */
+function cpuPerRequest(runs: readonly Round[]): { total: number; rounds: string } {
+  const measured = runs.filter((r) => r.cpuMicros !== undefined);
+  const total = measured.reduce((sum, r) => sum + r.cpuMicros!, 0) / measured.reduce((sum, r) => sum + r.requests, 0);
+  return { total, rounds: measured.map((r) => (r.cpuMicros! / r.requests).toFixed(0)).join(' ') };
 }
 
 function combine(runs: readonly LoadResult[]): LoadResult {
@@ -263,26 +286,49 @@ function compare(measured: readonly LoadResult[], baseline: readonly LoadResult[
   return { rate, base, ratio: percent(rate / base), rounds: measured.map((m, i) => percent(m.perSecond / baseline[i]!.perSecond)).join(' ') };
 }
 
-function loadRow(label: string, inferq: readonly LoadResult[], direct: readonly LoadResult[]): (string | number)[] {
+function loadRow(label: string, inferq: readonly LoadResult[], direct: readonly LoadResult[], target = '≥ 70%'): (string | number)[] {
   const c = compare(inferq, direct);
   const rounds = inferq.length > 1 ? `; per round ${c.rounds}` : '';
-  return [label, c.rate, c.base, c.ratio, '≥ 70%', `inferq ${statusNote(combine(inferq).statuses)}; direct ${statusNote(combine(direct).statuses)}${rounds}`];
+  return [label, c.rate, c.base, c.ratio, target, `inferq ${statusNote(combine(inferq).statuses)}; baseline ${statusNote(combine(direct).statuses)}${rounds}`];
 }
 
-/** Rows (b) with the echo model: direct, through inferq, and through the bare node:http proxy, alternating. */
-async function echoLoadRows(modelPort: number, server: BenchServer, n: number): Promise<(string | number)[][]> {
+/** Another build of inferq, run beside this one in the echo rows (an A/B of CPU per request and rate). */
+export interface AbBuild {
+  /** Where it was built from, for the table. */
+  readonly label: string;
+  readonly start: StartServer;
+}
+
+/**
+ * Rows (b) with the echo model: direct, through inferq, and through the bare node:http proxy (and
+ * through the A/B build), alternating; with the CPU µs per request of inferq's and the proxy's processes.
+ */
+async function echoLoadRows(modelPort: number, server: BenchServer, other: BenchServer | undefined, n: number): Promise<(string | number)[][]> {
   const input = { body: smallBody(), contentType: 'application/json' };
   const proxy = await startProcess(['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts'), String(modelPort)]);
   try {
-    const proxyPath = directPath(proxy.port, input);
-    const [direct, inferq, bare] = await alternatingLoad([directPath(modelPort, input), inferqPath(server, 'echo', input), proxyPath], n, Math.min(2000, n), 3);
+    const paths = [directPath(modelPort, input), inferqPath(server, 'echo', input), { ...directPath(proxy.port, input), pid: proxy.pid }];
+    if (other !== undefined) paths.push(inferqPath(other, 'echo', input));
+    const [direct, inferq, bare, ab] = await alternatingLoad(paths, n, Math.min(2000, n), other === undefined ? 3 : 6);
     const viaBare = compare(bare!, direct!);
-    const ofBare = compare(inferq!, bare!);
-    return [
-      loadRow(`(b) echo (pure proxy overhead): requests/s, 64 connections, ${n} requests of 100 B`, inferq!, direct!),
-      ['(b) echo through a bare node:http proxy (no auth, no logic): requests/s', viaBare.rate, viaBare.base, viaBare.ratio, '—',
-        `per round ${viaBare.rounds}; inferq = ${ofBare.ratio} of this proxy (per round ${ofBare.rounds}); ${statusNote(combine(bare!).statuses)}`],
+    const ofDirect = compare(inferq!, direct!);
+    const cpu = cpuPerRequest(inferq!);
+    const bareCpu = cpuPerRequest(bare!);
+    const rows = [
+      loadRow(`(b) echo through inferq vs the bare node:http proxy: requests/s, 64 connections, ${n} requests of 100 B`, inferq!, bare!, '≥ 90%'),
+      ['(b) echo: server CPU µs per request, inferq vs the bare proxy', cpu.total.toFixed(0), bareCpu.total.toFixed(0), `${(cpu.total / bareCpu.total).toFixed(2)}×`, '—', `per round ${cpu.rounds} vs ${bareCpu.rounds} (user+system of each server process tree, /proc)`],
+      ['(b) echo (pure proxy overhead): inferq vs direct, requests/s', ofDirect.rate, ofDirect.base, ofDirect.ratio, '—', `per round ${ofDirect.rounds}`],
+      ['(b) echo through a bare node:http proxy (no auth, no logic) vs direct: requests/s', viaBare.rate, viaBare.base, viaBare.ratio, '—', `per round ${viaBare.rounds}; ${statusNote(combine(bare!).statuses)}`],
     ];
+    if (ab !== undefined) {
+      const abCpu = cpuPerRequest(ab);
+      const vs = compare(inferq!, ab);
+      rows.push(
+        ['(A/B) echo: server CPU µs per request, this build vs the A/B build', cpu.total.toFixed(0), abCpu.total.toFixed(0), `${(cpu.total / abCpu.total).toFixed(3)}×`, '—', `per round ${cpu.rounds} vs ${abCpu.rounds}; median of the per-round ratios ${median(inferq!.map((r, i) => r.cpuMicros! / ab[i]!.cpuMicros!)).toFixed(3)}×`],
+        ['(A/B) echo: requests/s, this build vs the A/B build', vs.rate, vs.base, vs.ratio, '—', `per round ${vs.rounds}; A/B build ${statusNote(combine(ab).statuses)}; vs bare proxy ${compare(ab, bare!).ratio}`],
+      );
+    }
+    return rows;
   } finally {
     await proxy.stop();
   }
@@ -300,6 +346,11 @@ async function vadLoadRow(start: StartServer, quick: boolean): Promise<(string |
   });
 }
 
+/** An inferq config with one endpoint `name` that is `model: { url }` on the model at `port`. */
+function urlEndpointConfig(name: BuiltinModelName, port: number): string {
+  return `endpoints:\n  - name: ${name}\n    model: { url: 'http://127.0.0.1:${port}' }\n    async: { maxConcurrentInvocations: 64 }\n    realtime: { maxWaiting: 1000 }\n`;
+}
+
 /**
  * Starts the built-in model `name` directly on a free port, waits for its /ping, starts inferq with
  * an endpoint of the same name that is `model: { url }` on that process, runs `use`, then stops both.
@@ -309,7 +360,7 @@ async function withModelBehindInferq<T>(start: StartServer, name: BuiltinModelNa
   const model = spawnModel(name, port);
   try {
     await waitHealthy(model, port);
-    const server = await start(`endpoints:\n  - name: ${name}\n    model: { url: 'http://127.0.0.1:${port}' }\n    async: { maxConcurrentInvocations: 64 }\n    realtime: { maxWaiting: 1000 }\n`);
+    const server = await start(urlEndpointConfig(name, port));
     try {
       return await use(port, server);
     } finally {
@@ -379,17 +430,25 @@ function coldRows(name: BuiltinModelName, q: ColdRun[], d: ColdRun[]): (string |
 }
 
 /** Runs the real-time benchmarks and prints their table. */
-export async function benchRealtime(start: StartServer, quick: boolean): Promise<void> {
+export async function benchRealtime(start: StartServer, quick: boolean, ab?: AbBuild): Promise<void> {
   const warmup = quick ? 200 : 500;
   const calls = quick ? 500 : 2000;
   const loadN = quick ? 5000 : 20000;
   const rows: (string | number)[][] = [];
 
   await withModelBehindInferq(start, 'echo', async (modelPort, server) => {
-    const lat = await sequentialLatency(modelPort, server, warmup, calls);
-    rows.push([`(a) sequential call p50 (ms), ${calls} calls of 100 B`, ms3(lat.inferq.p50), ms3(lat.direct.p50), `${(lat.inferq.p50 / lat.direct.p50).toFixed(2)}×`, '—', `p99 ${ms3(lat.inferq.p99)} vs ${ms3(lat.direct.p99)} direct; ${statusNote(lat.statuses)}`]);
-    rows.push(['(a) added p50 latency (ms)', ms3(lat.inferq.p50 - lat.direct.p50), '—', '—', '< 1 ms', `added p99 ${ms3(lat.inferq.p99 - lat.direct.p99)} ms`]);
-    rows.push(...(await echoLoadRows(modelPort, server, loadN)));
+    const other = ab === undefined ? undefined : await ab.start(urlEndpointConfig('echo', modelPort));
+    try {
+      const lat = await sequentialLatency(modelPort, other === undefined ? [server] : [server, other], warmup, calls);
+      const mine = lat.inferq[0]!;
+      rows.push([`(a) sequential call p50 (ms), ${calls} calls of 100 B`, ms3(mine.p50), ms3(lat.direct.p50), `${(mine.p50 / lat.direct.p50).toFixed(2)}×`, '—', `p99 ${ms3(mine.p99)} vs ${ms3(lat.direct.p99)} direct; ${statusNote(lat.statuses)}`]);
+      rows.push(['(a) added p50 latency (ms)', ms3(mine.p50 - lat.direct.p50), '—', '—', '< 1 ms', `added p99 ${ms3(mine.p99 - lat.direct.p99)} ms`]);
+      const theirs = lat.inferq[1];
+      if (theirs !== undefined) rows.push(['(A/B) added p50 latency (ms), this build vs the A/B build', ms3(mine.p50 - lat.direct.p50), ms3(theirs.p50 - lat.direct.p50), '—', '—', `A/B build: ${ab!.label}; added p99 ${ms3(theirs.p99 - lat.direct.p99)} ms`]);
+      rows.push(...(await echoLoadRows(modelPort, server, other, loadN)));
+    } finally {
+      await other?.stop();
+    }
   });
   rows.push(await vadLoadRow(start, quick));
 
@@ -417,8 +476,9 @@ export async function benchRealtime(start: StartServer, quick: boolean): Promise
     'distinct signature (no reuse). inferq\'s endpoint is `model: { url }` on the very echo process called directly, with',
     '`async.maxConcurrentInvocations: 64` and `realtime.maxWaiting: 1000`. The load client, inferq and the model share',
     'this machine\'s cores. (b) echo: direct, inferq and bench/bare-proxy.ts (the thinnest node:http reverse proxy:',
-    'no auth, no routing, a keep-alive agent to the same model) in three alternating rounds, after 2,000 warm-up calls',
-    'on each path. vad: the built `vad` model process and the WAV of (c), 64 warm-up calls on each path, then two',
+    'no auth, no routing, a keep-alive agent to the same model) in three alternating rounds (six with --ab-dist, the',
+    'A/B build being a fourth path; every other round runs the paths in reverse order), after 2,000 warm-up calls on',
+    'each path; CPU is user+system time of each server\'s process tree from /proc over each round. vad: the built `vad` model process and the WAV of (c), 64 warm-up calls on each path, then two',
     'alternating rounds (inferq\'s endpoint `vad` is `model: { url }` on that process). (c) inferq is started afresh',
     'per run (model at `instances: { min: 0, max: 1 }`), so the cold call also pays inferq\'s own first-request cost;',
     'the direct baseline spawns the same built model and polls /ping every 5 ms; inferq polls a starting model every',

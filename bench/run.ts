@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: starts the real inferq server (built dist) and a bare node:http baseline, runs
  * each benchmark against both in the same run and prints tables. Not a test: numbers only.
- * `--quick` runs smaller counts; `--only=s3|async|realtime|cli` runs one group.
+ * `--quick` runs smaller counts; `--only=s3|async|realtime|cli` runs one group. `--ab-dist=DIR` (a copy
+ * of another build's dist/, e.g. of main) adds that build to the real-time echo rows, in the same
+ * alternating rounds, for an A/B of CPU per request and rate.
  */
 import { cpus } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,17 +22,23 @@ export type { BenchServer } from './process.js';
 /** Starts inferq with a YAML config; `prepare` runs on the data dir before start. */
 export type StartServer = (configYaml: string, prepare?: (dataDir: string) => Promise<void>) => Promise<BenchServer>;
 
-const startInferq: StartServer = async (configYaml, prepare) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'inferq-bench-'));
-  const config = join(dataDir, 'inferq.yaml');
-  writeFileSync(config, configYaml);
-  await prepare?.(dataDir);
-  return startProcess([join(ROOT, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--config', config], () => rmSync(dataDir, { recursive: true, force: true }));
-};
+/** Starts inferq from the build in `dist` (this tree's, or an older build's copy for an A/B run). */
+function inferqStarter(dist: string): StartServer {
+  return async (configYaml, prepare) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'inferq-bench-'));
+    const config = join(dataDir, 'inferq.yaml');
+    writeFileSync(config, configYaml);
+    await prepare?.(dataDir);
+    return startProcess([join(dist, 'cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--config', config], () => rmSync(dataDir, { recursive: true, force: true }));
+  };
+}
+
+const startInferq = inferqStarter(join(ROOT, 'dist'));
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  const abDist = process.argv.find((a) => a.startsWith('--ab-dist='))?.slice('--ab-dist='.length);
   process.stdout.write(`inferq benchmarks on node ${process.version}, ${cpus().length} cores${quick ? ' (quick)' : ''}\n`);
   const baseline = await startProcess(['--import', 'tsx', join(ROOT, 'bench/baseline-server.ts')]);
   try {
@@ -40,7 +48,7 @@ async function main(): Promise<void> {
       await inferq.stop();
     }
     if (!only || only === 'async') await benchAsync(startInferq, baseline, quick);
-    if (!only || only === 'realtime') await benchRealtime(startInferq, quick);
+    if (!only || only === 'realtime') await benchRealtime(startInferq, quick, abDist === undefined ? undefined : { label: abDist, start: inferqStarter(resolve(abDist)) });
     if (!only || only === 'cli') await benchCli(startInferq, quick);
   } finally {
     await baseline.stop();

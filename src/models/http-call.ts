@@ -1,9 +1,17 @@
 /**
  * The wire side of the container contract: `POST /invocations` with a streamed body and streamed
- * response over inferq's own keep-alive HTTP/1.1 connections (the per-call cost of node:http's
- * client dominated a proxied small call), and `GET /ping` over node:http(s). Failures without an
- * HTTP response become {@link ModelCallError}s classified as unreachable, connection-lost,
- * timeout or aborted.
+ * response over inferq's own keep-alive HTTP/1.1 connections, and `GET /ping` over node:http(s).
+ * Failures without an HTTP response become {@link ModelCallError}s classified as unreachable,
+ * stale-connection, connection-lost, timeout or aborted.
+ *
+ * Why hand-written (measured, issue 11): the per-call cost of node:http's client dominated a
+ * proxied small call, and undici 7.30.2 (a Pool per model instance, driven through its raw
+ * dispatch handler, the cheapest way in) was A/B-tested against this client in the bench's
+ * real-time echo row (`npm run bench -- --only=realtime --ab-dist=DIR`): it cost 1.25-1.6x the
+ * server CPU per call in every run (about +11 µs of client CPU per call on its own, 39 vs 27 µs),
+ * against an allowed 5 %; it also refuses an unsolicited 100 Continue and opens a second connection
+ * for a call made within an event-loop turn of the previous response. Re-run that A/B before
+ * replacing this (the undici client and its test changes are in this file's git history).
  */
 import http from 'node:http';
 import https from 'node:https';
