@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: starts the real inferq server (built dist) and a bare node:http baseline, runs
  * each benchmark against both in the same run and prints tables. Not a test: numbers only.
- * `--quick` runs smaller counts; `--only=s3|async|realtime` runs one group.
+ * `--quick` runs smaller counts; `--only=s3|async|realtime|pipeline` runs one group (`pipeline`:
+ * the async row (b) alone). `--compare=DIR` adds another built checkout (e.g. a `git worktree` of an
+ * older commit, with its own dist/) to row (b), measured in the same rounds: an A/B of two builds.
  */
 import { cpus } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { benchAsync } from './async.js';
+import { benchAsync, benchPipeline, type PipelineBuild } from './async.js';
 import { benchRealtime } from './realtime.js';
 import { benchObjectStore } from './s3.js';
 import { startProcess, type BenchServer } from './process.js';
@@ -19,17 +21,22 @@ export type { BenchServer } from './process.js';
 /** Starts inferq with a YAML config; `prepare` runs on the data dir before start. */
 export type StartServer = (configYaml: string, prepare?: (dataDir: string) => Promise<void>) => Promise<BenchServer>;
 
-const startInferq: StartServer = async (configYaml, prepare) => {
+/** Starts the inferq built in checkout `root` (its dist/). */
+const inferqAt = (root: string): StartServer => async (configYaml, prepare) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'inferq-bench-'));
   const config = join(dataDir, 'inferq.yaml');
   writeFileSync(config, configYaml);
   await prepare?.(dataDir);
-  return startProcess([join(ROOT, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--config', config], () => rmSync(dataDir, { recursive: true, force: true }));
+  return startProcess([join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--config', config], () => rmSync(dataDir, { recursive: true, force: true }));
 };
+
+const startInferq = inferqAt(ROOT);
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  const compareRoot = process.argv.find((a) => a.startsWith('--compare='))?.slice('--compare='.length);
+  const compare: PipelineBuild | undefined = compareRoot ? { name: compareRoot, start: inferqAt(resolve(compareRoot)) } : undefined;
   process.stdout.write(`inferq benchmarks on node ${process.version}, ${cpus().length} cores${quick ? ' (quick)' : ''}\n`);
   const baseline = await startProcess(['--import', 'tsx', join(ROOT, 'bench/baseline-server.ts')]);
   try {
@@ -38,7 +45,8 @@ async function main(): Promise<void> {
       await benchObjectStore(inferq, baseline, quick);
       await inferq.stop();
     }
-    if (!only || only === 'async') await benchAsync(startInferq, baseline, quick);
+    if (!only || only === 'async') await benchAsync(startInferq, baseline, quick, compare);
+    if (only === 'pipeline') await benchPipeline([{ name: 'this build', start: startInferq }, ...(compare ? [compare] : [])], baseline, quick);
     if (!only || only === 'realtime') await benchRealtime(startInferq, quick);
   } finally {
     await baseline.stop();
