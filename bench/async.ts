@@ -4,7 +4,10 @@
  *     with, in the same rounds, a reference: the bare server plus SigV4 verification and a durable
  *     append (bench/durable-baseline-server.ts), the least an authenticated durable 202 costs, and
  *     inferq with `server.queueDurability: process-crash` (202 without waiting for the fdatasync)
- * (b) completed requests/s end to end with an instant model [≥ 1,000/s]
+ * (b) the pipeline end to end with the built-in echo endpoint at its default configuration: 20,000
+ *     inline requests from 64 connections, completed/s until the backlog is empty [≥ 4,000/s], and
+ *     the CPU µs (user+system, /proc, every inferq process: worker threads, model processes) per
+ *     completed request beside a bare node:http 202 server's per request [≤ 6×, moonshot 4×]
  * (c) p50/p99 from 202 to output written, light load [p50 ≤ 5 ms]
  * (d) peak RSS while a 1 GiB input flows through a model [≤ 300 MB]
  * (e) enqueue rate and RSS with 1,000,000 requests queued [no worse than empty]
@@ -16,7 +19,8 @@ import { Readable } from 'node:stream';
 import { signRequest } from '../src/auth/index.js';
 import { openSqliteJobQueue } from '../src/queue/index.js';
 import { runLoad, serialize } from './load.js';
-import { agent, peakRssMiB, printTable, send, signS3 } from './lib.js';
+import { measureCpu } from './cpu.js';
+import { agent, peakRssMiB, printTable, send, signS3, throughput } from './lib.js';
 import { startProcess } from './process.js';
 import type { BenchServer, StartServer } from './run.js';
 
@@ -82,18 +86,79 @@ async function awaitDrained(base: string, endpoint: string): Promise<void> {
   }
 }
 
-async function endToEnd(server: BenchServer, n: number): Promise<number> {
+/** The built-in echo endpoint with its default configuration (row (b)). */
+const DEFAULT_ECHO = 'endpoints:\n  - name: echo\n    model: { builtin: echo }\n';
+
+/** Checks, through the status API, that every request succeeded. */
+async function checkAllSucceeded(server: BenchServer, ids: readonly string[]): Promise<void> {
+  const failed: string[] = [];
+  await throughput(ids.length, 64, async (i) => {
+    const url = new URL(`/endpoints/echo/async-invocations/${ids[i]!}`, server.url);
+    const res = await send('GET', url.href, signedHeaders('GET', url));
+    const status = res.status === 200 ? (JSON.parse(res.text) as { Status: string }).Status : `HTTP ${res.status}`;
+    if (status !== 'Succeeded') failed.push(`${ids[i]!}: ${status}`);
+  });
+  if (failed.length > 0) throw new Error(`${failed.length} of ${ids.length} requests did not succeed: ${failed.slice(0, 5).join(', ')}`);
+}
+
+/** One drain: `n` inline requests from 64 connections, timed until the backlog is empty, with the server tree's CPU. */
+async function drainRound(server: BenchServer, n: number): Promise<{ perSecond: number; cpuUs: number }> {
   const { buffers, ids } = asyncRequests(server.url, 'echo', n);
-  const started = performance.now();
-  const load = await runLoad(server.port, buffers, 64);
-  if (load.statuses.get(202) !== n) throw new Error(`not all accepted: ${[...load.statuses].join(' ')}`);
-  await awaitDrained(server.url, 'echo');
-  const seconds = (performance.now() - started) / 1000;
-  for (let i = 0; i < ids.length; i += Math.ceil(ids.length / 100)) {
-    const doc = await awaitTerminal(server.url, 'echo', ids[i]!);
-    if (doc.Status !== 'Succeeded') throw new Error(`${ids[i]} ended ${doc.Status}`);
+  const { result: seconds, cpuSeconds } = await measureCpu(server.pid, async () => {
+    const started = performance.now();
+    const load = await runLoad(server.port, buffers, 64);
+    if (load.statuses.get(202) !== n) throw new Error(`not all accepted: ${[...load.statuses].join(' ')}`);
+    await awaitDrained(server.url, 'echo');
+    return (performance.now() - started) / 1000;
+  });
+  await checkAllSucceeded(server, ids);
+  return { perSecond: n / seconds, cpuUs: (cpuSeconds * 1e6) / n };
+}
+
+/** The bare 202 server's CPU µs per request for the same `n` requests. */
+async function bareCpuUs(baseline: BenchServer, n: number): Promise<number> {
+  const { buffers } = asyncRequests(baseline.url, 'echo', n);
+  const { cpuSeconds } = await measureCpu(baseline.pid, () => runLoad(baseline.port, buffers, 64));
+  return (cpuSeconds * 1e6) / n;
+}
+
+/** A build of inferq to measure: this checkout's or another one's (`--compare`). */
+export interface PipelineBuild {
+  readonly name: string;
+  readonly start: StartServer;
+}
+
+/**
+ * Row (b): the async pipeline end to end with the built-in echo endpoint at its defaults. Each
+ * round drains `n` requests on every build and measures the bare server on the same requests;
+ * medians of the rounds are reported.
+ */
+async function pipelineRows(builds: readonly PipelineBuild[], baseline: BenchServer, n: number, rounds: number): Promise<(string | number)[][]> {
+  const servers = await Promise.all(builds.map((b) => b.start(DEFAULT_ECHO)));
+  for (const server of servers) await drainRound(server, 2000); // warm-up (JIT, model connections)
+  const bare: number[] = [];
+  const results = servers.map(() => ({ rates: [] as number[], cpu: [] as number[] }));
+  for (let r = 0; r < rounds; r++) {
+    bare.push(await bareCpuUs(baseline, n));
+    for (const [i, server] of servers.entries()) {
+      const round = await drainRound(server, n);
+      results[i]!.rates.push(round.perSecond);
+      results[i]!.cpu.push(round.cpuUs);
+    }
   }
-  return n / seconds;
+  for (const server of servers) await server.stop();
+  const bareUs = median(bare);
+  return builds.flatMap((build, i) => {
+    const { rates, cpu } = results[i]!;
+    const label = builds.length > 1 ? ` [${build.name}]` : '';
+    const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(' ');
+    return [
+      [`(b) completed requests/s end to end, echo at its default config${label}`, median(rates), '—', '—', '≥ 4,000/s',
+        `${n} inline requests from 64 connections until the backlog is empty, all checked Succeeded; per-round ${fmt(rates)}`],
+      [`(b) server CPU µs per completed request (every inferq process)${label}`, median(cpu), bareUs, `${(median(cpu) / bareUs).toFixed(1)}×`, '≤ 6× (moonshot 4×)',
+        `baseline: the bare 202 server's CPU µs per request, same requests; per-round ${fmt(cpu)} vs ${fmt(bare)}`],
+    ];
+  });
 }
 
 async function latency(server: BenchServer, n: number): Promise<{ p50: number; p99: number }> {
@@ -212,14 +277,24 @@ async function acceptRows(start: StartServer, baseline: BenchServer, n: number):
   ];
 }
 
-/** Runs the async benchmarks and prints their table. */
-export async function benchAsync(start: StartServer, baseline: BenchServer, quick: boolean): Promise<void> {
+/** Requests per drain of row (b). */
+const PIPELINE_REQUESTS = 20_000;
+
+/** Runs row (b) alone (`--only=pipeline`), for this build and optionally another one, and prints it. */
+export async function benchPipeline(builds: readonly PipelineBuild[], baseline: BenchServer, quick: boolean): Promise<void> {
+  const rows = await pipelineRows(builds, baseline, PIPELINE_REQUESTS, quick ? 1 : 3);
+  agent.destroy();
+  printTable('Asynchronous pipeline end to end', ['metric', 'inferq', 'baseline', 'ratio', 'target', 'notes'], rows);
+}
+
+/** Runs the async benchmarks and prints their table; `compare` adds another build to row (b). */
+export async function benchAsync(start: StartServer, baseline: BenchServer, quick: boolean, compare?: PipelineBuild): Promise<void> {
+  const builds = [{ name: 'this build', start }, ...(compare ? [compare] : [])];
   const n = quick ? 10000 : 30000;
   const [a, reference, processCrash, ...e] = await acceptRows(start, baseline, n);
   const rows: (string | number)[][] = a && reference && processCrash ? [a, reference, processCrash] : [];
+  rows.push(...(await pipelineRows(builds, baseline, PIPELINE_REQUESTS, quick ? 1 : 3)));
   const full = await start(CONFIG(true));
-  const b = await endToEnd(full, quick ? 2000 : 10000);
-  rows.push(['(b) completed requests/s end to end (echo model)', b, '—', '—', '≥ 1,000/s', '']);
   const c = await latency(full, quick ? 100 : 500);
   rows.push(['(c) 202 → output written, p50 ms', c.p50, '—', '—', '≤ 5 ms', `p99 ${c.p99} ms`]);
   const d = await gibThroughModel(full);

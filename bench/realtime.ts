@@ -9,7 +9,7 @@
  *     [≥ 90 % of the bare proxy], with the CPU µs per request of both servers' process trees (from
  *     /proc), and both vs direct; with the built-in `vad` model (Silero VAD on a 2.3 s WAV: a real
  *     model's work per call) through inferq vs the very model process called directly [≥ 70 %].
- *     With `--ab-dist=DIR`, another build of inferq runs in the same alternating rounds (A/B).
+ *     With `--compare=DIR`, another build of inferq runs in the same alternating rounds (A/B).
  * (c) cold start of each built-in model from zero instances to the first 200, vs starting the model
  *     process directly and calling it as soon as its /ping answers 200; and the warm calls after it.
  */
@@ -476,7 +476,7 @@ export async function benchRealtime(start: StartServer, quick: boolean, ab?: AbB
     'distinct signature (no reuse). inferq\'s endpoint is `model: { url }` on the very echo process called directly, with',
     '`async.maxConcurrentInvocations: 64` and `realtime.maxWaiting: 1000`. The load client, inferq and the model share',
     'this machine\'s cores. (b) echo: direct, inferq and bench/bare-proxy.ts (the thinnest node:http reverse proxy:',
-    'no auth, no routing, a keep-alive agent to the same model) in three alternating rounds (six with --ab-dist, the',
+    'no auth, no routing, a keep-alive agent to the same model) in three alternating rounds (six with --compare, the',
     'A/B build being a fourth path; every other round runs the paths in reverse order), after 2,000 warm-up calls on',
     'each path; CPU is user+system time of each server\'s process tree from /proc over each round. vad: the built `vad` model process and the WAV of (c), 64 warm-up calls on each path, then two',
     'alternating rounds (inferq\'s endpoint `vad` is `model: { url }` on that process). (c) inferq is started afresh',

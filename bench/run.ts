@@ -1,15 +1,16 @@
 /**
  * `npm run bench`: starts the real inferq server (built dist) and a bare node:http baseline, runs
  * each benchmark against both in the same run and prints tables. Not a test: numbers only.
- * `--quick` runs smaller counts; `--only=s3|async|realtime|cli` runs one group. `--ab-dist=DIR` (a copy
- * of another build's dist/, e.g. of main) adds that build to the real-time echo rows, in the same
- * alternating rounds, for an A/B of CPU per request and rate.
+ * `--quick` runs smaller counts; `--only=s3|async|realtime|pipeline|cli` runs one group (`pipeline`:
+ * the async row (b) alone). `--compare=DIR` adds another built checkout (e.g. a `git worktree` of an
+ * older commit, with its own dist/) to row (b) and the real-time echo rows, measured in the same
+ * rounds: an A/B of two builds. (The cli group has its own `--cli-before=DIST`.)
  */
 import { cpus } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { benchAsync } from './async.js';
+import { benchAsync, benchPipeline, type PipelineBuild } from './async.js';
 import { benchCli } from './cli.js';
 import { benchRealtime } from './realtime.js';
 import { benchObjectStore } from './s3.js';
@@ -22,23 +23,22 @@ export type { BenchServer } from './process.js';
 /** Starts inferq with a YAML config; `prepare` runs on the data dir before start. */
 export type StartServer = (configYaml: string, prepare?: (dataDir: string) => Promise<void>) => Promise<BenchServer>;
 
-/** Starts inferq from the build in `dist` (this tree's, or an older build's copy for an A/B run). */
-function inferqStarter(dist: string): StartServer {
-  return async (configYaml, prepare) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'inferq-bench-'));
-    const config = join(dataDir, 'inferq.yaml');
-    writeFileSync(config, configYaml);
-    await prepare?.(dataDir);
-    return startProcess([join(dist, 'cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--config', config], () => rmSync(dataDir, { recursive: true, force: true }));
-  };
-}
+/** Starts the inferq built in checkout `root` (its dist/). */
+const inferqAt = (root: string): StartServer => async (configYaml, prepare) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'inferq-bench-'));
+  const config = join(dataDir, 'inferq.yaml');
+  writeFileSync(config, configYaml);
+  await prepare?.(dataDir);
+  return startProcess([join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--config', config], () => rmSync(dataDir, { recursive: true, force: true }));
+};
 
-const startInferq = inferqStarter(join(ROOT, 'dist'));
+const startInferq = inferqAt(ROOT);
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-  const abDist = process.argv.find((a) => a.startsWith('--ab-dist='))?.slice('--ab-dist='.length);
+  const compareRoot = process.argv.find((a) => a.startsWith('--compare='))?.slice('--compare='.length);
+  const compare: PipelineBuild | undefined = compareRoot ? { name: compareRoot, start: inferqAt(resolve(compareRoot)) } : undefined;
   process.stdout.write(`inferq benchmarks on node ${process.version}, ${cpus().length} cores${quick ? ' (quick)' : ''}\n`);
   const baseline = await startProcess(['--import', 'tsx', join(ROOT, 'bench/baseline-server.ts')]);
   try {
@@ -47,8 +47,9 @@ async function main(): Promise<void> {
       await benchObjectStore(inferq, baseline, quick);
       await inferq.stop();
     }
-    if (!only || only === 'async') await benchAsync(startInferq, baseline, quick);
-    if (!only || only === 'realtime') await benchRealtime(startInferq, quick, abDist === undefined ? undefined : { label: abDist, start: inferqStarter(resolve(abDist)) });
+    if (!only || only === 'async') await benchAsync(startInferq, baseline, quick, compare);
+    if (only === 'pipeline') await benchPipeline([{ name: 'this build', start: startInferq }, ...(compare ? [compare] : [])], baseline, quick);
+    if (!only || only === 'realtime') await benchRealtime(startInferq, quick, compare === undefined ? undefined : { label: compare.name, start: compare.start });
     if (!only || only === 'cli') await benchCli(startInferq, quick);
   } finally {
     await baseline.stop();

@@ -115,6 +115,21 @@ const DEFAULT_ENDPOINTS: readonly z.input<typeof endpointSchema>[] = [
   { name: 'vad', model: { builtin: 'vad' } },
 ];
 
+/** `async.maxConcurrentInvocations` when the endpoint gives none, for any model but the built-in echo. */
+export const DEFAULT_MAX_CONCURRENT_INVOCATIONS = 4;
+
+/**
+ * `async.maxConcurrentInvocations` of the built-in echo model when the endpoint gives none: it
+ * answers at once, so the calls in flight, not the model, bound its throughput; 64 lets batches
+ * of claims, object commits and finishes form (see the async row (b) of `npm run bench`).
+ */
+export const ECHO_MAX_CONCURRENT_INVOCATIONS = 64;
+
+/** The default calls in flight per instance of `model`. */
+function defaultMaxConcurrentInvocations(model: ModelConfig): number {
+  return model.kind === 'builtin' && model.builtin === 'echo' ? ECHO_MAX_CONCURRENT_INVOCATIONS : DEFAULT_MAX_CONCURRENT_INVOCATIONS;
+}
+
 function parseS3Path(uri: string): S3Path {
   const rest = uri.slice('s3://'.length);
   const slash = rest.indexOf('/');
@@ -147,7 +162,7 @@ function resolveEndpoints(raw: z.output<typeof endpointSchema>[], configDir: str
       async: {
         output: parseS3Path(e.async.outputPath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/output`),
         failure: parseS3Path(e.async.failurePath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/failures`),
-        maxConcurrentInvocations: e.async.maxConcurrentInvocations,
+        maxConcurrentInvocations: e.async.maxConcurrentInvocations ?? defaultMaxConcurrentInvocations(model),
         maxAttempts: e.async.maxAttempts,
       },
     };

@@ -99,8 +99,13 @@ export const asyncSchema = z.strictObject({
   outputPath: s3PathSchema.optional(),
   /** Where failures go. @default s3://inferq-async/<endpoint>/failures */
   failurePath: s3PathSchema.optional(),
-  /** Calls in flight per model instance, real-time and async together (SageMaker's MaxConcurrentInvocationsPerInstance). @default 4 */
-  maxConcurrentInvocations: z.number().int().min(1).max(1000).default(4),
+  /**
+   * Calls in flight per model instance, real-time and async together (SageMaker's
+   * MaxConcurrentInvocationsPerInstance). When absent: 64 for the built-in echo model (it answers
+   * at once, so only many calls in flight keep it busy), 4 for every other model (see
+   * resolve.ts DEFAULT_MAX_CONCURRENT_INVOCATIONS). @default 4
+   */
+  maxConcurrentInvocations: z.number().int().min(1).max(1000).optional(),
   /** Times a request is started before it fails because its workers kept dying. @default 3 */
   maxAttempts: z.number().int().min(1).max(100).default(3),
 });

@@ -7,7 +7,7 @@
  * Why hand-written (measured, issue 11): the per-call cost of node:http's client dominated a
  * proxied small call, and undici 7.30.2 (a Pool per model instance, driven through its raw
  * dispatch handler, the cheapest way in) was A/B-tested against this client in the bench's
- * real-time echo row (`npm run bench -- --only=realtime --ab-dist=DIR`): it cost 1.25-1.6x the
+ * real-time echo row (`npm run bench -- --only=realtime --compare=DIR`, DIR a built checkout): it cost 1.25-1.6x the
  * server CPU per call in every run (about +11 µs of client CPU per call on its own, 39 vs 27 µs),
  * against an allowed 5 %; it also refuses an unsolicited 100 Continue and opens a second connection
  * for a call made within an event-loop turn of the previous response. Re-run that A/B before

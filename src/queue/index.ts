@@ -2,6 +2,7 @@
 export type {
   EnqueueResult,
   Job,
+  JobFinish,
   JobInput,
   JobOutcome,
   JobQueue,

@@ -66,6 +66,12 @@ export interface JobOutcome {
   readonly failureReason?: string;
 }
 
+/** One entry of {@link JobQueue.finishMany}: the outcome to record for job `id`. */
+export interface JobFinish {
+  readonly id: string;
+  readonly outcome: JobOutcome;
+}
+
 /** Result of {@link JobQueue.enqueue}. */
 export interface EnqueueResult {
   readonly job: Job;
@@ -97,6 +103,14 @@ export interface JobQueue {
   renew(owner: string, ids: readonly string[], leaseMs: number, now: number): Promise<string[]>;
   /** Records a terminal outcome if `owner` still holds the lease; false when the lease was lost. */
   finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean>;
+  /**
+   * {@link finish} for several jobs at once, in one round trip and one transaction where the
+   * backend has them (a worker records the outcomes that became ready together in one call).
+   * Resolves to one result per entry, in order: true where `owner` still held the lease. Rejects
+   * with InvalidArgument, recording nothing, when any outcome is not terminal; a storage failure
+   * rejects the whole call, and no outcome of it is recorded.
+   */
+  finishMany(owner: string, finishes: readonly JobFinish[], now: number): Promise<boolean[]>;
   /** Gives a leased job back to the queue without counting the attempt (e.g. the model became unhealthy). */
   release(owner: string, id: string): Promise<void>;
   /**

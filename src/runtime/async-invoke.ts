@@ -19,6 +19,8 @@ import { resolveInputLocation, resultLocations, s3Uri } from './locations.js';
  */
 export class BacklogGauge {
   private readonly cache = new Map<string, { queued: number; at: number }>();
+  /** The reading in progress per endpoint: the requests that find the last one stale share it. */
+  private readonly reading = new Map<string, Promise<number>>();
   constructor(private readonly queue: JobQueue) {}
 
   /** Counts a job this process just enqueued into the current reading. */
@@ -31,10 +33,14 @@ export class BacklogGauge {
   queued(endpoint: string, now: number): number | Promise<number> {
     const hit = this.cache.get(endpoint);
     if (hit && now - hit.at < BACKLOG_REFRESH_MS) return hit.queued;
-    return this.queue.stats(endpoint, now).then(({ queued }) => {
+    const pending = this.reading.get(endpoint);
+    if (pending) return pending;
+    const reading = this.queue.stats(endpoint, now).then(({ queued }) => {
       this.cache.set(endpoint, { queued, at: now });
       return queued;
-    });
+    }).finally(() => this.reading.delete(endpoint));
+    this.reading.set(endpoint, reading);
+    return reading;
   }
 }
 

@@ -20,6 +20,7 @@ import type { SlotScheduler } from '../scheduling/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import { sleepUnlessAborted, storageRetryDelay, type StorageRetryPolicy } from './backoff.js';
 import { executeJob, type ExecuteContext, type ExecuteResult } from './execute.js';
+import type { FinishBatcher } from './finish-batch.js';
 
 /** What a dispatcher needs. */
 export interface DispatcherDeps {
@@ -30,6 +31,8 @@ export interface DispatcherDeps {
   readonly slots: SlotScheduler;
   readonly execute: Omit<ExecuteContext, 'model' | 'maxAttempts'>;
   readonly owner: string;
+  /** Records terminal outcomes for `owner`, batched per event-loop turn (shared by the pool's dispatchers). */
+  readonly finishes: FinishBatcher;
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
   /** Waits between retries after storage faults. */
@@ -70,6 +73,7 @@ export class EndpointDispatcher {
   private readonly unsubscribe: (() => void)[] = [];
   private pumping = false;
   private pumpAgain = false;
+  private pumpScheduled = false;
   private stopping = false;
   private poll: NodeJS.Timeout | undefined;
   private drained: (() => void) | undefined;
@@ -156,6 +160,19 @@ export class EndpointDispatcher {
       });
   }
 
+  /**
+   * {@link pump} once the current event-loop turn is over: the slots that jobs finishing together
+   * free are claimed for in one call, not one claim per job.
+   */
+  private pumpSoon(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      if (!this.stopping) this.pump();
+    });
+  }
+
   private async claimLoop(): Promise<void> {
     const { endpoint, queue, slots, owner, leaseMs, clock } = this.deps;
     while (!this.stopping) {
@@ -196,7 +213,7 @@ export class EndpointDispatcher {
     };
     const ctx: ExecuteContext = Object.assign({}, this.deps.execute, { model: this.deps.model, maxAttempts: this.deps.endpoint.async.maxAttempts });
     executeJob(ctx, job, abort.signal)
-      .then((result) => this.settleRetrying(job, result, abort.signal, () => { freeSlot(); this.pump(); }))
+      .then((result) => this.settleRetrying(job, result, abort.signal, () => { freeSlot(); this.pumpSoon(); }))
       .catch(async (err: unknown) => {
         this.deps.logger.error('job failed unexpectedly; releasing it for a retry', { inferenceId: job.inferenceId, error: describeError(err) });
         await this.deps.queue.release(this.deps.owner, job.id).catch(() => undefined);
@@ -205,7 +222,7 @@ export class EndpointDispatcher {
         this.inFlight.delete(job.id);
         freeSlot();
         if (this.inFlight.size === 0) this.drained?.();
-        this.pump();
+        this.pumpSoon();
       });
   }
 
@@ -262,7 +279,7 @@ export class EndpointDispatcher {
       logger.debug('released', { inferenceId: job.inferenceId, why: result.why });
       return;
     }
-    const kept = await queue.finish(owner, job.id, result, clock.now());
+    const kept = await this.deps.finishes.finish(job.id, result);
     if (!kept) logger.warn('lease lost before finishing; another worker will redo the request', { inferenceId: job.inferenceId });
     else logger.debug('finished', { inferenceId: job.inferenceId, state: result.state });
     this.deps.onFinished?.(job, result);

@@ -13,6 +13,7 @@ import type { SlotScheduler } from '../scheduling/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import type { StorageRetryPolicy } from './backoff.js';
 import { EndpointDispatcher } from './dispatcher.js';
+import { FinishBatcher } from './finish-batch.js';
 import type { ExecuteContext, ExecuteResult } from './execute.js';
 import { sweepExpired } from './sweeper.js';
 
@@ -67,6 +68,7 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
   const owner = `${host}:${process.pid}:${randomUUID().slice(0, 8)}`;
   await deps.queue.registerWorker(owner, process.pid, host, deps.clock.now());
   await recoverDeadWorkers(deps, host, owner);
+  const finishes = new FinishBatcher(deps.queue, owner, deps.clock);
   const dispatchers = deps.endpoints.map((endpoint) => new EndpointDispatcher({
     endpoint,
     queue: deps.queue,
@@ -74,6 +76,7 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
     slots: deps.slots.get(endpoint.name)!,
     execute: { store: deps.store, logger: deps.logger.child(endpoint.name), fetchUrl: deps.fetchUrl },
     owner,
+    finishes,
     leaseMs: deps.leaseMs,
     pollIntervalMs: 250,
     storageRetry: deps.storageRetry,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isInferqError } from '../../src/errors/index.js';
-import type { Job, JobQueue } from '../../src/queue/index.js';
+import type { Job, JobOutcome, JobQueue } from '../../src/queue/index.js';
 import { inline, newJob, rejectsWith } from './helpers.js';
 
 /** Opens a fresh, empty queue and returns a way to dispose of it. */
@@ -277,6 +277,46 @@ function registerLifecycleTests(get: () => JobQueue): void {
     assert.equal(replay.job.state, 'succeeded');
   });
 
+  void it('finishMany records several outcomes at once, each only where the owner still holds the lease', async () => {
+    const queue = get();
+    for (const id of ['m1', 'm2', 'm3', 'm4']) await queue.enqueue(newJob('ep', id));
+    const [m1, m2, m3] = await queue.claim('ep', 'w', 3, 1_000, 5_000);
+    const [m4] = await queue.claim('ep', 'other', 1, 1_000, 5_000);
+    assert.ok(m1 && m2 && m3 && m4);
+    assert.equal(await queue.finish('w', m3.id, { state: 'succeeded' }, 5_050), true);
+    const reason = 'ClientError: Received client error (400) from model.';
+    const kept = await queue.finishMany('w', [
+      { id: m1.id, outcome: { state: 'succeeded' } },
+      { id: m2.id, outcome: { state: 'failed', failureReason: reason } },
+      { id: m3.id, outcome: { state: 'failed' } }, // already finished
+      { id: m4.id, outcome: { state: 'succeeded' } }, // leased by another owner
+      { id: 'no-such-job', outcome: { state: 'succeeded' } },
+    ], 5_100);
+    assert.deepEqual(kept, [true, true, false, false, false]);
+    const [s1, s2, s3, s4] = await Promise.all(['m1', 'm2', 'm3', 'm4'].map((id) => queue.get('ep', id)));
+    assert.equal(s1?.state, 'succeeded');
+    assert.equal(s1.finishedAt, 5_100);
+    assert.equal(s2?.state, 'failed');
+    assert.equal(s2.failureReason, reason);
+    assert.equal(s3?.state, 'succeeded');
+    assert.equal(s3.finishedAt, 5_050);
+    assert.equal(s4?.state, 'running');
+    assert.deepEqual(await queue.stats('ep', 5_100), { queued: 0, running: 1, oldestQueuedAgeMs: 0 });
+    assert.deepEqual(await queue.finishMany('w', [], 5_200), []);
+  });
+
+  void it('finishMany with a non-terminal outcome rejects InvalidArgument and records none of the batch', async () => {
+    const queue = get();
+    for (const id of ['n1', 'n2']) await queue.enqueue(newJob('ep', id));
+    const [n1, n2] = await queue.claim('ep', 'w', 2, 1_000, 5_000);
+    assert.ok(n1 && n2);
+    const bad = { state: 'queued' } as unknown as JobOutcome;
+    await rejectsWith(queue.finishMany('w', [{ id: n1.id, outcome: { state: 'succeeded' } }, { id: n2.id, outcome: bad }], 5_100), 'InvalidArgument');
+    assert.equal((await queue.get('ep', 'n1'))?.state, 'running');
+    assert.equal((await queue.get('ep', 'n2'))?.state, 'running');
+    assert.deepEqual(await queue.finishMany('w', [{ id: n2.id, outcome: { state: 'succeeded' } }, { id: n1.id, outcome: { state: 'succeeded' } }], 5_200), [true, true]);
+  });
+
   void it('reports backlog stats per endpoint', async () => {
     const queue = get();
     assert.deepEqual(await queue.stats('ep', 5_000), { queued: 0, running: 0, oldestQueuedAgeMs: 0 });
@@ -322,6 +362,7 @@ function registerLifecycleTests(get: () => JobQueue): void {
     await rejectsWith(queue.stats('ep', T0), 'ServiceUnavailable');
     await rejectsWith(queue.renew('w', ['1'], 1_000, T0), 'ServiceUnavailable');
     await rejectsWith(queue.finish('w', '1', { state: 'succeeded' }, T0), 'ServiceUnavailable');
+    await rejectsWith(queue.finishMany('w', [{ id: '1', outcome: { state: 'succeeded' } }], T0), 'ServiceUnavailable');
     await rejectsWith(queue.release('w', '1'), 'ServiceUnavailable');
     await rejectsWith(queue.claimExpired('w', 1, 1_000, T0), 'ServiceUnavailable');
     await rejectsWith(queue.releaseOwner('w'), 'ServiceUnavailable');

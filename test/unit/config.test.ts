@@ -69,6 +69,19 @@ test('queue durability: power-loss by default, process-crash on request, nothing
   assert.match(err.message, /power-loss/);
 });
 
+test('maxConcurrentInvocations: 64 for the built-in echo model, 4 for any other, an explicit value wins', () => {
+  const c = resolveConfig({ configFile: file([
+    'endpoints:',
+    '  - { name: e, model: { builtin: echo } }',
+    '  - { name: v, model: { builtin: vad } }',
+    '  - { name: u, model: { url: "http://127.0.0.1:9" } }',
+    '  - { name: c, model: { command: [node, m.js] } }',
+    '  - { name: e2, model: { builtin: echo }, async: { maxConcurrentInvocations: 2 } }',
+  ].join('\n')) });
+  assert.deepEqual(c.endpoints.map((e) => [e.name, e.async.maxConcurrentInvocations]), [['e', 64], ['v', 4], ['u', 4], ['c', 4], ['e2', 2]]);
+  assert.equal(resolveConfig({}, '/tmp/x').endpoints.find((e) => e.name === 'echo')?.async.maxConcurrentInvocations, 64, 'the default echo endpoint');
+});
+
 test('body limits: 64 MiB of unverified bodies and a 30 s body timeout by default; the budget must fit every real-time body', () => {
   const c = resolveConfig({}, '/tmp/x');
   assert.equal(c.server.maxUnverifiedBodyBytes, 64 * 1024 * 1024);

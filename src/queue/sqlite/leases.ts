@@ -4,7 +4,7 @@
  * IMMEDIATE transaction, so concurrent processes sharing the database never lease a job twice.
  */
 import { InferqError } from '../../errors/index.js';
-import type { Job, JobOutcome, TerminalState } from '../port.js';
+import type { Job, JobFinish, JobOutcome, TerminalState } from '../port.js';
 import type { QueueContext } from './context.js';
 import { parseJobId, toJob } from './statements.js';
 
@@ -76,12 +76,27 @@ export function renewLeases(ctx: QueueContext, owner: string, ids: readonly stri
     .immediate();
 }
 
-/** Records `outcome` if `owner` still holds the lease on `id`; false otherwise. */
-export function finishJob(ctx: QueueContext, owner: string, id: string, outcome: JobOutcome, now: number): boolean {
+function checkTerminal(outcome: JobOutcome): void {
   if (!TERMINAL.has(outcome.state)) throw new InferqError('InvalidArgument', `A job cannot finish in state ${String(outcome.state)}.`);
+}
+
+function finishOne(ctx: QueueContext, owner: string, id: string, outcome: JobOutcome, now: number): boolean {
   const seq = parseJobId(id);
   if (seq === undefined) return false;
   return ctx.stmts.finish.run(outcome.state, now, outcome.failureReason ?? null, seq, owner).changes > 0;
+}
+
+/** Records `outcome` if `owner` still holds the lease on `id`; false otherwise. */
+export function finishJob(ctx: QueueContext, owner: string, id: string, outcome: JobOutcome, now: number): boolean {
+  checkTerminal(outcome);
+  return finishOne(ctx, owner, id, outcome, now);
+}
+
+/** {@link finishJob} for every entry, in one IMMEDIATE transaction (all checked terminal first). */
+export function finishJobs(ctx: QueueContext, owner: string, finishes: readonly JobFinish[], now: number): boolean[] {
+  for (const { outcome } of finishes) checkTerminal(outcome);
+  if (finishes.length === 0) return [];
+  return ctx.db.transaction(() => finishes.map(({ id, outcome }) => finishOne(ctx, owner, id, outcome, now))).immediate();
 }
 
 /** Puts `owner`'s job `id` back in the queue at its old position, refunding the attempt its claim counted. */

@@ -4,10 +4,10 @@
  * called; close() first commits the enqueues already accepted.
  */
 import { WalSync, type Logger } from '../../util/index.js';
-import type { EnqueueResult, Job, JobOutcome, JobQueue, NewJob, QueueStats, WorkerRegistry } from '../port.js';
+import type { EnqueueResult, Job, JobFinish, JobOutcome, JobQueue, NewJob, QueueStats, WorkerRegistry } from '../port.js';
 import { closedError, toQueueError, type QueueContext, type QueueDurability } from './context.js';
 import { EnqueueBatcher, type InsertOutcome } from './enqueue.js';
-import { claimExpiredJobs, claimJobs, deferJob, finishJob, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
+import { claimExpiredJobs, claimJobs, deferJob, finishJob, finishJobs, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
 import { seedQueuedJobs, type SeedOptions } from './seed.js';
 import { toJob, type InsertRow } from './statements.js';
 
@@ -102,6 +102,10 @@ export class SqliteQueue implements SqliteJobQueue {
 
   finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean> {
     return this.run(() => finishJob(this.ctx, owner, id, outcome, now));
+  }
+
+  finishMany(owner: string, finishes: readonly JobFinish[], now: number): Promise<boolean[]> {
+    return this.run(() => finishJobs(this.ctx, owner, finishes, now));
   }
 
   release(owner: string, id: string): Promise<void> {

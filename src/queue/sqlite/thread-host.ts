@@ -36,6 +36,7 @@ function threadApi(queue: SqliteQueue): QueueThreadApi {
     claim: (...args) => queue.claim(...args),
     renew: (...args) => queue.renew(...args),
     finish: (...args) => queue.finish(...args),
+    finishMany: (...args) => queue.finishMany(...args),
     release: (...args) => queue.release(...args),
     defer: (...args) => queue.defer(...args),
     claimExpired: (...args) => queue.claimExpired(...args),

@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { InferqError, toInferqError } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
-import type { EnqueueResult, Job, JobOutcome, NewJob, QueueStats } from '../port.js';
+import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, QueueStats } from '../port.js';
 import { closedError } from './context.js';
 import type { SqliteJobQueue } from './queue.js';
 import type { SeedOptions } from './seed.js';
@@ -103,6 +103,10 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
 
   finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean> {
     return this.call('finish', owner, id, outcome, now);
+  }
+
+  finishMany(owner: string, finishes: readonly JobFinish[], now: number): Promise<boolean[]> {
+    return this.call('finishMany', owner, finishes, now);
   }
 
   release(owner: string, id: string): Promise<void> {
