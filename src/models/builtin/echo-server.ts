@@ -10,7 +10,7 @@
 import { EXIT_WITH_PARENT_FLAG, onParentExit } from '../parent-watch.js';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
-import { modelPortFromEnv } from '../../config/index.js';
+import { modelPortFromEnv } from '../../config/light.js';
 
 const CUSTOM_ATTRIBUTES = 'x-amzn-sagemaker-custom-attributes';
 
