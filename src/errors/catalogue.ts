@@ -62,7 +62,7 @@ export const ERROR_CATALOGUE = {
   InvalidPartOrder: spec(400, false, 'InvalidPartOrder', 'ValidationError', 'The part list is not in ascending order.'),
   EntityTooSmall: spec(400, false, 'EntityTooSmall', 'ValidationError', 'A part other than the last is smaller than 5 MiB.'),
   PreconditionFailed: spec(412, false, 'PreconditionFailed', 'ValidationError', 'An If-Match or If-Unmodified-Since condition failed, or a conditional write (If-None-Match: *, If-Match) found the key in another state.'),
-  ConditionalRequestConflict: spec(409, true, 'ConditionalRequestConflict', 'ValidationError', 'A conditional write raced another write of the same key on the S3 backend; fetch the current ETag and retry.'),
+  ConditionalRequestConflict: spec(409, false, 'ConditionalRequestConflict', 'ValidationError', 'A conditional write raced another write of the same key on the S3 backend; fetch the current ETag and retry.'),
   NotModified: spec(304, false, 'NotModified', 'ValidationError', 'An If-None-Match or If-Modified-Since condition matched.'),
   // Asynchronous inference
   ValidationError: spec(400, false, 'InvalidArgument', 'ValidationError', 'A SageMaker Runtime request parameter is invalid or the endpoint does not exist.'),
