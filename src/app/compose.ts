@@ -12,9 +12,9 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SigV4Verifier } from '../auth/index.js';
 import { InferqError, StartupError, isInferqError } from '../errors/index.js';
 import { createGatewayServer, type GatewayServer } from '../http/index.js';
-import type { EndpointConfig, ResolvedConfig } from '../config/index.js';
+import type { EndpointConfig, ObjectsConfig, ResolvedConfig } from '../config/index.js';
 import type { ManagedModel } from '../models/index.js';
-import { openLocalObjectStore, type ObjectStore } from '../objects/index.js';
+import { openLocalObjectStore, openS3ObjectStore, type ObjectStore } from '../objects/index.js';
 import { openSqliteJobQueue, type SqliteJobQueue } from '../queue/index.js';
 import { createRuntimeApi, type RealtimeTarget } from '../runtime/index.js';
 import { SlotScheduler } from '../scheduling/index.js';
@@ -49,15 +49,26 @@ async function fetchUrl(url: string, signal: AbortSignal): Promise<{ body: Reada
   return { body: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), ...(Number.isFinite(length) ? { length } : {}) };
 }
 
-async function ensureBuckets(store: ObjectStore, endpoints: readonly EndpointConfig[]): Promise<void> {
+/** Creates the endpoints' output and failure buckets that are missing (on whichever backend); an S3 backend that fails is a StartupError. */
+async function ensureBuckets(store: ObjectStore, endpoints: readonly EndpointConfig[], objects: ObjectsConfig): Promise<void> {
   const buckets = new Set(endpoints.flatMap((e) => [e.async.output.bucket, e.async.failure.bucket]));
   for (const bucket of buckets) {
     try {
       await store.createBucket(bucket);
     } catch (err) {
-      if (!isInferqError(err, 'BucketAlreadyOwnedByYou')) throw err;
+      if (isInferqError(err, 'BucketAlreadyOwnedByYou')) continue;
+      if (objects.backend !== 's3' || !isInferqError(err)) throw err;
+      const where = objects.s3.endpoint ?? `AWS S3 (${objects.s3.region})`;
+      throw new StartupError('objects-backend', where, `cannot create the output bucket ${bucket} on the S3 backend ${where}: ${err.code}: ${err.message}`, { cause: err });
     }
   }
+}
+
+/** The object store the configuration names: the embedded one in the data directory, or an S3 API. */
+async function openObjectStore(config: ResolvedConfig, logger: Logger, clock: Clock): Promise<ObjectStore> {
+  const { objects, server: cfg } = config;
+  if (objects.backend === 's3') return openS3ObjectStore(objects.s3);
+  return openInDataDir(cfg.dataDir, 'object store', () => openLocalObjectStore({ dataDir: cfg.dataDir, clock, logger: logger.child('objects') }));
 }
 
 interface Core {
@@ -125,7 +136,7 @@ function realtimeTargets(core: Core, modelsStarted: boolean): Map<string, Realti
 /** Opens storage and builds (does not start) the models and schedulers: no process is spawned yet. */
 async function openCore(config: ResolvedConfig, logger: Logger, clock: Clock): Promise<Core> {
   const { server: cfg } = config;
-  const store = await openInDataDir(cfg.dataDir, 'object store', () => openLocalObjectStore({ dataDir: cfg.dataDir, clock, logger: logger.child('objects') }));
+  const store = await openObjectStore(config, logger, clock);
   let queue: SqliteJobQueue;
   try {
     queue = await openInDataDir(cfg.dataDir, 'queue database', () => openSqliteJobQueue({ file: join(cfg.dataDir, QUEUE_DB), clock, logger: logger.child('queue'), durability: cfg.queueDurability }));
@@ -143,7 +154,7 @@ async function openCore(config: ResolvedConfig, logger: Logger, clock: Clock): P
 async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock: Clock, withWorkers: boolean): Promise<void> {
   for (const off of core.disabled) logger.warn(`endpoint ${off.name} is off`, { reason: off.reason });
   const { endpoints, models, slots, queue, store } = core;
-  await ensureBuckets(store, endpoints);
+  await ensureBuckets(store, endpoints, config.objects);
   const stopStatusLog = startStatusLog(endpointStatus(models, core.disabled, queue, clock), logger.child('status'));
   const unwatchSlots = core.unwatch;
   core.unwatch = (): void => { unwatchSlots(); stopStatusLog(); };

@@ -9,7 +9,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { YAMLError, parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, DEV_CREDENTIALS } from './common.js';
-import { configFileSchema, endpointSchema } from './schema.js';
+import { configFileSchema, endpointSchema, type objectsSchema } from './schema.js';
 import { systemErrorReason, type LogLevel } from '../util/index.js';
 
 /** Command-line overrides (each wins over the file). */
@@ -63,6 +63,21 @@ export interface EndpointConfig {
   };
 }
 
+/** Where objects live: the embedded store in the data directory, or an S3 API. */
+export type ObjectsConfig =
+  | { readonly backend: 'local' }
+  | {
+      readonly backend: 's3';
+      readonly s3: {
+        /** Undefined for AWS S3. */
+        readonly endpoint?: string;
+        readonly region: string;
+        readonly forcePathStyle: boolean;
+        /** Undefined: the AWS default credential chain. */
+        readonly credentials?: Credential;
+      };
+    };
+
 /** The validated, frozen configuration handed to the composition root. */
 export interface ResolvedConfig {
   readonly server: {
@@ -100,6 +115,8 @@ export interface ResolvedConfig {
     /** See the `worker.storageRetryMaxSeconds` key. */
     readonly storageRetryMaxSeconds: number;
   };
+  /** See the `objects` section. */
+  readonly objects: ObjectsConfig;
   /** The environment `command` models inherit (the server's own). */
   readonly modelBaseEnv: Readonly<Record<string, string | undefined>>;
   /** The file the configuration came from, if any. */
@@ -136,6 +153,21 @@ function parseS3Path(uri: string): S3Path {
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
   const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
   return { bucket, prefix };
+}
+
+function resolveObjects(raw: z.output<typeof objectsSchema>): ObjectsConfig {
+  // objects.s3 may stay in the file while the backend is local (it is then unused).
+  if (raw.backend === 'local') return { backend: 'local' };
+  const { s3 } = raw;
+  return {
+    backend: 's3',
+    s3: {
+      region: s3.region,
+      forcePathStyle: s3.forcePathStyle,
+      ...(s3.endpoint !== undefined ? { endpoint: s3.endpoint.replace(/\/+$/, '') } : {}),
+      ...(s3.accessKeyId !== undefined && s3.secretAccessKey !== undefined ? { credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } : {}),
+    },
+  };
 }
 
 function resolveEndpoints(raw: z.output<typeof endpointSchema>[], configDir: string): EndpointConfig[] {
@@ -252,6 +284,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = pro
   return deepFreeze({
     endpoints: resolveEndpoints(endpointsRaw, configDir),
     worker: parsed.data.worker,
+    objects: resolveObjects(parsed.data.objects),
     modelBaseEnv: { ...process.env },
     server: Object.assign({}, server, {
       dataDir: resolvePath(cwd, server.dataDir),

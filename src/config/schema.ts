@@ -162,12 +162,35 @@ export const workerSchema = z.strictObject({
   storageRetryMaxSeconds: z.number().min(0.1).max(3600).default(30),
 });
 
+/** `objects.s3:` — the S3 API the objects live on (objects.backend: s3). */
+export const objectsS3Schema = z
+  .strictObject({
+    /** The S3 API's base URL (MinIO, Ceph, …); omit for AWS S3. */
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /** The backend's region (signing, and the LocationConstraint of buckets inferq creates). @default us-east-1 */
+    region: z.string().min(1).default('us-east-1'),
+    /** Path-style addressing (endpoint/bucket/key), as MinIO, Ceph and moto need. @default false */
+    forcePathStyle: z.boolean().default(false),
+    /** Static key id; omit both keys for the AWS default credential chain. */
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+  })
+  .refine((s) => (s.accessKeyId === undefined) === (s.secretAccessKey === undefined), { message: 'give both accessKeyId and secretAccessKey, or neither (the AWS default credential chain)', path: ['secretAccessKey'] });
+
+/** The `objects:` section: where objects live. */
+export const objectsSchema = z.strictObject({
+  /** `local`: the embedded store in server.dataDir; `s3`: an S3 API (objects.s3). @default local */
+  backend: z.enum(['local', 's3']).default('local'),
+  s3: objectsS3Schema.default(objectsS3Schema.parse({})),
+});
+
 /** The whole configuration file. */
 export const configFileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   /** Endpoints; when absent, the built-in `echo` and `vad` endpoints are served. */
   endpoints: z.array(endpointSchema).optional(),
   worker: workerSchema.default(workerSchema.parse({})),
+  objects: objectsSchema.default(objectsSchema.parse({})),
 });
 
 /** The file as written (before defaults). */

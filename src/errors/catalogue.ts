@@ -51,6 +51,7 @@ export const ERROR_CATALOGUE = {
   NoSuchUpload: spec(404, false, 'NoSuchUpload', 'ValidationError', 'The multipart upload does not exist, or was completed or aborted.'),
   BucketNotEmpty: spec(409, false, 'BucketNotEmpty', 'ValidationError', 'The bucket still holds objects or uploads.'),
   BucketAlreadyOwnedByYou: spec(409, false, 'BucketAlreadyOwnedByYou', 'ValidationError', 'The bucket already exists.'),
+  BucketAlreadyExists: spec(409, false, 'BucketAlreadyExists', 'ValidationError', 'The bucket name is taken by another account of the S3 backend (objects.backend: s3).'),
   InvalidBucketName: spec(400, false, 'InvalidBucketName', 'ValidationError', 'The bucket name breaks the S3 naming rules.'),
   KeyTooLongError: spec(400, false, 'KeyTooLongError', 'ValidationError', 'The object key is longer than 1024 bytes.'),
   InvalidRange: spec(416, false, 'InvalidRange', 'ValidationError', 'The requested range cannot be satisfied.'),
@@ -61,6 +62,7 @@ export const ERROR_CATALOGUE = {
   InvalidPartOrder: spec(400, false, 'InvalidPartOrder', 'ValidationError', 'The part list is not in ascending order.'),
   EntityTooSmall: spec(400, false, 'EntityTooSmall', 'ValidationError', 'A part other than the last is smaller than 5 MiB.'),
   PreconditionFailed: spec(412, false, 'PreconditionFailed', 'ValidationError', 'An If-Match or If-Unmodified-Since condition failed, or a conditional write (If-None-Match: *, If-Match) found the key in another state.'),
+  ConditionalRequestConflict: spec(409, false, 'ConditionalRequestConflict', 'ValidationError', 'A conditional write raced another write of the same key on the S3 backend; fetch the current ETag and retry.'),
   NotModified: spec(304, false, 'NotModified', 'ValidationError', 'An If-None-Match or If-Modified-Since condition matched.'),
   // Asynchronous inference
   ValidationError: spec(400, false, 'InvalidArgument', 'ValidationError', 'A SageMaker Runtime request parameter is invalid or the endpoint does not exist.'),
@@ -71,6 +73,7 @@ export const ERROR_CATALOGUE = {
   // Server
   StorageFull: spec(503, true, 'ServiceUnavailable', 'ServiceUnavailable', "inferq's data directory is full (ENOSPC, EDQUOT, SQLITE_FULL): nothing of the request was stored; retry once space is freed. Async requests that cannot store their result wait and are retried."),
   StorageReadOnly: spec(503, true, 'ServiceUnavailable', 'ServiceUnavailable', "inferq's data directory cannot be written (EROFS, SQLITE_READONLY): nothing of the request was stored; retry later. Async requests wait and are retried."),
+  StorageUnavailable: spec(503, true, 'ServiceUnavailable', 'ServiceUnavailable', 'The S3 backend (objects.backend: s3) could not be reached, answered 5xx or throttled, or refused inferq\'s credentials: nothing of the request was stored; retry later. Async requests wait and are retried.'),
   ServiceUnavailable: spec(503, true, 'SlowDown', 'ServiceUnavailable', 'The server is overloaded or shutting down; retry later.'),
   InternalError: spec(500, true, 'InternalError', 'InternalFailure', 'An unexpected internal error; the request may be retried.'),
 } as const satisfies Record<string, ErrorSpec>;
@@ -122,9 +125,12 @@ export function toStorageFault(err: unknown): InferqError | undefined {
   return new InferqError(code, STORAGE_FAULT_MESSAGES[code], {}, { cause: err });
 }
 
-/** Whether `err` is an InferqError reporting a storage fault of inferq's own disk (StorageFull, StorageReadOnly). */
+/**
+ * Whether `err` is an InferqError reporting a storage fault: inferq's own disk (StorageFull,
+ * StorageReadOnly) or an S3 backend that is unreachable or failing (StorageUnavailable).
+ */
 export function isStorageFault(err: unknown): err is InferqError {
-  return err instanceof InferqError && (err.code === 'StorageFull' || err.code === 'StorageReadOnly');
+  return err instanceof InferqError && (err.code === 'StorageFull' || err.code === 'StorageReadOnly' || err.code === 'StorageUnavailable');
 }
 
 /** Wraps anything thrown into an InferqError (storage faults become StorageFull / StorageReadOnly, other unknown failures InternalError). */

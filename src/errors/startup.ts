@@ -16,7 +16,9 @@ export type StartupProblem =
   /** `inferq worker` was pointed at a directory that holds no inferq data. */
   | 'data-dir-empty'
   /** The server's address cannot be bound (in use, not local, privileged). */
-  | 'listen';
+  | 'listen'
+  /** The S3 backend of `objects.backend: s3` cannot be reached, or refuses to create the output buckets. */
+  | 'objects-backend';
 
 /** A start-up failure caused by the environment; `message` is one line naming the path or address and the OS reason. */
 export class StartupError extends Error {

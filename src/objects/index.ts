@@ -28,3 +28,5 @@ export type {
 } from './port.js';
 export { INLINE_MAX_BYTES, openLocalObjectStore } from './local/index.js';
 export type { LocalObjectStoreOptions } from './local/index.js';
+export { openS3ObjectStore } from './s3/index.js';
+export type { S3ObjectStoreOptions } from './s3/index.js';

@@ -62,6 +62,16 @@ export interface PutObjectOptions {
   readonly checksums?: Readonly<Partial<Record<ChecksumAlgorithm, string>>> | (() => Readonly<Partial<Record<ChecksumAlgorithm, string>>>);
   /** A condition on the object currently at the key, checked atomically with the write's commit. */
   readonly precondition?: WritePrecondition;
+  /**
+   * The body's length in bytes, when the writer knows it. A backend that must state a length
+   * before sending (S3) then streams the body as one request; without it, it writes part by part.
+   */
+  readonly contentLength?: number;
+  /**
+   * The algorithm `checksums` will name, when it is known before the body (the request announced
+   * it). A backend that computes checksums itself (S3) computes this one while the body streams.
+   */
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
 }
 
 /**
@@ -173,6 +183,8 @@ export interface UploadPartOptions {
    * (InvalidRequest otherwise). May be a function called after the body has ended.
    */
   readonly checksums?: Readonly<Partial<Record<ChecksumAlgorithm, string>>> | (() => Readonly<Partial<Record<ChecksumAlgorithm, string>>>);
+  /** The part's length in bytes, when known (S3 backends need it, or buffer the part). */
+  readonly contentLength?: number;
 }
 
 /** A part as listed in CompleteMultipartUpload. */

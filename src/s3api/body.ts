@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
-import { createChecksumVerifier, createPayloadDecoder, type AuthResult } from '../auth/index.js';
+import { CHECKSUM_ALGORITHMS, checksumHeaderName, createChecksumVerifier, createPayloadDecoder, type AuthResult } from '../auth/index.js';
 import { InferqError } from '../errors/index.js';
 import type { ChecksumAlgorithm } from '../objects/index.js';
 
@@ -65,6 +65,31 @@ export function decodeRequestBody(
   req.once('error', (err) => decoder.destroy(err));
   req.once('aborted', () => decoder.destroy(new InferqError('IncompleteBody', 'The client closed the connection before sending the whole body.')));
   return { stream: out, checksums: () => verifier.verifiedChecksums(), computed: () => verifier.computedChecksums() };
+}
+
+/** What a request states about its body before sending it: its decoded length and its checksum algorithm. */
+export interface AnnouncedBody {
+  readonly contentLength?: number;
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
+}
+
+function headerText(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const raw = headers[name];
+  return Array.isArray(raw) ? raw[0] : raw;
+}
+
+/**
+ * The decoded length (`x-amz-decoded-content-length` of an aws-chunked body, else Content-Length
+ * without Transfer-Encoding) and the checksum algorithm of an `x-amz-checksum-*` header or
+ * `x-amz-trailer`, so that a store that must state them before the body (S3) can stream it.
+ */
+export function announcedBody(req: IncomingMessage, auth: AuthResult): AnnouncedBody {
+  const chunked = auth.payload.kind === 'streaming-signed' || auth.payload.kind === 'streaming-unsigned-trailer';
+  const raw = chunked ? headerText(req.headers, 'x-amz-decoded-content-length') : req.headers['transfer-encoding'] === undefined ? headerText(req.headers, 'content-length') : undefined;
+  const length = raw !== undefined && /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : undefined;
+  const trailer = (headerText(req.headers, 'x-amz-trailer') ?? '').split(',').map((t) => t.trim().toLowerCase());
+  const algorithm = CHECKSUM_ALGORITHMS.find((alg) => req.headers[checksumHeaderName(alg)] !== undefined || trailer.includes(checksumHeaderName(alg)));
+  return Object.assign({}, length === undefined ? {} : { contentLength: length }, algorithm === undefined ? {} : { checksumAlgorithm: algorithm });
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Multipart upload operations of the S3 front. */
 import { InferqError, isInferqError } from '../errors/index.js';
 import type { CompletedPart, UploadInfo } from '../objects/index.js';
-import { decodeRequestBody, readSmallBody, requireLength } from './body.js';
+import { announcedBody, decodeRequestBody, readSmallBody, requireLength } from './body.js';
 import { bucketOf, keyOf, sendEmpty, sendXml, type S3Request } from './context.js';
 import { readWriteOptions } from './headers.js';
 import {
@@ -78,7 +78,8 @@ export async function uploadPart(r: S3Request): Promise<void> {
   checkPartAlgorithm(upload, r.req.headers);
   const alg = upload.checksumAlgorithm;
   const body = decodeRequestBody(r.req, r.auth, r.deps.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES, alg ? [alg] : []);
-  const part = await r.deps.store.uploadPart(bucketOf(r), keyOf(r), upload.uploadId, partNumber, body.stream, { checksums: body.computed });
+  const { contentLength } = announcedBody(r.req, r.auth);
+  const part = await r.deps.store.uploadPart(bucketOf(r), keyOf(r), upload.uploadId, partNumber, body.stream, Object.assign({ checksums: body.computed }, contentLength === undefined ? {} : { contentLength }));
   sendEmpty(r.res, 200, { ETag: part.etag, ...partChecksumHeaders(upload, part, body.checksums()) });
 }
 

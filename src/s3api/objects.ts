@@ -1,8 +1,8 @@
 /** Object operations of the S3 front: PutObject, CopyObject, GetObject, HeadObject, DeleteObject. */
 import { pipeline } from 'node:stream/promises';
 import { InferqError } from '../errors/index.js';
-import type { ObjectInfo } from '../objects/index.js';
-import { decodeRequestBody, requireLength } from './body.js';
+import type { ObjectInfo, PutObjectOptions } from '../objects/index.js';
+import { announcedBody, decodeRequestBody, requireLength } from './body.js';
 import { bucketOf, header, keyOf, sendEmpty, sendXml, type S3Request } from './context.js';
 import { checkConditions, readWriteOptions, responseOverrides, writeObjectHeaders } from './headers.js';
 import { partSelectorOf, passesReadConditions, readSelectorOf, writePartChecksumHeaders, writeSpanHeaders } from './reads.js';
@@ -23,8 +23,10 @@ export async function putObject(r: S3Request): Promise<void> {
   requireLength(r.req);
   const options = readWriteOptions(r.req.headers);
   const precondition = readWritePrecondition(r.req.headers);
+  const announced = announcedBody(r.req, r.auth);
   const body = decodeRequestBody(r.req, r.auth, r.deps.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES);
-  const info = await r.deps.store.putObject(bucketOf(r), keyOf(r), body.stream, Object.assign({}, options, { checksums: body.checksums }, precondition ? { precondition } : {}));
+  const stated: PutObjectOptions = Object.assign({}, options, announced);
+  const info = await r.deps.store.putObject(bucketOf(r), keyOf(r), body.stream, Object.assign(stated, { checksums: body.checksums }, precondition ? { precondition } : {}));
   sendEmpty(r.res, 200, { ETag: info.etag, ...checksumHeaders(info) });
 }
 

@@ -80,7 +80,8 @@ export async function uploadPartCopy(r: S3Request): Promise<void> {
   pipeline(object.body, hasher, () => undefined);
   let part: PartInfo;
   try {
-    part = await r.deps.store.uploadPart(bucketOf(r), keyOf(r), upload.uploadId, partNumber, hasher, { checksums: () => hasher.computedChecksums() });
+    const contentLength = object.range ? object.range.end - object.range.start + 1 : object.info.size;
+    part = await r.deps.store.uploadPart(bucketOf(r), keyOf(r), upload.uploadId, partNumber, hasher, { checksums: () => hasher.computedChecksums(), contentLength });
   } catch (err) {
     hasher.destroy(); // and with it the source stream
     throw err;

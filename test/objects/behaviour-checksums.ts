@@ -2,15 +2,20 @@
  * The multipart-checksum part of the ObjectStore behaviour suite (registered by behaviour.ts):
  * an upload's checksum algorithm and type, the checksum each part records, the rules of
  * CompleteMultipartUpload for such uploads and the checksum the object ends up with. Checksum
- * values are computed here (SHA-256 / opaque strings): the store records and compares them.
+ * values are the true ones of the bytes (as the S3 front hands over only verified checksums): a
+ * store may record them (local) or compute them itself (an S3 backend), and both must agree.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { it } from 'node:test';
 import type { ObjectStore, PartInfo, UploadInfo } from '../../src/objects/index.js';
-import { bodyOf, MiB, pseudoRandomBytes, readAll, rejectsWith } from './helpers.js';
+import { bodyOf, crc32Of, MiB, pseudoRandomBytes, readAll, rejectsWith } from './helpers.js';
+import { it } from './suite.js';
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('base64');
+
+/** S3's COMPOSITE SHA-256: the SHA-256 of the concatenated binary part checksums, then `-N`. */
+const compositeSha256 = (parts: readonly PartInfo[]): string =>
+  `${createHash('sha256').update(Buffer.concat(parts.map((p) => Buffer.from(p.checksum ?? '', 'base64')))).digest('base64')}-${parts.length}`;
 
 /** Registers the multipart checksum tests; `get` returns the current test's store. */
 export function registerMultipartChecksumTests(get: () => ObjectStore): void {
@@ -67,8 +72,9 @@ export function registerMultipartChecksumTests(get: () => ObjectStore): void {
     const seen: { upload: UploadInfo; parts: readonly PartInfo[] }[] = [];
     const objectChecksum = (u: UploadInfo, ps: readonly PartInfo[]): string => {
       seen.push({ upload: u, parts: ps });
-      return `composite-of-${ps.length}`;
+      return compositeSha256(ps);
     };
+    const composite = `${createHash('sha256').update(Buffer.concat(bodies.map((b) => createHash('sha256').update(b).digest()))).digest('base64')}-2`;
 
     await rejectsWith(store.completeMultipartUpload('mpc', 'obj', upload.uploadId, listed.map(({ partNumber, etag }) => ({ partNumber, etag })), { objectChecksum }), 'InvalidRequest');
     const wrong = [listed[0]!, { ...listed[1]!, checksums: { SHA256: sha256('not it') } }];
@@ -83,13 +89,13 @@ export function registerMultipartChecksumTests(get: () => ObjectStore): void {
     assert.equal(seen.length, 0);
 
     const done = await store.completeMultipartUpload('mpc', 'obj', upload.uploadId, listed, { objectChecksum });
-    assert.deepEqual(done.checksums, { SHA256: 'composite-of-2' });
+    assert.deepEqual(done.checksums, { SHA256: composite });
     assert.equal(done.checksumType, 'COMPOSITE');
     assert.equal(seen.length, 1);
     assert.equal(seen[0]!.upload.checksumAlgorithm, 'SHA256');
     assert.deepEqual(seen[0]!.parts.map((p) => [p.partNumber, p.size, p.checksum]), bodies.map((b, i) => [i + 1, b.length, sha256(b)]));
     const head = await store.headObject('mpc', 'obj');
-    assert.deepEqual(head.checksums, { SHA256: 'composite-of-2' });
+    assert.deepEqual(head.checksums, { SHA256: composite });
     assert.equal(head.checksumType, 'COMPOSITE');
     assert.equal(head.contentType, 'text/x-mp');
     assert.ok((await readAll((await store.getObject('mpc', 'obj')).body)).equals(Buffer.concat(bodies)));
@@ -101,13 +107,15 @@ export function registerMultipartChecksumTests(get: () => ObjectStore): void {
     const store = get();
     await store.createBucket('mpc');
     const upload = await store.createMultipartUpload('mpc', 'full', { checksumAlgorithm: 'CRC32', checksumType: 'FULL_OBJECT' });
-    const a = await store.uploadPart('mpc', 'full', upload.uploadId, 1, bodyOf(pseudoRandomBytes(5 * MiB, 3)), { checksums: { CRC32: 'AAAAAQ==' } });
-    const c = await store.uploadPart('mpc', 'full', upload.uploadId, 3, bodyOf('tail'), { checksums: { CRC32: 'AAAAAw==' } });
-    const objectChecksum = (_u: UploadInfo, ps: readonly PartInfo[]): string => ps.map((p) => p.checksum).join('+');
+    const bodies = [pseudoRandomBytes(5 * MiB, 3), pseudoRandomBytes(5 * MiB, 4), Buffer.from('tail')] as const;
+    const a = await store.uploadPart('mpc', 'full', upload.uploadId, 1, bodyOf(bodies[0]), { checksums: { CRC32: crc32Of(bodies[0]) } });
+    const c = await store.uploadPart('mpc', 'full', upload.uploadId, 3, bodyOf(bodies[2]), { checksums: { CRC32: crc32Of(bodies[2]) } });
+    const whole = crc32Of(Buffer.concat(bodies));
+    const objectChecksum = (_u: UploadInfo, ps: readonly PartInfo[]): string => (ps.length === 3 ? whole : assert.fail('three parts'));
     await rejectsWith(store.completeMultipartUpload('mpc', 'full', upload.uploadId, [a, c].map((p) => ({ partNumber: p.partNumber, etag: p.etag })), { objectChecksum }), 'InvalidPartOrder');
-    const b = await store.uploadPart('mpc', 'full', upload.uploadId, 2, bodyOf(pseudoRandomBytes(5 * MiB, 4)), { checksums: { CRC32: 'AAAAAg==' } });
+    const b = await store.uploadPart('mpc', 'full', upload.uploadId, 2, bodyOf(bodies[1]), { checksums: { CRC32: crc32Of(bodies[1]) } });
     const done = await store.completeMultipartUpload('mpc', 'full', upload.uploadId, [a, b, c].map((p) => ({ partNumber: p.partNumber, etag: p.etag })), { objectChecksum });
-    assert.deepEqual(done.checksums, { CRC32: 'AAAAAQ==+AAAAAg==+AAAAAw==' });
+    assert.deepEqual(done.checksums, { CRC32: whole });
     assert.equal((await store.headObject('mpc', 'full')).checksumType, 'FULL_OBJECT');
 
     const plain = await store.createMultipartUpload('mpc', 'plain');
@@ -129,10 +137,11 @@ export function registerMultipartChecksumTests(get: () => ObjectStore): void {
     const parts = [];
     for (const [i, b] of bodies.entries()) parts.push(await store.uploadPart('mpc', 'parts', upload.uploadId, i + 1, bodyOf(b), { checksums: { SHA256: sha256(b) } }));
     const listed = parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, checksums: { SHA256: p.checksum ?? '' } }));
-    const objectChecksum = (_u: UploadInfo, ps: readonly PartInfo[]): string => `composite-of-${ps.length}`;
+    const objectChecksum = (_u: UploadInfo, ps: readonly PartInfo[]): string => compositeSha256(ps);
     const done = await store.completeMultipartUpload('mpc', 'parts', upload.uploadId, listed, { objectChecksum });
     const again = await store.completeMultipartUpload('mpc', 'parts', upload.uploadId, listed, { objectChecksum: () => assert.fail('not recomputed') });
-    assert.deepEqual([again.etag, again.checksums, again.checksumType], [done.etag, { SHA256: 'composite-of-2' }, 'COMPOSITE']);
+    assert.deepEqual([again.etag, again.checksums, again.checksumType], [done.etag, done.checksums, 'COMPOSITE']);
+    assert.match(done.checksums.SHA256 ?? '', /-2$/);
     for (const [i, b] of bodies.entries()) {
       const read = await store.getObject('mpc', 'parts', { partNumber: i + 1 });
       assert.ok((await readAll(read.body)).equals(b));
@@ -142,8 +151,8 @@ export function registerMultipartChecksumTests(get: () => ObjectStore): void {
     assert.equal((await store.getObject('mpc', 'parts', { start: 0, end: 3 })).partChecksums, undefined, 'a range read names no part');
 
     const full = await store.createMultipartUpload('mpc', 'full', { checksumAlgorithm: 'CRC32', checksumType: 'FULL_OBJECT' });
-    const only = await store.uploadPart('mpc', 'full', full.uploadId, 1, bodyOf('whole'), { checksums: { CRC32: 'AAAAAQ==' } });
-    await store.completeMultipartUpload('mpc', 'full', full.uploadId, [{ partNumber: 1, etag: only.etag }], { objectChecksum: () => 'AAAAAQ==' });
+    const only = await store.uploadPart('mpc', 'full', full.uploadId, 1, bodyOf('whole'), { checksums: { CRC32: crc32Of(Buffer.from('whole')) } });
+    await store.completeMultipartUpload('mpc', 'full', full.uploadId, [{ partNumber: 1, etag: only.etag }], { objectChecksum: () => crc32Of(Buffer.from('whole')) });
     assert.equal((await store.headObjectPart('mpc', 'full', { partNumber: 1 })).partChecksums, undefined, 'a FULL_OBJECT checksum is of the whole object only');
     await store.deleteObject('mpc', 'parts');
     await store.deleteObject('mpc', 'full');

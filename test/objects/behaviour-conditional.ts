@@ -4,10 +4,10 @@
  * commit, and racing writers of which exactly one wins.
  */
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
 import { isInferqError } from '../../src/errors/index.js';
 import type { ObjectStore } from '../../src/objects/index.js';
 import { bodyOf, etagOf, MiB, pseudoRandomBytes, readAll, rejectsWith } from './helpers.js';
+import { it } from './suite.js';
 
 async function text(store: ObjectStore, bucket: string, key: string): Promise<string> {
   return (await readAll((await store.getObject(bucket, key)).body)).toString();

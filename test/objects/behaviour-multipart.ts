@@ -1,9 +1,9 @@
 /** The multipart part of the ObjectStore behaviour suite (registered by behaviour.ts). */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { it } from 'node:test';
 import type { ObjectStore } from '../../src/objects/index.js';
 import { bodyOf, etagOf, failingBody, MiB, pseudoRandomBytes, readAll, rejectsWith } from './helpers.js';
+import { it } from './suite.js';
 
 /** Registers the multipart tests; `get` returns the current test's store. */
 export function registerMultipartTests(get: () => ObjectStore): void {

@@ -3,9 +3,9 @@
  * part of an object, repeated completion, and listing the uploads in progress.
  */
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
 import type { ListUploadsOptions, ObjectStore } from '../../src/objects/index.js';
 import { bodyOf, byteCompare, MiB, pseudoRandomBytes, readAll, rejectsWith } from './helpers.js';
+import { it } from './suite.js';
 
 /** Uploads `parts` as one multipart object; returns the completion and the part list. */
 async function multipartObject(store: ObjectStore, bucket: string, key: string, parts: readonly Buffer[]): Promise<{ etag: string; list: { partNumber: number; etag: string }[]; uploadId: string }> {

@@ -1,6 +1,7 @@
 /** Helpers shared by the ObjectStore behaviour suite: bodies, assertions and a reference lister. */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import type { ListObjectsPage } from '../../src/objects/index.js';
 
 /** One mebibyte. */
@@ -17,6 +18,13 @@ export { rejectsWith } from '../helpers/inferq-errors.js';
 /** Quoted hex MD5, the single-part ETag. */
 export function etagOf(data: Buffer): string {
   return `"${createHash('md5').update(data).digest('hex')}"`;
+}
+
+/** The CRC32 of `data` as S3 writes it (base64 of the big-endian 4 bytes). */
+export function crc32Of(data: Buffer): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(data));
+  return out.toString('base64');
 }
 
 /** Deterministic pseudo-random bytes. */

@@ -117,3 +117,17 @@ test('worker.storageRetry*: defaults 1 s and 30 s; the longest wait may not be s
   assert.equal(configError(() => resolveConfig({ configFile: file('worker: { storageRetryInitialSeconds: 10, storageRetryMaxSeconds: 5 }\n') })).key, 'worker.storageRetryMaxSeconds');
   assert.equal(configError(() => resolveConfig({ configFile: file('worker: { storageRetryInitialSeconds: 0 }\n') })).key, 'worker.storageRetryInitialSeconds');
 });
+
+test('objects: the embedded store by default; s3 with an endpoint, a region, path style and optional keys', () => {
+  assert.deepEqual(resolveConfig({}, '/tmp/x').objects, { backend: 'local' });
+  const s3 = resolveConfig({ configFile: file('objects:\n  backend: s3\n  s3: { endpoint: "http://minio:9000/", region: eu-west-1, forcePathStyle: true, accessKeyId: AK, secretAccessKey: SK }\n') });
+  assert.deepEqual(s3.objects, { backend: 's3', s3: { endpoint: 'http://minio:9000', region: 'eu-west-1', forcePathStyle: true, credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' } } });
+  assert.ok(Object.isFrozen(s3.objects));
+  const aws = resolveConfig({ configFile: file('objects: { backend: s3 }\n') });
+  assert.deepEqual(aws.objects, { backend: 's3', s3: { region: 'us-east-1', forcePathStyle: false } }, 'AWS S3 with the default credential chain');
+  assert.deepEqual(resolveConfig({ configFile: file('objects: { backend: local, s3: { region: eu-west-1 } }\n') }).objects, { backend: 'local' });
+  assert.equal(configError(() => resolveConfig({ configFile: file('objects: { backend: minio }\n') })).key, 'objects.backend');
+  assert.equal(configError(() => resolveConfig({ configFile: file('objects: { backend: s3, s3: { endpoint: "ftp://x" } }\n') })).key, 'objects.s3.endpoint');
+  assert.equal(configError(() => resolveConfig({ configFile: file('objects: { backend: s3, s3: { accessKeyId: AK } }\n') })).key, 'objects.s3.secretAccessKey');
+  assert.equal(configError(() => resolveConfig({ configFile: file('objects: { backend: s3, s3: { bucket: x } }\n') })).key, 'objects.s3.bucket');
+});

@@ -60,3 +60,12 @@ test('the backoff wait ends early when its signal aborts', async () => {
   assert.ok(performance.now() - started < 30_000);
   await sleepUnlessAborted(60_000, abort.signal); // already aborted: resolves at once
 });
+
+test('StorageUnavailable (an S3 backend that is unreachable or failing) is a storage fault: 503, retryable', () => {
+  const err = new InferqError('StorageUnavailable', 'The S3 backend could not be reached');
+  assert.ok(isStorageFault(err));
+  assert.equal(err.httpStatus, 503);
+  assert.equal(err.retryable, true);
+  assert.equal(err.spec.s3, 'ServiceUnavailable');
+  assert.equal(isStorageFault(new InferqError('ServiceUnavailable', 'busy')), false);
+});
