@@ -10,7 +10,7 @@
  * after a backoff without counting the attempt.
  */
 import { Readable } from 'node:stream';
-import { isInferqError, toInferqError, type InferqError } from '../errors/index.js';
+import { isInferqError, isStorageFault, toInferqError, type InferqError } from '../errors/index.js';
 import { ModelCallError, type ModelClient } from '../models/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { Job, JobOutcome, ObjectLocation } from '../queue/index.js';
@@ -36,7 +36,10 @@ export type ExecuteResult =
   | { readonly state: 'release'; readonly why: string }
   | { readonly state: 'storage-fault'; readonly error: InferqError };
 
-/** A failure of the object store while writing or removing a terminal object (thrown up to executeJob). */
+/**
+ * A failure of inferq's own object store (thrown up to executeJob): writing or removing a terminal
+ * object, or a storage fault (full, read-only, unreachable) while opening the input.
+ */
 class StoreWriteFault extends Error {
   override readonly name = 'StoreWriteFault';
   constructor(readonly error: InferqError) {
@@ -164,6 +167,8 @@ async function attempt(ctx: ExecuteContext, job: Job, signal: AbortSignal, shutd
       input = await openInput(ctx, job, signal);
     } catch (err) {
       if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
+      // The store being unreachable is inferq's fault, not the input's: retried with backoff.
+      if (isStorageFault(err)) throw new StoreWriteFault(err);
       const detail = isInferqError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
       return failWith(ctx, job, `ClientError: Could not read the input at ${describeInput(job)} (${detail}).`);
     }
