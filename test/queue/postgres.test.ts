@@ -7,12 +7,11 @@
  * ServiceUnavailable and recovered from without reopening the queue.
  */
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { isInferqError } from '../../src/errors/index.js';
 import { openPostgresJobQueue, type PostgresJobQueue } from '../../src/queue/index.js';
 import { SCHEMA_VERSION } from '../../src/queue/postgres/index.js';
-import { PG_URL, dropSchemas, uniqueSchema, withPg } from '../helpers/postgres.js';
+import { PG_URL, Relay, dropSchemas, uniqueSchema, withPg } from '../helpers/postgres.js';
 import { describeJobQueueBehaviour } from './behaviour.js';
 import { newJob, rejectsWith } from './helpers.js';
 import { describeWorkerRegistryBehaviour } from './registry-behaviour.js';
@@ -200,36 +199,6 @@ void describe('postgres job queue: group commit', () => {
     }
   });
 });
-
-/** A TCP relay to PostgreSQL that the test can cut (every connection dropped, new ones refused) and restore on the same port. */
-class Relay {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  async open(): Promise<void> {
-    const server = createServer((inbound) => {
-      const outbound = connect(5432, '127.0.0.1');
-      for (const s of [inbound, outbound]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => { inbound.destroy(); outbound.destroy(); });
-      }
-      inbound.pipe(outbound).pipe(inbound);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    const address = server.address();
-    if (address && typeof address === 'object') this.port = address.port;
-    this.server = server;
-  }
-
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
 
 void describe('postgres job queue: connection loss', () => {
   void it('answers ServiceUnavailable while the database is unreachable and recovers without reopening, LISTEN included', async () => {

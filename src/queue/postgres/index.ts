@@ -29,7 +29,17 @@ export interface PostgresJobQueueOptions {
   readonly maxConnections?: number;
   /** Shown in pg_stat_activity. @default inferq */
   readonly applicationName?: string;
+  /**
+   * LISTEN for other processes' jobs from the start (a worker process): open resolves once the
+   * LISTEN is in place, or after {@link LISTEN_WAIT_MS} (it keeps trying in the background).
+   * Otherwise the LISTEN starts with the first onAvailable listener.
+   * @default false
+   */
+  readonly listen?: boolean;
 }
+
+/** How long open waits for the first LISTEN (see {@link PostgresJobQueueOptions.listen}). */
+const LISTEN_WAIT_MS = 5_000;
 
 /** How long a new connection may take before the call fails with ServiceUnavailable. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -83,6 +93,11 @@ export async function openPostgresJobQueue(options: PostgresJobQueueOptions): Pr
     onListening: () => logger.debug('listening for jobs of other processes', { schema: options.schema }),
   }, logger);
   const queue = new PgQueue(pool, stmts, listener, logger);
+  if (options.listen) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([queue.whenListening(), new Promise<void>((resolve) => { timer = setTimeout(resolve, LISTEN_WAIT_MS); })]);
+    clearTimeout(timer);
+  }
   return queue;
 }
 
