@@ -4,13 +4,16 @@
  * the local object store). An asynchronous request accepted by the API process is completed by the
  * worker process, woken by NOTIFY; the worker is registered in the schema's registry while it
  * runs and forgets itself when it stops. And a `serve` whose database goes away (a relay to
- * PostgreSQL cut and restored) answers 503 ServiceUnavailable meanwhile and resumes by itself.
+ * PostgreSQL cut and restored) answers 503 ServiceUnavailable meanwhile and resumes by itself;
+ * one that cannot reach it at start exits with status 2 and a one-line reason.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Harness, awaitTerminal, errorOf, invokeRaw, putObject, readObject, signed } from '../helpers/async.js';
 import { PG_URL, Relay, dropSchemas, uniqueSchema, withPg } from '../helpers/postgres.js';
+import { run } from '../helpers/clients.js';
 import { Workers } from '../helpers/processes.js';
+import { CLI } from '../helpers/server.js';
 
 const h = new Harness();
 const workers = new Workers();
@@ -106,5 +109,18 @@ void describe('serve on PostgreSQL while the database goes away', () => {
     } finally {
       await relay.cut();
     }
+  });
+});
+
+void describe('serve on PostgreSQL that cannot be reached at start', () => {
+  void test('exits with status 2 and one line naming the schema and the URL without its password', async () => {
+    const relay = new Relay();
+    await relay.open();
+    await relay.cut(); // a port where nothing listens
+    const config = h.config({ queue: { backend: 'postgres', url: `postgres://root:hunter2@127.0.0.1:${relay.port}/test`, schema: 'never_made' } });
+    const result = await run(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', h.dir('inferq-pgdown-'), '--config', config], { ...process.env, PGPASSWORD: 'unused' });
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, new RegExp(`cannot open the job queue in schema never_made of postgres://root:\\*\\*\\*@127\\.0\\.0\\.1:${relay.port}/test`));
+    assert.doesNotMatch(result.stdout + result.stderr, /hunter2/);
   });
 });
