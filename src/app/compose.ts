@@ -1,7 +1,9 @@
 /**
  * The composition root: the only place that wires ports to adapters. Everything else receives its
  * dependencies from here. `startInferq` runs the whole embedded product (API + object store +
- * queue + workers + models); `startWorkers` runs only workers against the same data directory.
+ * queue + workers + models); `startWorkers` runs only workers against the same data directory and
+ * queue (`queue.backend`: SQLite in the data directory, or a PostgreSQL schema any number of
+ * processes share).
  * Start-up order: the data directory is checked, storage opened and (serve) the port bound before
  * any model process is spawned, so a bad environment fails with a StartupError and nothing to undo.
  * Stop order: the HTTP drain and the worker pool share one grace, then models, then storage.
@@ -15,7 +17,7 @@ import { createGatewayServer, type GatewayServer } from '../http/index.js';
 import type { EndpointConfig, ObjectsConfig, ResolvedConfig } from '../config/index.js';
 import type { ManagedModel } from '../models/index.js';
 import { openLocalObjectStore, openS3ObjectStore, type ObjectStore } from '../objects/index.js';
-import { openSqliteJobQueue, type SqliteJobQueue } from '../queue/index.js';
+import { openPostgresJobQueue, openSqliteJobQueue, type QueueBackend } from '../queue/index.js';
 import { createRuntimeApi, type RealtimeTarget } from '../runtime/index.js';
 import { SlotScheduler } from '../scheduling/index.js';
 import { createS3Api } from '../s3api/index.js';
@@ -32,7 +34,7 @@ export interface RunningInferq {
   /** The base URL (e.g. http://127.0.0.1:8080), empty for a workers-only process. */
   readonly url: string;
   readonly store: ObjectStore;
-  readonly queue: SqliteJobQueue;
+  readonly queue: QueueBackend;
   readonly models: ReadonlyMap<string, ManagedModel>;
   /** Endpoints served. */
   readonly endpoints: readonly EndpointConfig[];
@@ -75,7 +77,7 @@ interface Core {
   endpoints: EndpointConfig[];
   disabled: DisabledEndpoint[];
   store: ObjectStore;
-  queue: SqliteJobQueue;
+  queue: QueueBackend;
   models: Map<string, ManagedModel>;
   slots: Map<string, SlotScheduler>;
   pool: WorkerPool | undefined;
@@ -133,13 +135,39 @@ function realtimeTargets(core: Core, modelsStarted: boolean): Map<string, Realti
   return targets;
 }
 
-/** Opens storage and builds (does not start) the models and schedulers: no process is spawned yet. */
-async function openCore(config: ResolvedConfig, logger: Logger, clock: Clock): Promise<Core> {
-  const { server: cfg } = config;
-  const store = await openObjectStore(config, logger, clock);
-  let queue: SqliteJobQueue;
+/** The URL without its password, for messages. */
+function redactedUrl(url: string): string {
   try {
-    queue = await openInDataDir(cfg.dataDir, 'queue database', () => openSqliteJobQueue({ file: join(cfg.dataDir, QUEUE_DB), clock, logger: logger.child('queue'), durability: cfg.queueDurability }));
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(the configured queue.url)';
+  }
+}
+
+/** Opens the configured queue backend: SQLite in the data directory, or a PostgreSQL schema (LISTENing at once when this process runs workers). */
+async function openQueue(config: ResolvedConfig, logger: Logger, clock: Clock, withWorkers: boolean): Promise<QueueBackend> {
+  const { server: cfg, queue: q } = config;
+  if (q.backend === 'sqlite') {
+    return openInDataDir(cfg.dataDir, 'queue database', () => openSqliteJobQueue({ file: join(cfg.dataDir, QUEUE_DB), clock, logger: logger.child('queue'), durability: cfg.queueDurability }));
+  }
+  try {
+    return await openPostgresJobQueue({ url: q.url, schema: q.schema, listen: withWorkers, logger: logger.child('queue'), ...(q.password !== undefined ? { password: q.password } : {}) });
+  } catch (err) {
+    const url = redactedUrl(q.url);
+    const cause: unknown = err instanceof Error ? err.cause : undefined;
+    const reason = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+    throw new StartupError('queue-open', url, `cannot open the job queue in schema ${q.schema} of ${url}: ${reason}`, { cause: err });
+  }
+}
+
+/** Opens storage and builds (does not start) the models and schedulers: no process is spawned yet. */
+async function openCore(config: ResolvedConfig, logger: Logger, clock: Clock, withWorkers: boolean): Promise<Core> {
+  const store = await openObjectStore(config, logger, clock);
+  let queue: QueueBackend;
+  try {
+    queue = await openQueue(config, logger, clock, withWorkers);
   } catch (err) {
     await store.close();
     throw err;
@@ -224,7 +252,7 @@ function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock:
 export async function startInferq(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningInferq> {
   const { server: cfg } = config;
   prepareServeDataDir(cfg.dataDir);
-  const core = await openCore(config, logger, clock);
+  const core = await openCore(config, logger, clock, config.worker.enabled);
   const server = createServer(core, config, logger, clock);
   let url: string;
   try {
@@ -263,8 +291,8 @@ function running(core: Core, url: string, stopOnce: () => Promise<void>): Runnin
 
 /** Starts workers only (`inferq worker`), against the same data directory as a `serve` process. */
 export async function startWorkers(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningInferq> {
-  prepareWorkerDataDir(config.server.dataDir);
-  const core = await openCore(config, logger, clock);
+  prepareWorkerDataDir(config.server.dataDir, config.queue.backend === 'sqlite');
+  const core = await openCore(config, logger, clock, true);
   try {
     await runCore(core, config, logger, clock, true);
   } catch (err) {

@@ -65,14 +65,18 @@ export function prepareServeDataDir(dir: string): void {
   proveWritable(dir);
 }
 
-/** For `worker`: the data directory holds a `serve` process's data and takes writes. @throws StartupError */
-export function prepareWorkerDataDir(dir: string): void {
+/**
+ * For `worker`: the data directory holds a `serve` process's data and takes writes. With the queue
+ * elsewhere (`sqliteQueue` false: PostgreSQL), the directory must exist but need not hold a queue.
+ * @throws StartupError
+ */
+export function prepareWorkerDataDir(dir: string, sqliteQueue = true): void {
   const hint = 'inferq worker runs against the data directory of an inferq serve process (start serve first, or pass its --data-dir)';
   if (!isDirectory(dir)) {
     const what = existsSync(dir) ? 'is not a directory' : 'does not exist';
     throw new StartupError('data-dir-empty', dir, `data directory ${dir} ${what}: ${hint}`);
   }
-  if (!existsSync(join(dir, QUEUE_DB))) throw new StartupError('data-dir-empty', dir, `data directory ${dir} holds no inferq data (no ${QUEUE_DB}): ${hint}`);
+  if (sqliteQueue && !existsSync(join(dir, QUEUE_DB))) throw new StartupError('data-dir-empty', dir, `data directory ${dir} holds no inferq data (no ${QUEUE_DB}): ${hint}`);
   proveWritable(dir);
 }
 

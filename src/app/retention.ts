@@ -4,7 +4,7 @@
  * Their output and failure objects stay in the object store; only the status (and the InferenceId's
  * idempotency) goes.
  */
-import type { SqliteJobQueue } from '../queue/index.js';
+import type { QueueBackend } from '../queue/index.js';
 import type { Clock, Logger } from '../util/index.js';
 
 /** How often the purge runs: a tenth of the retention, at least every second and at most every hour. */
@@ -16,7 +16,7 @@ export function purgeIntervalMs(retentionMs: number): number {
  * Starts purging finished requests older than `retentionMs` (0: keep them forever, no timer).
  * Returns a function that stops the timer and resolves once a purge under way has finished.
  */
-export function startRetention(queue: SqliteJobQueue, retentionMs: number, clock: Clock, logger: Logger): () => Promise<void> {
+export function startRetention(queue: QueueBackend, retentionMs: number, clock: Clock, logger: Logger): () => Promise<void> {
   if (retentionMs <= 0) return () => Promise.resolve();
   let running: Promise<void> | undefined;
   const purge = (): void => {

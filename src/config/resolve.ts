@@ -78,6 +78,18 @@ export type ObjectsConfig =
       };
     };
 
+/** Where asynchronous requests are stored (the `queue:` section). */
+export type QueueConfig =
+  | { readonly backend: 'sqlite' }
+  | {
+    readonly backend: 'postgres';
+    /** The connection URL as configured (it may hold the password). */
+    readonly url: string;
+    /** PGPASSWORD, when the URL carries no password. */
+    readonly password?: string;
+    readonly schema: string;
+  };
+
 /** The validated, frozen configuration handed to the composition root. */
 export interface ResolvedConfig {
   readonly server: {
@@ -117,6 +129,7 @@ export interface ResolvedConfig {
   };
   /** See the `objects` section. */
   readonly objects: ObjectsConfig;
+  readonly queue: QueueConfig;
   /** The environment `command` models inherit (the server's own). */
   readonly modelBaseEnv: Readonly<Record<string, string | undefined>>;
   /** The file the configuration came from, if any. */
@@ -235,6 +248,27 @@ function readConfigFile(file: string, key: string): unknown {
   }
 }
 
+/** The `queue:` section with INFERQ_QUEUE_URL and PGPASSWORD applied. */
+function resolveQueue(raw: z.output<typeof configFileSchema>['queue']): QueueConfig {
+  if (raw.backend === 'sqlite') {
+    if (raw.url !== undefined) throw new ConfigError('queue.url', 'is only for queue.backend: postgres');
+    return { backend: 'sqlite' };
+  }
+  const url = raw.url ?? process.env['INFERQ_QUEUE_URL'];
+  if (url === undefined || url === '') throw new ConfigError('queue.url', 'queue.backend: postgres needs queue.url or the INFERQ_QUEUE_URL environment variable');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = new URL('invalid:');
+  }
+  if (!/^postgres(ql)?:$/.test(parsed.protocol) || parsed.hostname === '') {
+    throw new ConfigError(raw.url !== undefined ? 'queue.url' : 'INFERQ_QUEUE_URL', 'must be a postgres://user@host:5432/database URL');
+  }
+  const password = parsed.password === '' ? process.env['PGPASSWORD'] : undefined;
+  return { backend: 'postgres', url, schema: raw.schema, ...(password !== undefined ? { password } : {}) };
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const inner of Object.values(value)) deepFreeze(inner);
@@ -285,6 +319,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = pro
     endpoints: resolveEndpoints(endpointsRaw, configDir),
     worker: parsed.data.worker,
     objects: resolveObjects(parsed.data.objects),
+    queue: resolveQueue(parsed.data.queue),
     modelBaseEnv: { ...process.env },
     server: Object.assign({}, server, {
       dataDir: resolvePath(cwd, server.dataDir),

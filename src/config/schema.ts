@@ -184,6 +184,22 @@ export const objectsSchema = z.strictObject({
   s3: objectsS3Schema.default(objectsS3Schema.parse({})),
 });
 
+/** The `queue:` section: where asynchronous requests are stored. */
+export const queueSchema = z.strictObject({
+  /**
+   * `sqlite`: the embedded queue in the data directory (one host). `postgres`: a PostgreSQL
+   * schema that any number of `serve` and `worker` processes, on any hosts, share. @default sqlite
+   */
+  backend: z.enum(['sqlite', 'postgres']).default('sqlite'),
+  /**
+   * With `postgres`: `postgres://user[:password]@host:5432/database` (or the INFERQ_QUEUE_URL
+   * environment variable); without a password in it, PGPASSWORD is used.
+   */
+  url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres://user@host:5432/database URL').optional(),
+  /** With `postgres`: the schema holding every table, created and migrated at start. @default inferq */
+  schema: z.string().regex(/^[a-z_][a-z0-9_]{0,39}$/, 'must be a lower-case SQL name ([a-z_][a-z0-9_]*, at most 40 characters)').default('inferq'),
+});
+
 /** The whole configuration file. */
 export const configFileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
@@ -191,6 +207,7 @@ export const configFileSchema = z.strictObject({
   endpoints: z.array(endpointSchema).optional(),
   worker: workerSchema.default(workerSchema.parse({})),
   objects: objectsSchema.default(objectsSchema.parse({})),
+  queue: queueSchema.default(queueSchema.parse({})),
 });
 
 /** The file as written (before defaults). */

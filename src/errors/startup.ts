@@ -1,7 +1,7 @@
 /**
  * Errors of the environment a process starts in, found before it serves anything: a data
  * directory that cannot be created, written or opened, a data directory with no inferq data for a
- * worker, an address that cannot be bound. The command line prints the message as one line and
+ * worker, an address that cannot be bound, a queue database that cannot be reached or migrated. The command line prints the message as one line and
  * exits with status 2 (the same as a configuration error); nothing else exits the process.
  */
 
@@ -18,7 +18,9 @@ export type StartupProblem =
   /** The server's address cannot be bound (in use, not local, privileged). */
   | 'listen'
   /** The S3 backend of `objects.backend: s3` cannot be reached, or refuses to create the output buckets. */
-  | 'objects-backend';
+  | 'objects-backend'
+  /** The queue database (PostgreSQL) cannot be reached, or its schema cannot be created or migrated. */
+  | 'queue-open';
 
 /** A start-up failure caused by the environment; `message` is one line naming the path or address and the OS reason. */
 export class StartupError extends Error {

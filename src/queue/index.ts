@@ -1,4 +1,4 @@
-/** Public surface of the job queue: the JobQueue and WorkerRegistry ports and the SQLite backend. */
+/** Public surface of the job queue: the JobQueue and WorkerRegistry ports, the SQLite and PostgreSQL backends. */
 export type {
   EnqueueResult,
   Job,
@@ -9,9 +9,12 @@ export type {
   JobState,
   NewJob,
   ObjectLocation,
+  QueueBackend,
   QueueStats,
   TerminalState,
   WorkerRegistry,
 } from './port.js';
 export { MAX_INLINE_BODY_BYTES, openSqliteJobQueue } from './sqlite/index.js';
 export type { QueueDurability, SeedOptions, SqliteJobQueue, SqliteJobQueueOptions } from './sqlite/index.js';
+export { openPostgresJobQueue } from './postgres/index.js';
+export type { PostgresJobQueue, PostgresJobQueueOptions } from './postgres/index.js';

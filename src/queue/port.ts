@@ -132,9 +132,11 @@ export interface JobQueue {
 }
 
 /**
- * Registry of the worker processes that hold leases, so a restarted process can release the leases
- * of processes that died on the same host at once instead of waiting for each lease to run out.
- * An *owner* is the lease-owner string a process passes to {@link JobQueue.claim}.
+ * Registry of the worker processes that hold leases, so the leases of a process that died are
+ * released at once instead of each waiting to run out: a restarted process finds the dead
+ * processes of its own host by pid ({@link deadWorkers}); any process finds those, on any host,
+ * whose heartbeat stopped ({@link staleWorkers}). An *owner* is the lease-owner string a process
+ * passes to {@link JobQueue.claim}.
  */
 export interface WorkerRegistry {
   /** Records (or re-records) `owner` as running in process `pid` on `hostname`. */
@@ -150,4 +152,18 @@ export interface WorkerRegistry {
    * for the caller's own pid.
    */
   deadWorkers(hostname: string, isAlive: (pid: number) => boolean): Promise<string[]>;
+  /**
+   * Owners, on any host, whose last heartbeat (or registration) is older than `heartbeatBefore`
+   * (epoch ms), oldest first: processes presumed dead, whose leases a survivor releases.
+   */
+  staleWorkers(heartbeatBefore: number): Promise<string[]>;
+}
+
+/**
+ * What the composition root opens for a configured queue backend: the JobQueue, its worker
+ * registry, and the retention purge of finished jobs.
+ */
+export interface QueueBackend extends JobQueue, WorkerRegistry {
+  /** Deletes terminal jobs that finished before `olderThan` (epoch ms); resolves to how many. */
+  purgeFinished(olderThan: number): Promise<number>;
 }

@@ -1,7 +1,11 @@
 /**
  * The worker pool of one process: a dispatcher per endpoint, lease renewal for every job in
  * flight, the TTL sweeper, and the worker registry that lets a restarted process take back the
- * leases of a process that died on the same host without waiting for them to run out.
+ * leases of a process that died on the same host without waiting for them to run out. With each
+ * heartbeat the pool also releases the leases of workers on any host (sharing a PostgreSQL queue)
+ * whose heartbeat is older than a lease: several survivors may do it at once, which is harmless.
+ * Heartbeats compare times of different hosts, so their clocks must agree to well under a lease
+ * (as the leases themselves need). A worker that finds itself reaped registers again.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -62,6 +66,24 @@ async function recoverDeadWorkers(deps: WorkerPoolDeps, host: string, self: stri
   }
 }
 
+/** Releases the leases of workers (on any host) whose last heartbeat is older than `before`, except `self`. */
+async function reapStaleWorkers(deps: WorkerPoolDeps, self: string, before: number): Promise<void> {
+  for (const stale of await deps.queue.staleWorkers(before)) {
+    if (stale === self) continue;
+    await deps.queue.unregisterWorker(stale);
+    const released = await deps.queue.releaseOwner(stale);
+    deps.logger.warn('a worker stopped sending heartbeats; its requests go back to the queue', { worker: stale, requests: released });
+  }
+}
+
+/** Heartbeat of `owner`, registering it again if a survivor reaped it meanwhile (its heartbeat was late). */
+async function heartbeat(deps: WorkerPoolDeps, owner: string, host: string): Promise<void> {
+  const now = deps.clock.now();
+  if (await deps.queue.heartbeatWorker(owner, now)) return;
+  await deps.queue.registerWorker(owner, process.pid, host, now);
+  deps.logger.warn('this worker was presumed dead (its heartbeat was late) and registered again', { worker: owner });
+}
+
 /** Starts workers for every endpoint. */
 export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool> {
   const host = hostname();
@@ -86,7 +108,8 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
   }));
   const renew = setInterval(() => {
     void (async () => {
-      await deps.queue.heartbeatWorker(owner, deps.clock.now());
+      await heartbeat(deps, owner, host);
+      await reapStaleWorkers(deps, owner, deps.clock.now() - deps.leaseMs);
       for (const d of dispatchers) {
         const ids = d.inFlightIds();
         if (ids.length > 0) d.abandon(await deps.queue.renew(owner, ids, deps.leaseMs, deps.clock.now()));

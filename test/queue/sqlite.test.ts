@@ -1,6 +1,6 @@
 /**
- * The JobQueue behaviour suite on SQLite, plus SQLite-only guarantees: durability across reopen and
- * SIGKILL, group commit, the worker registry, retention, schema versioning and a 1,000,000-row
+ * The JobQueue and WorkerRegistry behaviour suites on SQLite, plus SQLite-only guarantees: durability across reopen and
+ * SIGKILL, group commit, retention, schema versioning and a 1,000,000-row
  * backlog (correctness only; latencies belong in benchmarks).
  */
 import assert from 'node:assert/strict';
@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { openSqliteJobQueue, type SqliteJobQueue } from '../../src/queue/index.js';
 import { SCHEMA_VERSION } from '../../src/queue/sqlite/index.js';
 import { describeJobQueueBehaviour } from './behaviour.js';
+import { describeWorkerRegistryBehaviour } from './registry-behaviour.js';
 import { inline, newJob, rejectsWith } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -36,6 +37,11 @@ describeJobQueueBehaviour('sqlite on its own thread', () => {
 
 describeJobQueueBehaviour('sqlite on the calling thread', () => {
   const queue = openSqliteJobQueue({ file: freshFile(), thread: false });
+  return Promise.resolve({ queue, cleanup: () => queue.close() });
+});
+
+describeWorkerRegistryBehaviour('sqlite', () => {
+  const queue = openSqliteJobQueue({ file: freshFile() });
   return Promise.resolve({ queue, cleanup: () => queue.close() });
 });
 
@@ -231,30 +237,7 @@ void describe('sqlite job queue: group commit', () => {
   });
 });
 
-void describe('sqlite job queue: leases, workers, retention', () => {
-  void it('finds dead workers on this host and recovers their leases', async () => {
-    await withQueue(freshFile(), async (queue) => {
-      await queue.registerWorker('alive', 100, 'host-a', 1_000);
-      await queue.registerWorker('dead', 200, 'host-a', 1_000);
-      await queue.registerWorker('elsewhere', 200, 'host-b', 1_000);
-      for (const id of ['a', 'b', 'c']) await queue.enqueue(newJob('ep', id));
-      await queue.claim('ep', 'dead', 2, 600_000, 2_000);
-      await queue.claim('ep', 'alive', 1, 600_000, 2_000);
-      const dead = await queue.deadWorkers('host-a', (pid) => pid === 100);
-      assert.deepEqual(dead, ['dead']);
-      for (const owner of dead) {
-        assert.equal(await queue.releaseOwner(owner), 2);
-        await queue.unregisterWorker(owner);
-      }
-      assert.deepEqual(await queue.deadWorkers('host-a', (pid) => pid === 100), []);
-      assert.deepEqual(await queue.deadWorkers('host-b', () => false), ['elsewhere']);
-      assert.equal(await queue.heartbeatWorker('alive', 3_000), true);
-      assert.equal(await queue.heartbeatWorker('dead', 3_000), false);
-      const reclaimed = await queue.claim('ep', 'new', 10, 600_000, 3_000);
-      assert.deepEqual(reclaimed.map((job) => [job.inferenceId, job.attempts]), [['a', 2], ['b', 2]]);
-    });
-  });
-
+void describe('sqlite job queue: leases, retention', () => {
   void it('does not refund an attempt when releasing a job leased by claimExpired', async () => {
     await withQueue(freshFile(), async (queue) => {
       await queue.enqueue(newJob('ep', 'x', { expiresAt: 5_000 }));

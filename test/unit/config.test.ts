@@ -131,3 +131,40 @@ test('objects: the embedded store by default; s3 with an endpoint, a region, pat
   assert.equal(configError(() => resolveConfig({ configFile: file('objects: { backend: s3, s3: { accessKeyId: AK } }\n') })).key, 'objects.s3.secretAccessKey');
   assert.equal(configError(() => resolveConfig({ configFile: file('objects: { backend: s3, s3: { bucket: x } }\n') })).key, 'objects.s3.bucket');
 });
+
+/** Runs `fn` with the environment variables in `vars` set (undefined: unset), restoring them after. */
+function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (values: Record<string, string | undefined>): void => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  apply(vars);
+  try {
+    return fn();
+  } finally {
+    apply(saved);
+  }
+}
+
+test('queue: sqlite by default; postgres takes its URL from the file or INFERQ_QUEUE_URL and the password from the URL or PGPASSWORD', () => {
+  withEnv({ INFERQ_QUEUE_URL: undefined, PGPASSWORD: undefined }, () => {
+    assert.deepEqual(resolveConfig({}, '/tmp/x').queue, { backend: 'sqlite' });
+    const fromFile = resolveConfig({ configFile: file('queue: { backend: postgres, url: "postgres://u:pw@db:5432/q" }\n') }).queue;
+    assert.deepEqual(fromFile, { backend: 'postgres', url: 'postgres://u:pw@db:5432/q', schema: 'inferq' });
+    assert.equal(configError(() => resolveConfig({ configFile: file('queue: { backend: postgres }\n') })).key, 'queue.url');
+    assert.equal(configError(() => resolveConfig({ configFile: file('queue: { url: "postgres://db/q" }\n') })).key, 'queue.url');
+    assert.equal(configError(() => resolveConfig({ configFile: file('queue: { backend: postgres, url: "mysql://db/q" }\n') })).key, 'queue.url');
+    assert.equal(configError(() => resolveConfig({ configFile: file('queue: { backend: postgres, url: "postgres://db/q", schema: "Bad-Name" }\n') })).key, 'queue.schema');
+    assert.equal(configError(() => resolveConfig({ configFile: file('queue: { backend: redis }\n') })).key, 'queue.backend');
+  });
+  withEnv({ INFERQ_QUEUE_URL: 'postgres://env@db:5432/q', PGPASSWORD: 'secret' }, () => {
+    const fromEnv = resolveConfig({ configFile: file('queue: { backend: postgres, schema: jobs_a }\n') }).queue;
+    assert.deepEqual(fromEnv, { backend: 'postgres', url: 'postgres://env@db:5432/q', password: 'secret', schema: 'jobs_a' });
+    const fileWins = resolveConfig({ configFile: file('queue: { backend: postgres, url: "postgres://u:pw@db/q" }\n') }).queue;
+    assert.deepEqual(fileWins, { backend: 'postgres', url: 'postgres://u:pw@db/q', schema: 'inferq' }, 'a password in the URL wins over PGPASSWORD');
+    assert.deepEqual(resolveConfig({}, '/tmp/x').queue, { backend: 'sqlite' }, 'INFERQ_QUEUE_URL alone does not switch the backend');
+  });
+});

@@ -4,7 +4,7 @@
  * called; close() first commits the enqueues already accepted.
  */
 import { WalSync, type Logger } from '../../util/index.js';
-import type { EnqueueResult, Job, JobFinish, JobOutcome, JobQueue, NewJob, QueueStats, WorkerRegistry } from '../port.js';
+import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, QueueBackend, QueueStats } from '../port.js';
 import { closedError, toQueueError, type QueueContext, type QueueDurability } from './context.js';
 import { EnqueueBatcher, type InsertOutcome } from './enqueue.js';
 import { claimExpiredJobs, claimJobs, deferJob, finishJob, finishJobs, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
@@ -14,9 +14,7 @@ import { toJob, type InsertRow } from './statements.js';
 const PURGE_CHUNK = 5_000;
 
 /** The SQLite queue's API: the JobQueue port, the worker registry, retention and test hooks. */
-export interface SqliteJobQueue extends JobQueue, WorkerRegistry {
-  /** Deletes terminal jobs that finished before `olderThan` (epoch ms); resolves to how many. */
-  purgeFinished(olderThan: number): Promise<number>;
+export interface SqliteJobQueue extends QueueBackend {
   /** The registered workers of `hostname` with their process ids. */
   workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]>;
   /**
@@ -165,6 +163,10 @@ export class SqliteQueue implements SqliteJobQueue {
 
   deadWorkers(hostname: string, isAlive: (pid: number) => boolean): Promise<string[]> {
     return this.workersOnHost(hostname).then((rows) => rows.filter((row) => !isAlive(row.pid)).map((row) => row.owner));
+  }
+
+  staleWorkers(heartbeatBefore: number): Promise<string[]> {
+    return this.run(() => this.ctx.stmts.staleWorkers.all(heartbeatBefore).map((row) => row.owner));
   }
 
   workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]> {

@@ -47,6 +47,7 @@ function threadApi(queue: SqliteQueue): QueueThreadApi {
     heartbeatWorker: (...args) => queue.heartbeatWorker(...args),
     unregisterWorker: (...args) => queue.unregisterWorker(...args),
     workersOnHost: (...args) => queue.workersOnHost(...args),
+    staleWorkers: (...args) => queue.staleWorkers(...args),
     purgeFinished: (...args) => queue.purgeFinished(...args),
     seedForBenchmark: (...args) => queue.seedForBenchmark(...args),
     close: () => queue.close(),

@@ -160,6 +160,10 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
     return rows.filter((row) => !isAlive(row.pid)).map((row) => row.owner);
   }
 
+  staleWorkers(heartbeatBefore: number): Promise<string[]> {
+    return this.call('staleWorkers', heartbeatBefore);
+  }
+
   workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]> {
     return this.call('workersOnHost', hostname);
   }
