@@ -10,6 +10,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { InferqError } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
+import { AvailabilityListeners } from '../availability.js';
 import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, QueueBackend, QueueStats, TerminalState } from '../port.js';
 import { parseJobId, toJob, type JobRow } from '../rows.js';
 import { PgEnqueueBatcher } from './enqueue.js';
@@ -58,10 +59,10 @@ function backendPid(client: PoolClient): number | undefined {
 /** The implementation of {@link PostgresJobQueue} over a pool whose schema is migrated. */
 export class PgQueue implements PostgresJobQueue {
   private closing: Promise<void> | undefined;
-  private readonly listeners = new Set<(endpoint: string) => void>();
   private readonly batcher: PgEnqueueBatcher;
   /** Backend pids of this pool's connections: NOTIFYs they sent were already told in process. */
   private readonly ownBackends = new Set<number>();
+  private readonly listeners: AvailabilityListeners;
 
   constructor(
     private readonly pool: Pool,
@@ -69,6 +70,7 @@ export class PgQueue implements PostgresJobQueue {
     private readonly listener: ChannelListener,
     private readonly logger: Logger,
   ) {
+    this.listeners = new AvailabilityListeners(logger);
     this.batcher = new PgEnqueueBatcher(pool, stmts, logger, (endpoints) => this.notify(endpoints));
     pool.on('connect', (client) => {
       const pid = backendPid(client);
@@ -99,21 +101,7 @@ export class PgQueue implements PostgresJobQueue {
   }
 
   private notify(endpoints: Iterable<string>, later = true): void {
-    if (this.listeners.size === 0) return;
-    const list = [...endpoints];
-    const tell = (): void => {
-      for (const endpoint of list) {
-        for (const listener of [...this.listeners]) {
-          try {
-            listener(endpoint);
-          } catch (err) {
-            this.logger.warn('job availability listener threw', { endpoint, error: err });
-          }
-        }
-      }
-    };
-    if (later) setImmediate(tell);
-    else tell();
+    this.listeners.tell(endpoints, later);
   }
 
   enqueue(job: NewJob): Promise<EnqueueResult> {
@@ -200,10 +188,9 @@ export class PgQueue implements PostgresJobQueue {
   }
 
   onAvailable(listener: (endpoint: string) => void): () => void {
-    const wrapped = (endpoint: string): void => listener(endpoint);
-    this.listeners.add(wrapped);
+    const unsubscribe = this.listeners.add(listener);
     if (!this.closing) void this.listener.start();
-    return () => void this.listeners.delete(wrapped);
+    return unsubscribe;
   }
 
   async registerWorker(owner: string, pid: number, hostname: string, now: number): Promise<void> {

@@ -4,6 +4,7 @@
  * called; close() first commits the enqueues already accepted.
  */
 import { WalSync, type Logger } from '../../util/index.js';
+import { AvailabilityListeners } from '../availability.js';
 import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, QueueBackend, QueueStats } from '../port.js';
 import { closedError, toQueueError, type QueueContext, type QueueDurability } from './context.js';
 import { EnqueueBatcher, type InsertOutcome } from './enqueue.js';
@@ -32,16 +33,17 @@ export interface SqliteJobQueue extends QueueBackend {
 /** The implementation of {@link SqliteJobQueue} over an opened, migrated database. */
 export class SqliteQueue implements SqliteJobQueue {
   private closing: Promise<void> | undefined;
-  private readonly listeners = new Set<(endpoint: string) => void>();
   private readonly batcher: EnqueueBatcher;
   private readonly ctx: QueueContext;
   private readonly wal: WalSync;
+  private readonly listeners: AvailabilityListeners;
 
   /**
    * Takes ownership of the database in `ctx` (minus `notify`, which the queue provides); see
    * SqliteJobQueueOptions for `maxBatchDelayMs` and `durability`.
    */
   constructor(ctx: Omit<QueueContext, 'notify'>, maxBatchDelayMs: number, durability: QueueDurability) {
+    this.listeners = new AvailabilityListeners(ctx.logger);
     this.ctx = Object.assign({}, ctx, { notify: (endpoints: Iterable<string>) => this.notify(endpoints) });
     this.wal = new WalSync(ctx.db.name);
     this.batcher = new EnqueueBatcher(this.ctx, maxBatchDelayMs, this.wal, durability);
@@ -61,19 +63,7 @@ export class SqliteQueue implements SqliteJobQueue {
   }
 
   private notify(endpoints: Iterable<string>): void {
-    if (this.listeners.size === 0) return;
-    const list = [...endpoints];
-    setImmediate(() => {
-      for (const endpoint of list) {
-        for (const listener of [...this.listeners]) {
-          try {
-            listener(endpoint);
-          } catch (err) {
-            this.logger.warn('job availability listener threw', { endpoint, error: err });
-          }
-        }
-      }
-    });
+    this.listeners.tell(endpoints);
   }
 
   enqueue(job: NewJob): Promise<EnqueueResult> {
@@ -144,9 +134,7 @@ export class SqliteQueue implements SqliteJobQueue {
   }
 
   onAvailable(listener: (endpoint: string) => void): () => void {
-    const wrapped = (endpoint: string): void => listener(endpoint);
-    this.listeners.add(wrapped);
-    return () => void this.listeners.delete(wrapped);
+    return this.listeners.add(listener);
   }
 
   registerWorker(owner: string, pid: number, hostname: string, now: number): Promise<void> {
