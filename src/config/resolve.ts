@@ -38,6 +38,41 @@ export type ModelConfig =
   | { readonly kind: 'command'; readonly command: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly cwd?: string; readonly startTimeoutMs: number; readonly pingIntervalMs: number }
   | { readonly kind: 'builtin'; readonly builtin: 'echo' | 'vad'; readonly startTimeoutMs: number; readonly pingIntervalMs: number };
 
+/** Where a topic's messages go. */
+export type TopicTarget =
+  | { readonly kind: 'webhook'; readonly url: string; readonly secret: string; readonly timeoutMs: number }
+  | {
+      readonly kind: 'sns';
+      readonly topicArn: string;
+      /** Undefined for AWS. */
+      readonly endpoint?: string;
+      readonly region: string;
+      /** Undefined: the AWS default credential chain. */
+      readonly credentials?: Credential;
+    };
+
+/** A named entry of `topics:`. */
+export interface TopicConfig {
+  readonly name: string;
+  readonly target: TopicTarget;
+}
+
+/** An endpoint's `async.notification` (topics resolved by name). */
+export interface EndpointNotificationConfig {
+  readonly successTopic?: string;
+  readonly errorTopic?: string;
+  readonly includeBodyOnSuccess: boolean;
+  readonly includeBodyOnError: boolean;
+}
+
+/** Delivery retry policy (the `notifications:` section) in ms. */
+export interface NotificationsConfig {
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly maxAgeMs: number;
+  readonly pollIntervalMs: number;
+}
+
 /** One served endpoint. */
 export interface EndpointConfig {
   readonly name: string;
@@ -60,6 +95,8 @@ export interface EndpointConfig {
     readonly failure: S3Path;
     readonly maxConcurrentInvocations: number;
     readonly maxAttempts: number;
+    /** Undefined: no notifications. */
+    readonly notification?: EndpointNotificationConfig;
   };
 }
 
@@ -130,6 +167,9 @@ export interface ResolvedConfig {
   /** See the `objects` section. */
   readonly objects: ObjectsConfig;
   readonly queue: QueueConfig;
+  /** The `topics:` section by name. */
+  readonly topics: Readonly<Record<string, TopicConfig>>;
+  readonly notifications: NotificationsConfig;
   /** The environment `command` models inherit (the server's own). */
   readonly modelBaseEnv: Readonly<Record<string, string | undefined>>;
   /** The file the configuration came from, if any. */
@@ -183,7 +223,46 @@ function resolveObjects(raw: z.output<typeof objectsSchema>): ObjectsConfig {
   };
 }
 
-function resolveEndpoints(raw: z.output<typeof endpointSchema>[], configDir: string): EndpointConfig[] {
+function resolveTopics(raw: z.output<typeof configFileSchema>['topics']): Record<string, TopicConfig> {
+  const topics: Record<string, TopicConfig> = {};
+  for (const [name, t] of Object.entries(raw)) {
+    if (t.webhook !== undefined) {
+      topics[name] = { name, target: { kind: 'webhook', url: t.webhook.url, secret: t.webhook.secret, timeoutMs: t.webhook.timeoutSeconds * 1000 } };
+    } else if (t.sns !== undefined) {
+      const s = t.sns;
+      topics[name] = {
+        name,
+        target: {
+          kind: 'sns',
+          topicArn: s.topicArn,
+          region: s.region ?? s.topicArn.split(':')[3] ?? 'us-east-1',
+          ...(s.endpoint !== undefined ? { endpoint: s.endpoint.replace(/\/+$/, '') } : {}),
+          ...(s.accessKeyId !== undefined && s.secretAccessKey !== undefined ? { credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey } } : {}),
+        },
+      };
+    }
+  }
+  return topics;
+}
+
+function resolveNotification(raw: z.output<typeof endpointSchema>['async']['notification'], key: string, topics: Readonly<Record<string, TopicConfig>>): EndpointNotificationConfig | undefined {
+  if (raw === undefined) return undefined;
+  for (const field of ['successTopic', 'errorTopic'] as const) {
+    const name = raw[field];
+    if (name !== undefined && !Object.hasOwn(topics, name)) {
+      const known = Object.keys(topics);
+      throw new ConfigError(`${key}.${field}`, `unknown topic ${name} (${known.length > 0 ? `topics: ${known.join(', ')}` : 'no topics: section defines any'})`);
+    }
+  }
+  return {
+    ...(raw.successTopic !== undefined ? { successTopic: raw.successTopic } : {}),
+    ...(raw.errorTopic !== undefined ? { errorTopic: raw.errorTopic } : {}),
+    includeBodyOnSuccess: raw.includeInferenceResponseIn.includes('SUCCESS_NOTIFICATION_TOPIC'),
+    includeBodyOnError: raw.includeInferenceResponseIn.includes('ERROR_NOTIFICATION_TOPIC'),
+  };
+}
+
+function resolveEndpoints(raw: z.output<typeof endpointSchema>[], configDir: string, topics: Readonly<Record<string, TopicConfig>> = {}): EndpointConfig[] {
   const seen = new Set<string>();
   return raw.map((e, i) => {
     if (seen.has(e.name)) throw new ConfigError(`endpoints.${i}.name`, `duplicate endpoint name ${e.name}`);
@@ -209,9 +288,14 @@ function resolveEndpoints(raw: z.output<typeof endpointSchema>[], configDir: str
         failure: parseS3Path(e.async.failurePath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/failures`),
         maxConcurrentInvocations: e.async.maxConcurrentInvocations ?? defaultMaxConcurrentInvocations(model),
         maxAttempts: e.async.maxAttempts,
+        ...optionalNotification(resolveNotification(e.async.notification, `endpoints.${i}.async.notification`, topics)),
       },
     };
   });
+}
+
+function optionalNotification(n: EndpointNotificationConfig | undefined): { notification?: EndpointNotificationConfig } {
+  return n === undefined ? {} : { notification: n };
 }
 
 /** Whether `host` binds only the loopback interface. */
@@ -315,8 +399,15 @@ export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = pro
       throw new ConfigError(`endpoints.${i}.realtime.maxBodyBytes`, `${e.realtime.maxBodyBytes} is more than server.maxUnverifiedBodyBytes (${server.maxUnverifiedBodyBytes}); such bodies could never be accepted`);
     }
   }
+  const topics = resolveTopics(parsed.data.topics);
+  const n = parsed.data.notifications;
+  if (n.maxBackoffSeconds < n.initialBackoffSeconds) {
+    throw new ConfigError('notifications.maxBackoffSeconds', `must be at least notifications.initialBackoffSeconds (${n.initialBackoffSeconds})`);
+  }
   return deepFreeze({
-    endpoints: resolveEndpoints(endpointsRaw, configDir),
+    endpoints: resolveEndpoints(endpointsRaw, configDir, topics),
+    topics,
+    notifications: { initialBackoffMs: n.initialBackoffSeconds * 1000, maxBackoffMs: n.maxBackoffSeconds * 1000, maxAgeMs: n.maxAgeSeconds * 1000, pollIntervalMs: n.pollIntervalSeconds * 1000 },
     worker: parsed.data.worker,
     objects: resolveObjects(parsed.data.objects),
     queue: resolveQueue(parsed.data.queue),

@@ -93,8 +93,20 @@ export const modelSchema = z
     if (m.cwd !== undefined && m.command === undefined) ctx.addIssue({ code: 'custom', path: ['cwd'], message: 'cwd is only for command models' });
   });
 
+/** `async.notification:` of an endpoint (SageMaker's NotificationConfig; topics are names under `topics:`). */
+export const notificationConfigSchema = z.strictObject({
+  /** Topic told when a request succeeds. */
+  successTopic: z.string().min(1).optional(),
+  /** Topic told when a request fails or expires. */
+  errorTopic: z.string().min(1).optional(),
+  /** Topics whose messages carry the response body (≤ 128 KB) as base64 `responseBody`. @default [] */
+  includeInferenceResponseIn: z.array(z.enum(['SUCCESS_NOTIFICATION_TOPIC', 'ERROR_NOTIFICATION_TOPIC'])).max(2).default([]),
+});
+
 /** `async:` of an endpoint. */
 export const asyncSchema = z.strictObject({
+  /** Notifications of finished requests. */
+  notification: notificationConfigSchema.optional(),
   /** Where results go. @default s3://inferq-async/<endpoint>/output */
   outputPath: s3PathSchema.optional(),
   /** Where failures go. @default s3://inferq-async/<endpoint>/failures */
@@ -200,6 +212,46 @@ export const queueSchema = z.strictObject({
   schema: z.string().regex(/^[a-z_][a-z0-9_]{0,39}$/, 'must be a lower-case SQL name ([a-z_][a-z0-9_]*, at most 40 characters)').default('inferq'),
 });
 
+/** A `webhook:` target: inferq POSTs each message, signed with `secret`. */
+export const webhookTargetSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  /** HMAC-SHA256 key of X-Inferq-Signature. */
+  secret: z.string().min(1),
+  /** A delivery without a complete answer for this long failed (and is retried). @default 10 */
+  timeoutSeconds: z.number().min(0.1).max(300).default(10),
+});
+
+/** An `sns:` target: inferq publishes each message as the SNS `Message`. */
+export const snsTargetSchema = z
+  .strictObject({
+    topicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'must be an SNS topic ARN (arn:aws:sns:region:account:name)'),
+    /** The SNS API's base URL; omit for AWS. */
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /** @default the topic ARN's region */
+    region: z.string().min(1).optional(),
+    /** Static key id; omit both keys for the AWS default credential chain. */
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+  })
+  .refine((s) => (s.accessKeyId === undefined) === (s.secretAccessKey === undefined), { message: 'give both accessKeyId and secretAccessKey, or neither (the AWS default credential chain)', path: ['secretAccessKey'] });
+
+/** One entry of `topics:`: exactly one target. */
+export const topicSchema = z
+  .strictObject({ webhook: webhookTargetSchema.optional(), sns: snsTargetSchema.optional() })
+  .refine((t) => (t.webhook === undefined) !== (t.sns === undefined), { message: 'give exactly one of webhook or sns' });
+
+/** The `notifications:` section: how deliveries are retried. */
+export const notificationsSchema = z.strictObject({
+  /** First wait after a failed delivery; each further failure doubles it. @default 1 */
+  initialBackoffSeconds: z.number().min(0.01).max(3600).default(1),
+  /** Longest wait between attempts. @default 300 */
+  maxBackoffSeconds: z.number().min(0.01).max(86400).default(300),
+  /** A message not delivered this long after its request finished is given up (kept, visible in the status). @default 86400 */
+  maxAgeSeconds: z.number().min(0.1).max(30 * 86400).default(86400),
+  /** How often a worker process looks for due deliveries (others' and retries). @default 1 */
+  pollIntervalSeconds: z.number().min(0.01).max(60).default(1),
+});
+
 /** The whole configuration file. */
 export const configFileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
@@ -208,6 +260,9 @@ export const configFileSchema = z.strictObject({
   worker: workerSchema.default(workerSchema.parse({})),
   objects: objectsSchema.default(objectsSchema.parse({})),
   queue: queueSchema.default(queueSchema.parse({})),
+  /** Notification targets by name (see `endpoints[].async.notification`). */
+  topics: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'topic names are 1-64 letters, digits, - or _'), topicSchema).default({}),
+  notifications: notificationsSchema.default(notificationsSchema.parse({})),
 });
 
 /** The file as written (before defaults). */
