@@ -66,10 +66,46 @@ export interface JobOutcome {
   readonly failureReason?: string;
 }
 
+/**
+ * A notification to record in the outbox in the same transaction as a terminal state: the
+ * message (JSON text, without its optional response body) for the topic named `topic`.
+ */
+export interface NewNotification {
+  readonly topic: string;
+  readonly message: string;
+  /** The object whose bytes (when ≤ 128 KB) the delivery adds as the message's `responseBody`. */
+  readonly bodyFrom?: ObjectLocation;
+}
+
+/** Delivery states of an outbox entry: `failed` once delivery was given up. */
+export type NotificationState = 'pending' | 'delivered' | 'failed';
+
+/** A stored outbox entry (one message of one finished job to one topic). */
+export interface OutboxEntry extends NewNotification {
+  /** Backend-assigned id, stable for the entry's life (the webhook's X-Inferq-Event-Id builds on it). */
+  readonly id: string;
+  readonly endpoint: string;
+  readonly inferenceId: string;
+  readonly state: NotificationState;
+  /** Delivery attempts settled so far. */
+  readonly attempts: number;
+  /** Epoch ms the entry was recorded (the job's finish). */
+  readonly createdAt: number;
+  readonly lastError?: string;
+}
+
+/** How a claimed delivery ended ({@link JobQueue.settleNotification}). */
+export type NotificationSettlement =
+  | { readonly state: 'delivered' }
+  | { readonly state: 'pending'; readonly retryAt: number; readonly error: string }
+  | { readonly state: 'failed'; readonly error: string };
+
 /** One entry of {@link JobQueue.finishMany}: the outcome to record for job `id`. */
 export interface JobFinish {
   readonly id: string;
   readonly outcome: JobOutcome;
+  /** Recorded in the outbox, in the same transaction, when the outcome is recorded. */
+  readonly notification?: NewNotification;
 }
 
 /** Result of {@link JobQueue.enqueue}. */
@@ -102,7 +138,7 @@ export interface JobQueue {
   /** Extends the leases `owner` holds on `ids`; returns the ids whose lease was lost. */
   renew(owner: string, ids: readonly string[], leaseMs: number, now: number): Promise<string[]>;
   /** Records a terminal outcome if `owner` still holds the lease; false when the lease was lost. */
-  finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean>;
+  finish(owner: string, id: string, outcome: JobOutcome, now: number, notification?: NewNotification): Promise<boolean>;
   /**
    * {@link finish} for several jobs at once, in one round trip and one transaction where the
    * backend has them (a worker records the outcomes that became ready together in one call).
@@ -126,6 +162,16 @@ export interface JobQueue {
   releaseOwner(owner: string): Promise<number>;
   get(endpoint: string, inferenceId: string): Promise<Job | undefined>;
   stats(endpoint: string, now: number): Promise<QueueStats>;
+  /**
+   * Leases up to `max` pending outbox entries due at `now` (oldest due first) to `owner` for
+   * `leaseMs`: entries another process claimed and never settled become due again when the lease
+   * ends. Concurrent claimers never get the same entry while its lease runs.
+   */
+  claimNotifications(owner: string, max: number, leaseMs: number, now: number): Promise<OutboxEntry[]>;
+  /** Records the end of a delivery attempt of entry `id` if `owner` still holds it; false otherwise. */
+  settleNotification(owner: string, id: string, settlement: NotificationSettlement, now: number): Promise<boolean>;
+  /** The newest outbox entry of a request, if any. */
+  notificationOf(endpoint: string, inferenceId: string): Promise<OutboxEntry | undefined>;
   /** Calls `listener` when jobs for an endpoint may have become claimable (same-process fast path). */
   onAvailable(listener: (endpoint: string) => void): () => void;
   close(): Promise<void>;

@@ -4,7 +4,7 @@
  * JSON `input` column plus the inline body's bytes).
  */
 import { InferqError } from '../errors/index.js';
-import type { Job, JobInput, JobState, NewJob } from './port.js';
+import type { Job, JobInput, JobState, NewJob, NotificationState, OutboxEntry } from './port.js';
 
 /** A row of `jobs` as read back (lease bookkeeping columns omitted). */
 export interface JobRow {
@@ -166,4 +166,35 @@ export function parseJobId(id: string): number | undefined {
   if (!/^[1-9]\d{0,15}$/.test(id)) return undefined;
   const seq = Number(id);
   return Number.isSafeInteger(seq) ? seq : undefined;
+}
+
+/** A row of `outbox` as read back (lease bookkeeping columns omitted). */
+export interface OutboxRow {
+  readonly seq: number;
+  readonly endpoint: string;
+  readonly inference_id: string;
+  readonly topic: string;
+  readonly message: string;
+  readonly body_bucket: string | null;
+  readonly body_key: string | null;
+  readonly state: NotificationState;
+  readonly attempts: number;
+  readonly created_at: number;
+  readonly last_error: string | null;
+}
+
+/** Builds the port's OutboxEntry from a row. */
+export function toOutboxEntry(row: OutboxRow): OutboxEntry {
+  return {
+    id: String(row.seq),
+    endpoint: row.endpoint,
+    inferenceId: row.inference_id,
+    topic: row.topic,
+    message: row.message,
+    ...(row.body_bucket !== null && row.body_key !== null ? { bodyFrom: { bucket: row.body_bucket, key: row.body_key } } : {}),
+    state: row.state,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    ...(row.last_error === null ? {} : { lastError: row.last_error }),
+  };
 }

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isInferqError } from '../../src/errors/index.js';
 import type { Job, JobOutcome, JobQueue } from '../../src/queue/index.js';
 import { inline, newJob, rejectsWith } from './helpers.js';
+import { registerOutboxTests } from './outbox-behaviour.js';
 
 /** Opens a fresh, empty queue and returns a way to dispose of it. */
 export type OpenQueue = () => Promise<{ queue: JobQueue; cleanup(): Promise<void> }>;
@@ -35,6 +36,7 @@ export function describeJobQueueBehaviour(name: string, open: OpenQueue): void {
     registerLeaseTests(() => queue);
     registerLifecycleTests(() => queue);
     registerConcurrencyTests(() => queue);
+    registerOutboxTests(() => queue);
   });
 }
 

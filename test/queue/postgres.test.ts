@@ -24,7 +24,7 @@ after(() => dropSchemas(schemas));
 /** A queue on this file's schema with its tables emptied (the previous test's queue is closed). */
 async function openEmpty(): Promise<PostgresJobQueue> {
   const queue = await openPostgresJobQueue({ url: PG_URL, schema: SCHEMA });
-  await withPg((client) => client.query(`TRUNCATE "${SCHEMA}".jobs, "${SCHEMA}".job_counts, "${SCHEMA}".workers RESTART IDENTITY`));
+  await withPg((client) => client.query(`TRUNCATE "${SCHEMA}".jobs, "${SCHEMA}".job_counts, "${SCHEMA}".workers, "${SCHEMA}".outbox RESTART IDENTITY`));
   return queue;
 }
 

@@ -11,8 +11,8 @@ import type { Pool, PoolClient } from 'pg';
 import { InferqError } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
 import { AvailabilityListeners } from '../availability.js';
-import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, QueueBackend, QueueStats, TerminalState } from '../port.js';
-import { parseJobId, toJob, type JobRow } from '../rows.js';
+import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, NewNotification, NotificationSettlement, OutboxEntry, QueueBackend, QueueStats, TerminalState } from '../port.js';
+import { parseJobId, toJob, toOutboxEntry, type JobRow, type OutboxRow } from '../rows.js';
 import { PgEnqueueBatcher } from './enqueue.js';
 import { closedError, toPgQueueError } from './errors.js';
 import type { ChannelListener } from './listener.js';
@@ -132,15 +132,42 @@ export class PgQueue implements PostgresJobQueue {
     return ids.filter((id) => !kept.has(id));
   }
 
-  async finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean> {
-    const [done] = await this.finishMany(owner, [{ id, outcome }], now);
+  async finish(owner: string, id: string, outcome: JobOutcome, now: number, notification?: NewNotification): Promise<boolean> {
+    const [done] = await this.finishMany(owner, [{ id, outcome, ...(notification ? { notification } : {}) }], now);
     return done ?? false;
+  }
+
+  async claimNotifications(owner: string, max: number, leaseMs: number, now: number): Promise<OutboxEntry[]> {
+    const limit = positiveCount(max);
+    if (limit === 0) return this.run(() => Promise.resolve([]));
+    const rows = await this.query<OutboxRow>(this.stmts.claimNotifications, [now, limit, owner, now + leaseMs]);
+    return rows.sort((a, b) => a.seq - b.seq).map(toOutboxEntry);
+  }
+
+  async settleNotification(owner: string, id: string, settlement: NotificationSettlement, now: number): Promise<boolean> {
+    const seq = parseJobId(id);
+    if (seq === undefined) return this.run(() => Promise.resolve(false));
+    const values = [
+      settlement.state,
+      now,
+      settlement.state === 'delivered' ? null : settlement.error,
+      settlement.state === 'pending' ? settlement.retryAt : null,
+      seq,
+      owner,
+    ];
+    return this.run(async () => ((await this.pool.query(bind(this.stmts.settleNotification, values))).rowCount ?? 0) > 0);
+  }
+
+  async notificationOf(endpoint: string, inferenceId: string): Promise<OutboxEntry | undefined> {
+    const [row] = await this.query<OutboxRow>(this.stmts.notificationOf, [endpoint, inferenceId]);
+    return row ? toOutboxEntry(row) : undefined;
   }
 
   async finishMany(owner: string, finishes: readonly JobFinish[], now: number): Promise<boolean[]> {
     if (this.closing) throw closedError();
     for (const { outcome } of finishes) checkTerminal(outcome);
     const valid = finishes.filter(({ id }) => parseJobId(id) !== undefined);
+    const notes = valid.filter((f): f is JobFinish & { notification: NewNotification } => f.notification !== undefined);
     const done = new Set<string>();
     if (valid.length > 0) {
       const rows = await this.query<{ seq: number }>(this.stmts.finishMany, [
@@ -149,6 +176,11 @@ export class PgQueue implements PostgresJobQueue {
         valid.map(({ outcome }) => outcome.state),
         valid.map(({ outcome }) => outcome.failureReason ?? null),
         owner,
+        notes.map(({ id }) => parseJobId(id)),
+        notes.map(({ notification }) => notification.topic),
+        notes.map(({ notification }) => notification.message),
+        notes.map(({ notification }) => notification.bodyFrom?.bucket ?? null),
+        notes.map(({ notification }) => notification.bodyFrom?.key ?? null),
       ]);
       for (const row of rows) done.add(String(row.seq));
     }
@@ -220,7 +252,10 @@ export class PgQueue implements PostgresJobQueue {
   async purgeFinished(olderThan: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const removed = await this.run(async () => (await this.pool.query(bind(this.stmts.purgeFinished, [olderThan, PURGE_CHUNK]))).rowCount ?? 0);
+      const removed = await this.run(async () => {
+        await this.pool.query(bind(this.stmts.purgeOutbox, [olderThan, PURGE_CHUNK]));
+        return (await this.pool.query(bind(this.stmts.purgeFinished, [olderThan, PURGE_CHUNK]))).rowCount ?? 0;
+      });
       total += removed;
       if (removed < PURGE_CHUNK) return total;
     }

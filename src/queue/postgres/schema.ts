@@ -123,6 +123,29 @@ function migrations(S: string, channel: string): readonly string[] {
     CREATE INDEX workers_host ON ${S}.workers (hostname);
     CREATE INDEX workers_heartbeat ON ${S}.workers (heartbeat_at);
     `,
+    // 2: the notification outbox, written by the statement that finishes a job (notify/).
+    `
+    CREATE TABLE ${S}.outbox (
+      seq             bigserial PRIMARY KEY,
+      job_seq         bigint NOT NULL,
+      endpoint        text NOT NULL,
+      inference_id    text NOT NULL,
+      topic           text NOT NULL,
+      message         text NOT NULL,
+      body_bucket     text,
+      body_key        text,
+      state           text NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+      attempts        integer NOT NULL DEFAULT 0,
+      created_at      bigint NOT NULL,
+      next_attempt_at bigint NOT NULL,
+      lease_owner     text,
+      last_error      text,
+      settled_at      bigint
+    );
+    CREATE INDEX outbox_due ON ${S}.outbox (next_attempt_at, seq) WHERE state = 'pending';
+    CREATE INDEX outbox_request ON ${S}.outbox (endpoint, inference_id, seq);
+    CREATE INDEX outbox_settled ON ${S}.outbox (settled_at) WHERE settled_at IS NOT NULL;
+    `,
   ];
 }
 

@@ -18,6 +18,8 @@ const JOB_COLS = `seq, endpoint, inference_id, state, attempts, received_at, exp
   failure_reason, fingerprint, input, input_body, content_type, accept, custom_attributes, output_bucket, output_key,
   failure_bucket, failure_key, invocation_timeout_seconds`;
 
+const OUTBOX_COLS = ['seq', 'endpoint', 'inference_id', 'topic', 'message', 'body_bucket', 'body_key', 'state', 'attempts', 'created_at', 'last_error'];
+
 const J_COLS = JOB_COLS.split(',').map((c) => `j.${c.trim()}`).join(', ');
 
 /** A named statement with its values, as pg's query() takes it. */
@@ -65,12 +67,45 @@ function build(S: string) {
       RETURNING ${J_COLS}`),
     /** $1 lease until, $2 seqs, $3 owner. */
     renew: st('renew', `UPDATE ${S}.jobs SET lease_until = $1 WHERE seq = ANY($2::bigint[]) AND state = 'running' AND lease_owner = $3 RETURNING seq`),
-    /** $1 now, $2 seqs, $3 states, $4 reasons, $5 owner. */
-    finishMany: st('finish_many', `UPDATE ${S}.jobs j SET state = f.state, finished_at = $1, failure_reason = f.reason,
-        lease_owner = NULL, lease_until = NULL, lease_counted = 0
-      FROM unnest($2::bigint[], $3::text[], $4::text[]) AS f(seq, state, reason)
-      WHERE j.seq = f.seq AND j.state = 'running' AND j.lease_owner = $5
-      RETURNING j.seq`),
+    /**
+     * $1 now, $2 seqs, $3 states, $4 reasons, $5 owner; the notifications of the finished jobs in
+     * the same statement (one transaction): $6 seqs, $7 topics, $8 messages, $9 body buckets, $10 body keys.
+     */
+    finishMany: st('finish_many_outbox', `WITH done AS (
+        UPDATE ${S}.jobs j SET state = f.state, finished_at = $1, failure_reason = f.reason,
+          lease_owner = NULL, lease_until = NULL, lease_counted = 0
+        FROM unnest($2::bigint[], $3::text[], $4::text[]) AS f(seq, state, reason)
+        WHERE j.seq = f.seq AND j.state = 'running' AND j.lease_owner = $5
+        RETURNING j.seq, j.endpoint, j.inference_id
+      ), notes AS (
+        INSERT INTO ${S}.outbox (job_seq, endpoint, inference_id, topic, message, body_bucket, body_key, state, created_at, next_attempt_at)
+        SELECT d.seq, d.endpoint, d.inference_id, n.topic, n.message, n.bucket, n.key, 'pending', $1, $1
+        FROM done d JOIN (
+          SELECT DISTINCT ON (seq) seq, topic, message, bucket, key
+          FROM unnest($6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY AS t(seq, topic, message, bucket, key, ord)
+          ORDER BY seq, ord
+        ) AS n ON n.seq = d.seq
+        ORDER BY d.seq
+      )
+      SELECT seq FROM done`),
+    /** $1 now, $2 max, $3 owner, $4 lease until. */
+    claimNotifications: st('claim_notifications', `WITH picked AS (
+        SELECT seq FROM ${S}.outbox WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
+      )
+      UPDATE ${S}.outbox o SET lease_owner = $3, next_attempt_at = $4
+      FROM picked WHERE o.seq = picked.seq
+      RETURNING ${OUTBOX_COLS.map((c) => `o.${c}`).join(', ')}`),
+    /** $1 state, $2 now, $3 error, $4 retry at, $5 seq, $6 owner. */
+    settleNotification: st('settle_notification', `UPDATE ${S}.outbox SET state = $1::text, attempts = attempts + 1,
+        next_attempt_at = COALESCE($4::bigint, next_attempt_at), last_error = $3::text, lease_owner = NULL,
+        settled_at = CASE WHEN $1::text = 'pending' THEN NULL ELSE $2::bigint END
+      WHERE seq = $5 AND state = 'pending' AND lease_owner = $6`),
+    /** $1 endpoint, $2 inference id. */
+    notificationOf: st('notification_of', `SELECT ${OUTBOX_COLS.join(', ')} FROM ${S}.outbox
+      WHERE endpoint = $1 AND inference_id = $2 ORDER BY seq DESC LIMIT 1`),
+    /** $1 cutoff, $2 chunk. */
+    purgeOutbox: st('purge_outbox', `DELETE FROM ${S}.outbox WHERE seq IN (
+        SELECT seq FROM ${S}.outbox WHERE settled_at IS NOT NULL AND settled_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`),
     /** $1 seq, $2 owner. */
     release: st('release', `UPDATE ${S}.jobs SET state = 'queued', attempts = attempts - lease_counted,
         started_at = CASE WHEN attempts - lease_counted = 0 THEN NULL ELSE started_at END,

@@ -4,8 +4,9 @@
  * IMMEDIATE transaction, so concurrent processes sharing the database never lease a job twice.
  */
 import { InferqError } from '../../errors/index.js';
-import type { Job, JobFinish, JobOutcome, TerminalState } from '../port.js';
+import type { Job, JobFinish, JobOutcome, NewNotification, TerminalState } from '../port.js';
 import type { QueueContext } from './context.js';
+import { insertNotification } from './outbox.js';
 import { parseJobId, toJob } from './statements.js';
 
 const TERMINAL: ReadonlySet<string> = new Set<TerminalState>(['succeeded', 'failed', 'expired']);
@@ -80,23 +81,27 @@ function checkTerminal(outcome: JobOutcome): void {
   if (!TERMINAL.has(outcome.state)) throw new InferqError('InvalidArgument', `A job cannot finish in state ${String(outcome.state)}.`);
 }
 
-function finishOne(ctx: QueueContext, owner: string, id: string, outcome: JobOutcome, now: number): boolean {
-  const seq = parseJobId(id);
+/** Records the outcome (and its notification, in the caller's transaction) if `owner` holds the lease. */
+function finishOne(ctx: QueueContext, owner: string, finish: JobFinish, now: number): boolean {
+  const seq = parseJobId(finish.id);
   if (seq === undefined) return false;
-  return ctx.stmts.finish.run(outcome.state, now, outcome.failureReason ?? null, seq, owner).changes > 0;
+  const { outcome, notification } = finish;
+  if (ctx.stmts.finish.run(outcome.state, now, outcome.failureReason ?? null, seq, owner).changes === 0) return false;
+  if (notification) insertNotification(ctx, seq, notification, now);
+  return true;
 }
 
-/** Records `outcome` if `owner` still holds the lease on `id`; false otherwise. */
-export function finishJob(ctx: QueueContext, owner: string, id: string, outcome: JobOutcome, now: number): boolean {
+/** Records `outcome` (and `notification`, atomically) if `owner` still holds the lease on `id`; false otherwise. */
+export function finishJob(ctx: QueueContext, owner: string, id: string, outcome: JobOutcome, now: number, notification?: NewNotification): boolean {
   checkTerminal(outcome);
-  return finishOne(ctx, owner, id, outcome, now);
+  return ctx.db.transaction(() => finishOne(ctx, owner, { id, outcome, ...(notification ? { notification } : {}) }, now)).immediate();
 }
 
 /** {@link finishJob} for every entry, in one IMMEDIATE transaction (all checked terminal first). */
 export function finishJobs(ctx: QueueContext, owner: string, finishes: readonly JobFinish[], now: number): boolean[] {
   for (const { outcome } of finishes) checkTerminal(outcome);
   if (finishes.length === 0) return [];
-  return ctx.db.transaction(() => finishes.map(({ id, outcome }) => finishOne(ctx, owner, id, outcome, now))).immediate();
+  return ctx.db.transaction(() => finishes.map((finish) => finishOne(ctx, owner, finish, now))).immediate();
 }
 
 /** Puts `owner`'s job `id` back in the queue at its old position, refunding the attempt its claim counted. */

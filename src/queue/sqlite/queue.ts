@@ -5,10 +5,11 @@
  */
 import { WalSync, type Logger } from '../../util/index.js';
 import { AvailabilityListeners } from '../availability.js';
-import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, QueueBackend, QueueStats } from '../port.js';
+import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, NewNotification, NotificationSettlement, OutboxEntry, QueueBackend, QueueStats } from '../port.js';
 import { closedError, toQueueError, type QueueContext, type QueueDurability } from './context.js';
 import { EnqueueBatcher, type InsertOutcome } from './enqueue.js';
 import { claimExpiredJobs, claimJobs, deferJob, finishJob, finishJobs, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
+import { claimNotifications, notificationOf, settleNotification } from './outbox.js';
 import { seedQueuedJobs, type SeedOptions } from './seed.js';
 import { toJob, type InsertRow } from './statements.js';
 
@@ -88,8 +89,20 @@ export class SqliteQueue implements SqliteJobQueue {
     return this.run(() => renewLeases(this.ctx, owner, ids, leaseMs, now));
   }
 
-  finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean> {
-    return this.run(() => finishJob(this.ctx, owner, id, outcome, now));
+  finish(owner: string, id: string, outcome: JobOutcome, now: number, notification?: NewNotification): Promise<boolean> {
+    return this.run(() => finishJob(this.ctx, owner, id, outcome, now, notification));
+  }
+
+  claimNotifications(owner: string, max: number, leaseMs: number, now: number): Promise<OutboxEntry[]> {
+    return this.run(() => claimNotifications(this.ctx, owner, max, leaseMs, now));
+  }
+
+  settleNotification(owner: string, id: string, settlement: NotificationSettlement, now: number): Promise<boolean> {
+    return this.run(() => settleNotification(this.ctx, owner, id, settlement, now));
+  }
+
+  notificationOf(endpoint: string, inferenceId: string): Promise<OutboxEntry | undefined> {
+    return this.run(() => notificationOf(this.ctx, endpoint, inferenceId));
   }
 
   finishMany(owner: string, finishes: readonly JobFinish[], now: number): Promise<boolean[]> {
@@ -164,7 +177,10 @@ export class SqliteQueue implements SqliteJobQueue {
   async purgeFinished(olderThan: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const removed = await this.run(() => this.ctx.db.transaction(() => this.ctx.stmts.purgeFinished.run(olderThan, PURGE_CHUNK).changes).immediate());
+      const removed = await this.run(() => this.ctx.db.transaction(() => {
+        this.ctx.stmts.outboxPurge.run(olderThan, PURGE_CHUNK);
+        return this.ctx.stmts.purgeFinished.run(olderThan, PURGE_CHUNK).changes;
+      }).immediate());
       total += removed;
       if (removed < PURGE_CHUNK) return total;
       await new Promise<void>((resolve) => setImmediate(resolve));

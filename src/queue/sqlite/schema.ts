@@ -78,6 +78,29 @@ const MIGRATIONS: readonly string[] = [
   `
   DROP TRIGGER jobs_count_insert;
   `,
+  // 3: the notification outbox, written in the transaction that finishes a job (notify/).
+  `
+  CREATE TABLE outbox (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_seq         INTEGER NOT NULL,
+    endpoint        TEXT NOT NULL,
+    inference_id    TEXT NOT NULL,
+    topic           TEXT NOT NULL,
+    message         TEXT NOT NULL,
+    body_bucket     TEXT,
+    body_key        TEXT,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    lease_owner     TEXT,
+    last_error      TEXT,
+    settled_at      INTEGER
+  ) STRICT;
+  CREATE INDEX outbox_due ON outbox (next_attempt_at, seq) WHERE state = 'pending';
+  CREATE INDEX outbox_request ON outbox (endpoint, inference_id, seq);
+  CREATE INDEX outbox_settled ON outbox (settled_at) WHERE settled_at IS NOT NULL;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { JobState } from '../port.js';
-import type { InsertRow, JobRow } from '../rows.js';
+import type { InsertRow, JobRow, OutboxRow } from '../rows.js';
 
 /** Named parameters of a lease grant. */
 export interface LeaseParams {
@@ -91,6 +91,55 @@ function prepareJobStatements(db: Database.Database) {
   };
 }
 
+/** Named parameters of an outbox insert. */
+export interface OutboxInsertParams {
+  readonly seq: number;
+  readonly topic: string;
+  readonly message: string;
+  readonly bucket: string | null;
+  readonly key: string | null;
+  readonly now: number;
+}
+
+/** Named parameters of a delivery's settlement. */
+export interface OutboxSettleParams {
+  readonly seq: number;
+  readonly owner: string;
+  readonly state: string;
+  readonly retryAt: number | null;
+  readonly error: string | null;
+  readonly now: number;
+}
+
+const OUTBOX_COLS = 'seq, endpoint, inference_id, topic, message, body_bucket, body_key, state, attempts, created_at, last_error';
+
+function prepareOutboxStatements(db: Database.Database) {
+  return {
+    /** A job's notification, created and due at `now`. */
+    outboxInsert: db.prepare<OutboxInsertParams>(
+      `INSERT INTO outbox (job_seq, endpoint, inference_id, topic, message, body_bucket, body_key, state, created_at, next_attempt_at)
+       SELECT seq, endpoint, inference_id, @topic, @message, @bucket, @key, 'pending', @now, @now FROM jobs WHERE seq = @seq`,
+    ),
+    outboxDue: db.prepare<[number, number], { seq: number }>(
+      `SELECT seq FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?`,
+    ),
+    outboxClaim: db.prepare<[string, number, number, number], OutboxRow>(
+      `UPDATE outbox SET lease_owner = ?, next_attempt_at = ? WHERE seq = ? AND state = 'pending' AND next_attempt_at <= ? RETURNING ${OUTBOX_COLS}`,
+    ),
+    outboxSettle: db.prepare<OutboxSettleParams>(
+      `UPDATE outbox SET state = @state, attempts = attempts + 1, next_attempt_at = COALESCE(@retryAt, next_attempt_at), last_error = @error,
+         lease_owner = NULL, settled_at = CASE WHEN @state = 'pending' THEN NULL ELSE @now END
+       WHERE seq = @seq AND state = 'pending' AND lease_owner = @owner`,
+    ),
+    outboxOf: db.prepare<[string, string], OutboxRow>(
+      `SELECT ${OUTBOX_COLS} FROM outbox WHERE endpoint = ? AND inference_id = ? ORDER BY seq DESC LIMIT 1`,
+    ),
+    outboxPurge: db.prepare<[number, number]>(
+      `DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE settled_at IS NOT NULL AND settled_at < ? LIMIT ?)`,
+    ),
+  };
+}
+
 function prepareWorkerStatements(db: Database.Database) {
   return {
     workerUpsert: db.prepare<[string, number, string, number, number]>(
@@ -106,7 +155,7 @@ function prepareWorkerStatements(db: Database.Database) {
 }
 
 function prepareStatements(db: Database.Database) {
-  return Object.assign(prepareJobStatements(db), prepareWorkerStatements(db));
+  return Object.assign(prepareJobStatements(db), prepareWorkerStatements(db), prepareOutboxStatements(db));
 }
 
 /** The prepared statements of one queue. */
@@ -117,5 +166,5 @@ export function createStatements(db: Database.Database): Statements {
   return prepareStatements(db);
 }
 
-export { MAX_INLINE_BODY_BYTES, insertedJob, parseJobId, toInsertRow, toJob } from '../rows.js';
-export type { InsertRow, JobRow } from '../rows.js';
+export { MAX_INLINE_BODY_BYTES, insertedJob, parseJobId, toInsertRow, toJob, toOutboxEntry } from '../rows.js';
+export type { InsertRow, JobRow, OutboxRow } from '../rows.js';

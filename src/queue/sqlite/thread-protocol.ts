@@ -22,6 +22,7 @@ export type EnqueueReply =
 
 /** The SQLite queue operations the thread serves as they are. */
 type ForwardedMethod = 'claim' | 'renew' | 'finish' | 'finishMany' | 'release' | 'defer' | 'claimExpired' | 'releaseOwner' | 'get' | 'stats'
+  | 'claimNotifications' | 'settleNotification' | 'notificationOf'
   | 'registerWorker' | 'heartbeatWorker' | 'unregisterWorker' | 'staleWorkers' | 'workersOnHost' | 'purgeFinished' | 'seedForBenchmark' | 'close';
 
 /** What the queue thread serves: the SQLite queue's operations, plus enqueues in batches. */

@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { InferqError, toInferqError } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
-import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, QueueStats } from '../port.js';
+import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, NewNotification, NotificationSettlement, OutboxEntry, QueueStats } from '../port.js';
 import { closedError } from './context.js';
 import type { SqliteJobQueue } from './queue.js';
 import type { SeedOptions } from './seed.js';
@@ -101,8 +101,20 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
     return this.call('renew', owner, ids, leaseMs, now);
   }
 
-  finish(owner: string, id: string, outcome: JobOutcome, now: number): Promise<boolean> {
-    return this.call('finish', owner, id, outcome, now);
+  finish(owner: string, id: string, outcome: JobOutcome, now: number, notification?: NewNotification): Promise<boolean> {
+    return this.call('finish', owner, id, outcome, now, ...(notification ? [notification] : []));
+  }
+
+  claimNotifications(owner: string, max: number, leaseMs: number, now: number): Promise<OutboxEntry[]> {
+    return this.call('claimNotifications', owner, max, leaseMs, now);
+  }
+
+  settleNotification(owner: string, id: string, settlement: NotificationSettlement, now: number): Promise<boolean> {
+    return this.call('settleNotification', owner, id, settlement, now);
+  }
+
+  notificationOf(endpoint: string, inferenceId: string): Promise<OutboxEntry | undefined> {
+    return this.call('notificationOf', endpoint, inferenceId);
   }
 
   finishMany(owner: string, finishes: readonly JobFinish[], now: number): Promise<boolean[]> {
