@@ -26,6 +26,7 @@ import { startWorkerPool, type WorkerPool } from '../worker/index.js';
 import { QUEUE_DB, openInDataDir, prepareServeDataDir, prepareWorkerDataDir } from './data-dir.js';
 import { availableEndpoints, type DisabledEndpoint } from './endpoints.js';
 import { createModelClients } from './models.js';
+import { setUpNotifications, type NotificationHooks, type RunningNotifications } from './notifications.js';
 import { startRetention } from './retention.js';
 import { endpointStatus, startStatusLog } from './status.js';
 
@@ -85,6 +86,8 @@ interface Core {
   unwatch: () => void;
   /** Stops the retention purge (serve only). */
   stopRetention: () => Promise<void>;
+  /** The notification outbox drain of a worker process, when any endpoint notifies. */
+  notifications?: RunningNotifications | undefined;
 }
 
 /** While work waits for a slot, capacity is re-read this often (a pool scaling out adds capacity without a health change). */
@@ -179,7 +182,7 @@ async function openCore(config: ResolvedConfig, logger: Logger, clock: Clock, wi
 }
 
 /** Starts what runs: output buckets, the status log, and with `withWorkers` the models and the worker pool. */
-async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock: Clock, withWorkers: boolean): Promise<void> {
+async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock: Clock, withWorkers: boolean, hooks: NotificationHooks = {}): Promise<void> {
   for (const off of core.disabled) logger.warn(`endpoint ${off.name} is off`, { reason: off.reason });
   const { endpoints, models, slots, queue, store } = core;
   await ensureBuckets(store, endpoints, config.objects);
@@ -188,13 +191,17 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
   core.unwatch = (): void => { unwatchSlots(); stopStatusLog(); };
   if (!withWorkers) return;
   await Promise.all([...models.values()].map((m) => m.start()));
+  const notifications = setUpNotifications(config, endpoints, queue, store, clock, logger.child('notify'), hooks);
+  core.notifications = notifications;
   core.pool = await startWorkerPool({
     endpoints, models, slots, queue, store, fetchUrl,
+    ...(notifications ? { notifications: notifications.finishes } : {}),
     leaseMs: config.worker.leaseSeconds * 1000,
     sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
     storageRetry: { initialMs: config.worker.storageRetryInitialSeconds * 1000, maxMs: config.worker.storageRetryMaxSeconds * 1000 },
     clock, logger: logger.child('worker'),
   });
+  notifications?.start(core.pool.owner);
 }
 
 /**
@@ -203,6 +210,7 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
  */
 async function stopCore(core: Core, graceMs: number, drainHttp?: () => Promise<void>): Promise<void> {
   await Promise.all([core.pool?.stop(graceMs), drainHttp?.(), core.stopRetention()]);
+  await core.notifications?.stop();
   core.unwatch();
   await Promise.all([...core.models.values()].map((m) => m.stop()));
   await core.queue.close();
@@ -249,7 +257,7 @@ function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock:
  * and the port bound before any model process is started.
  * @throws StartupError when the data directory cannot be created, written or opened, or the address cannot be bound.
  */
-export async function startInferq(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningInferq> {
+export async function startInferq(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock, hooks: NotificationHooks = {}): Promise<RunningInferq> {
   const { server: cfg } = config;
   prepareServeDataDir(cfg.dataDir);
   const core = await openCore(config, logger, clock, config.worker.enabled);
@@ -263,7 +271,7 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
   }
   const graceMs = cfg.shutdownGraceSeconds * 1000;
   try {
-    await runCore(core, config, logger, clock, config.worker.enabled);
+    await runCore(core, config, logger, clock, config.worker.enabled, hooks);
     core.stopRetention = startRetention(core.queue, cfg.requestRetentionSeconds * 1000, clock, logger.child('retention'));
   } catch (err) {
     await stopCore(core, 0, () => server.close(0));
@@ -290,11 +298,11 @@ function running(core: Core, url: string, stopOnce: () => Promise<void>): Runnin
 }
 
 /** Starts workers only (`inferq worker`), against the same data directory as a `serve` process. */
-export async function startWorkers(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningInferq> {
+export async function startWorkers(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock, hooks: NotificationHooks = {}): Promise<RunningInferq> {
   prepareWorkerDataDir(config.server.dataDir, config.queue.backend === 'sqlite');
   const core = await openCore(config, logger, clock, true);
   try {
-    await runCore(core, config, logger, clock, true);
+    await runCore(core, config, logger, clock, true, hooks);
   } catch (err) {
     await stopCore(core, 0);
     throw err;

@@ -254,12 +254,14 @@ function resolveNotification(raw: z.output<typeof endpointSchema>['async']['noti
       throw new ConfigError(`${key}.${field}`, `unknown topic ${name} (${known.length > 0 ? `topics: ${known.join(', ')}` : 'no topics: section defines any'})`);
     }
   }
-  return {
-    ...(raw.successTopic !== undefined ? { successTopic: raw.successTopic } : {}),
-    ...(raw.errorTopic !== undefined ? { errorTopic: raw.errorTopic } : {}),
-    includeBodyOnSuccess: raw.includeInferenceResponseIn.includes('SUCCESS_NOTIFICATION_TOPIC'),
-    includeBodyOnError: raw.includeInferenceResponseIn.includes('ERROR_NOTIFICATION_TOPIC'),
-  };
+  return Object.assign(
+    {
+      includeBodyOnSuccess: raw.includeInferenceResponseIn.includes('SUCCESS_NOTIFICATION_TOPIC'),
+      includeBodyOnError: raw.includeInferenceResponseIn.includes('ERROR_NOTIFICATION_TOPIC'),
+    },
+    raw.successTopic !== undefined ? { successTopic: raw.successTopic } : {},
+    raw.errorTopic !== undefined ? { errorTopic: raw.errorTopic } : {},
+  );
 }
 
 function resolveEndpoints(raw: z.output<typeof endpointSchema>[], configDir: string, topics: Readonly<Record<string, TopicConfig>> = {}): EndpointConfig[] {

@@ -5,15 +5,24 @@
  */
 import type { ServerResponse } from 'node:http';
 import { InferqError } from '../errors/index.js';
-import type { Job, JobQueue, JobState } from '../queue/index.js';
+import type { Job, JobQueue, JobState, NotificationState, OutboxEntry } from '../queue/index.js';
 import type { Clock } from '../util/index.js';
 import { s3Uri } from './locations.js';
 
 /** Status names on the wire. */
 const STATUS: Readonly<Record<JobState, string>> = { queued: 'Queued', running: 'Running', succeeded: 'Succeeded', failed: 'Failed', expired: 'Expired' };
 
-/** The JSON document of one request's status. */
-export function describeJob(job: Job): Record<string, unknown> {
+/** Notification states on the wire. */
+const NOTIFICATION_STATE: Readonly<Record<NotificationState, string>> = { pending: 'Pending', delivered: 'Delivered', failed: 'Failed' };
+
+/** The `Notification` member of a status document: the request's (newest) outbox entry. */
+function describeNotification(entry: OutboxEntry | undefined): Record<string, unknown> | undefined {
+  if (entry === undefined) return undefined;
+  return { Topic: entry.topic, State: NOTIFICATION_STATE[entry.state], Attempts: entry.attempts, LastError: entry.lastError };
+}
+
+/** The JSON document of one request's status (with its notification, when it has one). */
+export function describeJob(job: Job, notification?: OutboxEntry): Record<string, unknown> {
   const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
   return {
     InferenceId: job.inferenceId,
@@ -28,6 +37,7 @@ export function describeJob(job: Job): Record<string, unknown> {
     OutputLocation: s3Uri(job.output),
     FailureLocation: s3Uri(job.failure),
     FailureReason: job.failureReason,
+    Notification: describeNotification(notification),
   };
 }
 
@@ -62,7 +72,8 @@ export async function getAsyncInvocation(queue: JobQueue, clock: Clock, endpoint
     job = await queue.get(endpoint, inferenceId);
   }
   if (!job) throw new InferqError('ValidationError', `Inference ${inferenceId} of endpoint ${endpoint} not found.`);
-  const body = Buffer.from(JSON.stringify(describeJob(job)));
+  const notification = job.finishedAt !== undefined ? await queue.notificationOf(endpoint, inferenceId) : undefined;
+  const body = Buffer.from(JSON.stringify(describeJob(job, notification)));
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
   res.end(body);
 }

@@ -20,7 +20,7 @@ import type { SlotScheduler } from '../scheduling/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import { sleepUnlessAborted, storageRetryDelay, type StorageRetryPolicy } from './backoff.js';
 import { executeJob, type ExecuteContext, type ExecuteResult } from './execute.js';
-import type { FinishBatcher } from './finish-batch.js';
+import type { FinishBatcher, FinishNotifications } from './finish-batch.js';
 
 /** What a dispatcher needs. */
 export interface DispatcherDeps {
@@ -41,6 +41,8 @@ export interface DispatcherDeps {
   readonly logger: Logger;
   /** Called after every terminal outcome (status watchers, metrics). */
   readonly onFinished?: (job: Job, result: ExecuteResult) => void;
+  /** Builds the notification recorded with each terminal outcome, and hears when one was. */
+  readonly notifications?: FinishNotifications;
 }
 
 /** The queued backlog is read (and reported as demand) at most this often. */
@@ -279,7 +281,9 @@ export class EndpointDispatcher {
       logger.debug('released', { inferenceId: job.inferenceId, why: result.why });
       return;
     }
-    const kept = await this.deps.finishes.finish(job.id, result);
+    const notification = this.deps.notifications?.build(job, result, clock.now());
+    const kept = await this.deps.finishes.finish(job.id, result, notification);
+    if (kept && notification) this.deps.notifications?.recorded();
     if (!kept) logger.warn('lease lost before finishing; another worker will redo the request', { inferenceId: job.inferenceId });
     else logger.debug('finished', { inferenceId: job.inferenceId, state: result.state });
     this.deps.onFinished?.(job, result);

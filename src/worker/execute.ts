@@ -32,7 +32,7 @@ export interface ExecuteContext {
  * to run again later, its attempt not counted.
  */
 export type ExecuteResult =
-  | JobOutcome
+  | (JobOutcome & { readonly responseContentType?: string })
   | { readonly state: 'release'; readonly why: string }
   | { readonly state: 'storage-fault'; readonly error: InferqError };
 
@@ -227,5 +227,6 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
     return failWith(ctx, job, noResponseReason(new ModelCallError('connection-lost', err instanceof Error ? err.message : String(err)), job));
   }
   await storeWrite(() => deleteQuietly(ctx, job, ok ? job.failure : job.output));
-  return ok ? { state: 'succeeded' } : { state: 'failed', failureReason: modelErrorReason(response.status) };
+  const responseContentType = response.contentType ?? 'application/octet-stream';
+  return ok ? { state: 'succeeded', responseContentType } : { state: 'failed', failureReason: modelErrorReason(response.status), responseContentType };
 }

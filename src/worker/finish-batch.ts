@@ -5,8 +5,17 @@
  * one per job. Each caller still gets its own result; a failed call fails every entry of it (none
  * was recorded), and each caller retries on its own schedule.
  */
-import type { JobFinish, JobOutcome, JobQueue } from '../queue/index.js';
+import type { Job, JobFinish, JobOutcome, JobQueue, NewNotification } from '../queue/index.js';
 import type { Clock } from '../util/index.js';
+
+/**
+ * The notifications a worker records with terminal outcomes (see notify/): `build` returns the
+ * outbox entry of a job's outcome (undefined: none), `recorded` is called after one was committed.
+ */
+export interface FinishNotifications {
+  build(job: Job, outcome: JobOutcome & { readonly responseContentType?: string }, now: number): NewNotification | undefined;
+  recorded(): void;
+}
 
 interface PendingFinish {
   readonly finish: JobFinish;
@@ -25,10 +34,10 @@ export class FinishBatcher {
     private readonly clock: Clock,
   ) {}
 
-  /** Records `outcome` for job `id` with the next batch; resolves as {@link JobQueue.finish}. */
-  finish(id: string, outcome: JobOutcome): Promise<boolean> {
+  /** Records `outcome` (and `notification`, atomically) for job `id` with the next batch; resolves as {@link JobQueue.finish}. */
+  finish(id: string, outcome: JobOutcome, notification?: NewNotification): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.pending.push({ finish: { id, outcome }, resolve, reject });
+      this.pending.push({ finish: { id, outcome: { state: outcome.state, ...(outcome.failureReason !== undefined ? { failureReason: outcome.failureReason } : {}) }, ...(notification ? { notification } : {}) }, resolve, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => this.flush());

@@ -4,3 +4,4 @@ export type { WorkerPool, WorkerPoolDeps } from './pool.js';
 export type { ExecuteResult } from './execute.js';
 export type { StorageRetryPolicy } from './backoff.js';
 export { sweepExpired } from './sweeper.js';
+export type { FinishNotifications } from './finish-batch.js';

@@ -17,7 +17,7 @@ import type { SlotScheduler } from '../scheduling/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import type { StorageRetryPolicy } from './backoff.js';
 import { EndpointDispatcher } from './dispatcher.js';
-import { FinishBatcher } from './finish-batch.js';
+import { FinishBatcher, type FinishNotifications } from './finish-batch.js';
 import type { ExecuteContext, ExecuteResult } from './execute.js';
 import { sweepExpired } from './sweeper.js';
 
@@ -37,6 +37,8 @@ export interface WorkerPoolDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly onFinished?: (job: Job, result: ExecuteResult) => void;
+  /** Notifications recorded with terminal outcomes (none when absent). */
+  readonly notifications?: FinishNotifications;
 }
 
 /** A running pool. */
@@ -105,6 +107,7 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
     clock: deps.clock,
     logger: deps.logger.child(endpoint.name),
     ...(deps.onFinished ? { onFinished: deps.onFinished } : {}),
+    ...(deps.notifications ? { notifications: deps.notifications } : {}),
   }));
   const renew = setInterval(() => {
     void (async () => {
@@ -120,7 +123,7 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
   const sweep = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
-    sweepExpired({ queue: deps.queue, store: deps.store, owner, leaseMs: deps.leaseMs, clock: deps.clock, logger: deps.logger })
+    sweepExpired({ queue: deps.queue, store: deps.store, owner, leaseMs: deps.leaseMs, clock: deps.clock, logger: deps.logger, ...(deps.notifications ? { notifications: deps.notifications } : {}) })
       .catch((err: unknown) => deps.logger.error('sweep failed', { error: err instanceof Error ? err.message : String(err) }))
       .finally(() => { sweeping = false; });
   }, deps.sweepIntervalMs);

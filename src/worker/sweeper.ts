@@ -6,6 +6,7 @@ import type { ObjectStore } from '../objects/index.js';
 import type { JobQueue } from '../queue/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import { writeFailureReason } from './execute.js';
+import type { FinishNotifications } from './finish-batch.js';
 
 /** What the sweeper needs. */
 export interface SweeperDeps {
@@ -15,6 +16,7 @@ export interface SweeperDeps {
   readonly leaseMs: number;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly notifications?: FinishNotifications;
 }
 
 /** Expires every queued job past its TTL; returns how many. */
@@ -27,7 +29,11 @@ export async function sweepExpired(deps: SweeperDeps): Promise<number> {
       const reason = `RequestExpired: the request waited in the queue longer than its RequestTTLSeconds (${ttl} s) and was not sent to the model.`;
       try {
         await writeFailureReason(deps, job, reason);
-        await deps.queue.finish(deps.owner, job.id, { state: 'expired', failureReason: reason }, deps.clock.now());
+        const outcome = { state: 'expired' as const, failureReason: reason };
+        const now = deps.clock.now();
+        const notification = deps.notifications?.build(job, outcome, now);
+        const kept = await deps.queue.finish(deps.owner, job.id, outcome, now, notification);
+        if (kept && notification) deps.notifications?.recorded();
         deps.logger.info('request expired', { endpoint: job.endpoint, inferenceId: job.inferenceId });
       } catch (err) {
         deps.logger.error('could not expire request; will retry', { inferenceId: job.inferenceId, error: err instanceof Error ? err.message : String(err) });
