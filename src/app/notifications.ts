@@ -10,6 +10,9 @@ import type { QueueBackend } from '../queue/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import type { FinishNotifications } from '../worker/index.js';
 
+/** How long an SNS Publish may take (see sns/). */
+const SNS_TIMEOUT_MS = 10_000;
+
 /** Callbacks of the composition root (metrics). */
 export interface NotificationHooks {
   /** A delivery was given up (after notifications.maxAgeSeconds of retries). */
@@ -30,7 +33,7 @@ export function setUpNotifications(config: ResolvedConfig, endpoints: readonly E
   const byName = new Map(endpoints.filter((e) => e.async.notification !== undefined).map((e) => [e.name, e]));
   if (byName.size === 0) return undefined;
   const targets = notifiersFor(config.topics);
-  const deliveryTimeoutMs = Math.max(10_000, ...Object.values(config.topics).map((t) => (t.target.kind === 'webhook' ? t.target.timeoutMs : 10_000)));
+  const deliveryTimeoutMs = Math.max(...Object.values(config.topics).map((t) => (t.target.kind === 'webhook' ? t.target.timeoutMs : SNS_TIMEOUT_MS)));
   let drain: OutboxDrain | undefined;
   return {
     finishes: {

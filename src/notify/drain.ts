@@ -16,6 +16,9 @@ import type { Clock, Logger } from '../util/index.js';
 import { MAX_RESPONSE_BODY_BYTES, withResponseBody } from './message.js';
 import type { Notifier } from './port.js';
 
+/** A claimed entry stays leased this much longer than a delivery may take. */
+const LEASE_MARGIN_MS = 5_000;
+
 /** Entries one claim takes. */
 const CLAIM_BATCH = 32;
 
@@ -99,7 +102,7 @@ export class OutboxDrain {
   private async drain(): Promise<void> {
     const { queue, owner, clock, deliveryTimeoutMs } = this.deps;
     for (;;) {
-      const entries = await queue.claimNotifications(owner, CLAIM_BATCH, deliveryTimeoutMs + 30_000, clock.now());
+      const entries = await queue.claimNotifications(owner, CLAIM_BATCH, deliveryTimeoutMs + LEASE_MARGIN_MS, clock.now());
       await Promise.all(entries.map((entry) => this.deliver(entry)));
       if (entries.length < CLAIM_BATCH || this.stopped) return;
     }

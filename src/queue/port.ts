@@ -158,7 +158,7 @@ export interface JobQueue {
   defer(owner: string, id: string, until: number): Promise<void>;
   /** Leases up to `max` queued jobs whose expiresAt has passed (for the TTL sweeper). */
   claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]>;
-  /** Releases every lease held by `owner` (a worker process known to be dead). */
+  /** Releases every lease held by `owner` (a worker process known to be dead): jobs, and its deliveries (due at once). Resolves to the number of jobs. */
   releaseOwner(owner: string): Promise<number>;
   get(endpoint: string, inferenceId: string): Promise<Job | undefined>;
   stats(endpoint: string, now: number): Promise<QueueStats>;

@@ -77,6 +77,18 @@ export function registerOutboxTests(get: () => JobQueue): void {
     assert.deepEqual(await queue.claimNotifications('d1', 10, 60_000, T0 + 10_000_000), []);
   });
 
+  void it('releaseOwner makes a dead owner\'s deliveries due at once', async () => {
+    const queue = get();
+    const a = await runningJob(queue, 'ep', 'a');
+    await queue.finish('w1', a, { state: 'succeeded' }, T0, note('hooks'));
+    assert.equal((await queue.claimNotifications('dead', 1, 60_000, T0)).length, 1);
+    assert.deepEqual(await queue.claimNotifications('alive', 1, 60_000, T0 + 1), []);
+    await queue.releaseOwner('dead');
+    const [taken] = await queue.claimNotifications('alive', 1, 60_000, T0 + 2);
+    assert.equal(taken?.inferenceId, 'a');
+    assert.equal(taken?.attempts, 0);
+  });
+
   void it('concurrent claimers never take the same entry', async () => {
     const queue = get();
     const ids: string[] = [];

@@ -114,7 +114,11 @@ function build(S: string) {
     /** $1 until, $2 seq, $3 owner. */
     defer: st('defer', `UPDATE ${S}.jobs SET attempts = attempts - lease_counted, lease_counted = 0, lease_until = $1
       WHERE seq = $2 AND state = 'running' AND lease_owner = $3`),
-    releaseOwner: st('release_owner', `UPDATE ${S}.jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, lease_counted = 0
+    /** Also makes the owner's deliveries due at once (same statement). */
+    releaseOwner: st('release_owner_outbox', `WITH notes AS (
+        UPDATE ${S}.outbox SET lease_owner = NULL, next_attempt_at = 0 WHERE state = 'pending' AND lease_owner = $1
+      )
+      UPDATE ${S}.jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, lease_counted = 0
       WHERE state = 'running' AND lease_owner = $1 RETURNING endpoint`),
     /** The counters' sums and the oldest queued job's received_at, in one round trip. */
     stats: st('stats', `SELECT COALESCE(sum(queued), 0)::bigint AS queued, COALESCE(sum(running), 0)::bigint AS running,

@@ -121,9 +121,12 @@ export function deferJob(ctx: QueueContext, owner: string, id: string, until: nu
   if (seq !== undefined) ctx.stmts.defer.run(until, seq, owner);
 }
 
-/** Puts every job leased by `owner` back in the queue (attempts are not refunded); returns how many. */
+/** Puts every job leased by `owner` back in the queue (attempts are not refunded), and its deliveries; returns how many jobs. */
 export function releaseOwnerJobs(ctx: QueueContext, owner: string): number {
-  const rows = ctx.db.transaction(() => ctx.stmts.releaseOwner.all(owner)).immediate();
+  const rows = ctx.db.transaction(() => {
+    ctx.stmts.outboxReleaseOwner.run(owner);
+    return ctx.stmts.releaseOwner.all(owner);
+  }).immediate();
   if (rows.length > 0) ctx.notify(new Set(rows.map((row) => row.endpoint)));
   return rows.length;
 }

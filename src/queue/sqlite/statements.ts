@@ -131,6 +131,8 @@ function prepareOutboxStatements(db: Database.Database) {
          lease_owner = NULL, settled_at = CASE WHEN @state = 'pending' THEN NULL ELSE @now END
        WHERE seq = @seq AND state = 'pending' AND lease_owner = @owner`,
     ),
+    /** A dead owner's deliveries become due at once. */
+    outboxReleaseOwner: db.prepare<[string]>(`UPDATE outbox SET lease_owner = NULL, next_attempt_at = 0 WHERE state = 'pending' AND lease_owner = ?`),
     outboxOf: db.prepare<[string, string], OutboxRow>(
       `SELECT ${OUTBOX_COLS} FROM outbox WHERE endpoint = ? AND inference_id = ? ORDER BY seq DESC LIMIT 1`,
     ),
