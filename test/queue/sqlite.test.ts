@@ -136,6 +136,7 @@ void describe('sqlite job queue: schema upgrade', () => {
       INSERT INTO job_counts (endpoint, state, n) VALUES (new.endpoint, new.state, 1)
         ON CONFLICT (endpoint, state) DO UPDATE SET n = n + 1;
     END;`);
+    db.exec('DROP TABLE outbox'); // added by version 3
     db.pragma('user_version = 1');
     db.close();
     await withQueue(file, async (queue) => {
