@@ -29,9 +29,9 @@ after(async () => {
 });
 
 /** A config whose endpoint `m` notifies the receiver (body only on success), with fast retries. */
-function hookConfig(notifications: Record<string, unknown> = {}): string {
+function hookConfig(notifications: Record<string, unknown> = {}, timeoutSeconds = 2): string {
   return h.config({
-    topics: { hooks: { webhook: { url: receiver.url, secret: SECRET, timeoutSeconds: 2 } } },
+    topics: { hooks: { webhook: { url: receiver.url, secret: SECRET, timeoutSeconds } } },
     notifications: { initialBackoffSeconds: 0.2, maxBackoffSeconds: 0.4, maxAgeSeconds: 600, pollIntervalSeconds: 0.1, ...notifications },
     endpoints: [{
       name: 'm',
@@ -123,7 +123,7 @@ void describe('webhook notifications', () => {
   });
 
   test('SIGKILL after the terminal state, before the delivery was confirmed: delivered after the restart, same event id', async () => {
-    const config = hookConfig();
+    const config = hookConfig({}, 60); // the hung delivery never times out within the test
     const first = await h.start(config);
     receiver.answer = (r) => (JSON.parse(r.body).inferenceId === 'kill-1' && receiver.of('kill-1').length === 1 ? 'hang' : 200);
     await invoke(first.url, 'kill-1', 'survive');
