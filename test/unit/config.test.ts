@@ -168,3 +168,25 @@ test('queue: sqlite by default; postgres takes its URL from the file or INFERQ_Q
     assert.deepEqual(resolveConfig({}, '/tmp/x').queue, { backend: 'sqlite' }, 'INFERQ_QUEUE_URL alone does not switch the backend');
   });
 });
+
+test('topics and endpoint notifications resolve; unknown topics and bad targets are errors naming the key', () => {
+  const ep = (notification: string): string => `endpoints:\n  - name: e\n    model: { builtin: echo }\n    async:\n      notification: ${notification}\n`;
+  const topics = `topics:\n  hooks:\n    webhook: { url: "http://127.0.0.1:9/h", secret: s }\n  results:\n    sns: { topicArn: "arn:aws:sns:eu-west-1:123456789012:results", endpoint: "http://127.0.0.1:5000/" }\n`;
+  const c = resolveConfig({ configFile: file(`${topics}${ep('{ successTopic: hooks, errorTopic: results, includeInferenceResponseIn: [ERROR_NOTIFICATION_TOPIC] }')}`) });
+  assert.deepEqual(c.topics.hooks?.target, { kind: 'webhook', url: 'http://127.0.0.1:9/h', secret: 's', timeoutMs: 10_000 });
+  assert.deepEqual(c.topics.results?.target, { kind: 'sns', topicArn: 'arn:aws:sns:eu-west-1:123456789012:results', region: 'eu-west-1', endpoint: 'http://127.0.0.1:5000' });
+  assert.deepEqual(c.endpoints[0]?.async.notification, { successTopic: 'hooks', errorTopic: 'results', includeBodyOnSuccess: false, includeBodyOnError: true });
+  assert.deepEqual(c.notifications, { initialBackoffMs: 1_000, maxBackoffMs: 300_000, maxAgeMs: 86_400_000, pollIntervalMs: 1_000 });
+  const unknown = configError(() => resolveConfig({ configFile: file(`${topics}${ep('{ successTopic: hooks, errorTopic: nope }')}`) }));
+  assert.equal(unknown.key, 'endpoints.0.async.notification.errorTopic');
+  assert.match(unknown.message, /unknown topic nope/);
+  assert.equal(configError(() => resolveConfig({ configFile: file(ep('{ successTopic: hooks }')) })).key, 'endpoints.0.async.notification.successTopic');
+  assert.equal(configError(() => resolveConfig({ configFile: file('topics: { t: { webhook: { url: "ftp://x", secret: s } } }\n') })).key, 'topics.t.webhook.url');
+  assert.equal(configError(() => resolveConfig({ configFile: file('topics: { t: { webhook: { url: "http://x" } } }\n') })).key, 'topics.t.webhook.secret');
+  assert.equal(configError(() => resolveConfig({ configFile: file('topics: { t: { sns: { topicArn: "not-an-arn" } } }\n') })).key, 'topics.t.sns.topicArn');
+  assert.equal(configError(() => resolveConfig({ configFile: file('topics: { t: { sns: { topicArn: "arn:aws:sns:us-east-1:123456789012:x", accessKeyId: A } } }\n') })).key, 'topics.t.sns.secretAccessKey');
+  assert.equal(configError(() => resolveConfig({ configFile: file('topics: { t: {} }\n') })).key, 'topics.t');
+  assert.equal(configError(() => resolveConfig({ configFile: file('topics: { t: { smtp: {} } }\n') })).key, 'topics.t.smtp');
+  assert.equal(configError(() => resolveConfig({ configFile: file(`${topics}${ep('{ successTopic: hooks, includeInferenceResponseIn: [BOTH] }')}`) })).key, 'endpoints.0.async.notification.includeInferenceResponseIn.0');
+  assert.equal(configError(() => resolveConfig({ configFile: file('notifications: { initialBackoffSeconds: 10, maxBackoffSeconds: 5 }\n') })).key, 'notifications.maxBackoffSeconds');
+});
