@@ -1,16 +1,20 @@
 /** Public surface of the job queue: the JobQueue and WorkerRegistry ports, the SQLite and PostgreSQL backends. */
 export type {
+  CancelResult,
   EnqueueResult,
   Job,
   JobFinish,
   JobInput,
   JobOutcome,
+  JobPage,
   JobQueue,
   JobState,
+  ListQuery,
   NewJob,
   ObjectLocation,
   QueueBackend,
   QueueStats,
+  RerunResult,
   TerminalState,
   WorkerRegistry,
 } from './port.js';

@@ -10,7 +10,7 @@ import type { Clock } from '../util/index.js';
 import { s3Uri } from './locations.js';
 
 /** Status names on the wire. */
-const STATUS: Readonly<Record<JobState, string>> = { queued: 'Queued', running: 'Running', succeeded: 'Succeeded', failed: 'Failed', expired: 'Expired' };
+const STATUS: Readonly<Record<JobState, string>> = { queued: 'Queued', running: 'Running', succeeded: 'Succeeded', failed: 'Failed', expired: 'Expired', cancelled: 'Cancelled' };
 
 /** The JSON document of one request's status. */
 export function describeJob(job: Job): Record<string, unknown> {
