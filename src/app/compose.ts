@@ -235,7 +235,7 @@ function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock:
     clock,
     s3: createS3Api({ store: core.store, region: cfg.region, virtualHostDomain: cfg.s3VirtualHostDomain, logger: logger.child('s3') }),
     runtime: createRuntimeApi({
-      endpoints: core.endpoints, queue: core.queue, status: endpointStatus(core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
+      endpoints: core.endpoints, queue: core.queue, store: core.store, status: endpointStatus(core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
       realtime: realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
     }),
     logger,
