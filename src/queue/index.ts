@@ -18,6 +18,7 @@ export type {
   TerminalState,
   WorkerRegistry,
 } from './port.js';
+export { CANCELLED_REASON } from './reasons.js';
 export { MAX_INLINE_BODY_BYTES, openSqliteJobQueue } from './sqlite/index.js';
 export type { QueueDurability, SeedOptions, SqliteJobQueue, SqliteJobQueueOptions } from './sqlite/index.js';
 export { openPostgresJobQueue } from './postgres/index.js';

@@ -13,12 +13,10 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { InferqError, isInferqError } from '../errors/index.js';
 import type { ObjectStore } from '../objects/index.js';
-import type { Job, JobQueue, JobState } from '../queue/index.js';
+import { CANCELLED_REASON, type Job, type JobQueue, type JobState } from '../queue/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import { describeJob, parseStatus, statusName } from './status.js';
 
-/** The failure reason (and failure object text) of a cancelled request. */
-export const CANCELLED_REASON = 'Cancelled: the request was cancelled through the status API (DELETE) before it finished.';
 
 /** How long the API holds a cancel or re-run lease (if its process dies, the next claimer finishes the job). */
 const API_LEASE_MS = 30_000;
@@ -109,8 +107,8 @@ function listParams(rawQuery: string): { state?: JobState; status?: string; limi
   const token = query.get('nextToken');
   const before = token === null ? undefined : decodeToken(token, status);
   return {
-    ...(state !== undefined ? { state, status } : {}),
     limit: rawMax === null ? DEFAULT_MAX_RESULTS : Number(rawMax),
+    ...(state !== undefined ? { state, status } : {}),
     ...(before !== undefined ? { before } : {}),
   };
 }
