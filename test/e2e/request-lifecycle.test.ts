@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Harness, awaitTerminal, errorOf, getStatus, signed, terminalObjects, type AsyncStatus } from '../helpers/async.js';
-import { boto3Runtime } from '../helpers/clients.js';
-import { waitForOutput, type ServerProcess } from '../helpers/server.js';
+import { boto3Runtime, run } from '../helpers/clients.js';
+import { CLI, waitForOutput, type ServerProcess } from '../helpers/server.js';
 import { countingModel, modelCalls } from '../helpers/side-effects.js';
 
 const h = new Harness();
@@ -236,5 +236,43 @@ print(json.dumps({'running': [d['InferenceId'] for d in listed['Invocations']], 
 `);
     assert.deepEqual(result.running, [holder]);
     assert.equal(result.status, 'Cancelled');
+  });
+});
+
+void describe('inferq requests (CLI)', () => {
+  const cli = (args: string[]) => run(process.execPath, [CLI, 'requests', ...args, '--endpoint-url', server.url], { ...process.env });
+
+  test('list (table and --json, --status), get, cancel and retry; usage mistakes exit 2', async () => {
+    const failedId = await submit('plain', 'flaky-1-503');
+    assert.equal((await awaitTerminal(server.url, 'plain', failedId)).Status, 'Failed');
+    const listed = await cli(['list', 'plain', '--status', 'Failed', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const docs = JSON.parse(listed.stdout) as AsyncStatus[];
+    assert.equal(docs[0]?.InferenceId, failedId, 'newest first');
+    assert.ok(docs.every((d) => d.Status === 'Failed'));
+    const tableOut = await cli(['list', 'plain']);
+    assert.equal(tableOut.code, 0, tableOut.stderr);
+    assert.match(tableOut.stdout, /^INFERENCE ID\s+STATUS\s+ATTEMPTS/);
+    assert.match(tableOut.stdout, new RegExp(`^${failedId}\\s+Failed\\s+1`, 'm'));
+    const got = await cli(['get', 'plain', failedId, '--json']);
+    assert.equal((JSON.parse(got.stdout) as AsyncStatus).Status, 'Failed');
+    const retried = await cli(['retry', 'plain', failedId]);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.equal((await awaitTerminal(server.url, 'plain', failedId)).Status, 'Succeeded');
+
+    const holder = await submit('single', 'hang');
+    await waitForOutput(server, new RegExp(`counting model hanging inference-id=${holder}`));
+    const cancelled = await cli(['cancel', 'single', holder, '--json']);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    assert.equal((JSON.parse(cancelled.stdout) as AsyncStatus).Status, 'Cancelled');
+    const twice = await cli(['cancel', 'single', holder]);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /409 ValidationError: .*already Cancelled/);
+
+    for (const args of [['frob', 'plain'], ['list'], ['get', 'plain'], ['cancel', 'plain', 'x', 'y'], ['get', 'plain', 'x', '--status', 'Failed']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /configuration error: requests/);
+    }
   });
 });
