@@ -95,6 +95,25 @@ void describe('retry policy', () => {
     assert.equal(objects.output, undefined);
   });
 
+  test('timeouts and lost connections are retried too, and fail once with one failure object', async () => {
+    const res = await sm.send(new InvokeEndpointAsyncCommand({ EndpointName: 'flaky', Body: Buffer.from('x'), ContentType: 'text/plain', CustomAttributes: 'mode=hang', InvocationTimeoutSeconds: 1 }));
+    const timedOut = await awaitTerminal(server.url, 'flaky', res.InferenceId!);
+    assert.equal(timedOut.Status, 'Failed');
+    assert.equal(timedOut.Attempts, 3);
+    assert.equal(callsOf(res.InferenceId!), 3);
+    assert.match(timedOut.FailureReason ?? '', /^ModelInvocationTimeExceeded: .*3 attempts/);
+    const cut = await awaitTerminal(server.url, 'flaky', await submit('flaky', 'cut-5-100'));
+    assert.equal(cut.Status, 'Failed');
+    assert.equal(cut.Attempts, 3);
+    assert.equal(callsOf(cut.InferenceId), 3);
+    assert.match(cut.FailureReason ?? '', /Received server error \(0\).*3 attempts/);
+    for (const status of [timedOut, cut]) {
+      const objects = await terminalObjects(server.url, status);
+      assert.ok(objects.failure);
+      assert.equal(objects.output, undefined);
+    }
+  });
+
   test('a 4xx is not retried, and an endpoint without a policy never retries', async () => {
     const client = await awaitTerminal(server.url, 'flaky', await submit('flaky', 'flaky-9-400'));
     assert.equal(client.Status, 'Failed');
