@@ -227,8 +227,11 @@ void describe('list', () => {
 
     const first = await list('many', '?maxResults=5');
     assert.equal(first.page.Invocations[0]?.InferenceId.startsWith('late-'), true, 'newest first');
+    const ownFailures = [await submit('flaky', 'flaky-9-400'), await submit('flaky', 'flaky-9-404')];
+    for (const id of ownFailures) assert.equal((await awaitTerminal(server.url, 'flaky', id)).Status, 'Failed');
+    await submit('flaky', 'echo');
     const failed = await list('flaky', '?status=Failed');
-    assert.ok(failed.page.Invocations.length >= 2);
+    assert.deepEqual(failed.page.Invocations.slice(0, 2).map((doc) => doc.InferenceId), [...ownFailures].reverse(), 'newest first');
     assert.ok(failed.page.Invocations.every((doc) => doc.Status === 'Failed'));
     for (const bad of ['?maxResults=0', '?maxResults=1001', '?maxResults=abc', '?status=Done', '?nextToken=bogus', `?status=Failed&nextToken=${encodeURIComponent(first.page.NextToken ?? '')}`]) {
       const res = await list('many', bad);
