@@ -121,7 +121,7 @@ const MIGRATIONS: readonly string[] = [
   INSERT INTO sqlite_sequence (name, seq) SELECT 'jobs_new', seq FROM sqlite_sequence WHERE name = 'jobs';
   DROP TABLE jobs;
   ALTER TABLE jobs_new RENAME TO jobs;
-  CREATE INDEX jobs_queued ON jobs (endpoint, seq, expires_at) WHERE state = 'queued';
+  CREATE INDEX jobs_queued ON jobs (endpoint, seq, expires_at, not_before) WHERE state = 'queued';
   CREATE INDEX jobs_expiry ON jobs (expires_at) WHERE state = 'queued';
   CREATE INDEX jobs_stale ON jobs (endpoint, lease_until) WHERE state = 'running';
   CREATE INDEX jobs_owner ON jobs (lease_owner) WHERE state = 'running';
