@@ -1,5 +1,6 @@
 /** Public surface of the job queue: the JobQueue and WorkerRegistry ports, the SQLite and PostgreSQL backends. */
 export type {
+  EndpointDemand,
   EnqueueResult,
   Job,
   JobFinish,
@@ -11,8 +12,11 @@ export type {
   ObjectLocation,
   QueueBackend,
   QueueStats,
+  RouteEndpoint,
+  RouteRegistry,
   TerminalState,
   WorkerRegistry,
+  WorkerRoute,
 } from './port.js';
 export { MAX_INLINE_BODY_BYTES, openSqliteJobQueue } from './sqlite/index.js';
 export type { QueueDurability, SeedOptions, SqliteJobQueue, SqliteJobQueueOptions } from './sqlite/index.js';

@@ -78,6 +78,20 @@ const MIGRATIONS: readonly string[] = [
   `
   DROP TRIGGER jobs_count_insert;
   `,
+  // 3: real-time forwarding: the routes worker processes publish, and the demand API processes record.
+  `
+  CREATE TABLE worker_routes (
+    owner      TEXT PRIMARY KEY,
+    url        TEXT NOT NULL,
+    endpoints  TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE endpoint_demand (
+    endpoint TEXT PRIMARY KEY,
+    waiting  INTEGER NOT NULL,
+    at       INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this code writes. */
