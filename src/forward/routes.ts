@@ -90,7 +90,7 @@ export class RouteTable {
     this.refused.add(owner);
   }
 
-  /** `waiting` real-time calls of `endpoint` wait for capacity: records the demand when no worker has any. */
+  /** `waiting` real-time calls of `endpoint` wait for capacity: records the demand while no worker has capacity for it. */
   reportDemand(endpoint: string, waiting: number): void {
     if (waiting <= 0 || this.capacity(endpoint) > 0) return;
     const now = this.options.clock.now();
