@@ -59,6 +59,10 @@ async function forwardedError(res: http.IncomingMessage, code: string): Promise<
   } catch {
     parsed = undefined;
   }
+  if (code === 'AccessDenied') {
+    // Not the client's fault: this process and the worker disagree on the forward secret.
+    return new InferqError('ServiceUnavailable', 'A worker refused this API process\'s forwarding signature (worker.forwardSecret or INFERQ_FORWARD_SECRET differ between the processes); try again later.');
+  }
   return new InferqError(isErrorCode(code) ? code : 'InternalError', parsed?.message ?? `the worker answered ${res.statusCode ?? 0} (${code})`, parsed?.details ?? {});
 }
 
