@@ -82,7 +82,13 @@ function send(options: ForwardClientOptions, agents: { http: http.Agent; https: 
   if (length !== undefined) headers['content-length'] = String(length);
   return new Promise<ModelResponse>((resolve, reject) => {
     const req = (secure ? https : http).request(url, { method: 'POST', headers, agent: secure ? agents.https : agents.http });
-    const onAbort = (): void => void req.destroy(callFailure(undefined, call, route.url));
+    let response: http.IncomingMessage | undefined;
+    // After the head, the body carries the failure (a timeout stays a timeout for the relay).
+    const onAbort = (): void => {
+      const failure = callFailure(undefined, call, route.url);
+      if (response !== undefined) response.destroy(failure);
+      req.destroy(failure);
+    };
     let answered = false;
     req.on('error', (err) => {
       call.signal.removeEventListener('abort', onAbort);
@@ -90,6 +96,7 @@ function send(options: ForwardClientOptions, agents: { http: http.Agent; https: 
     });
     req.on('response', (res) => {
       answered = true;
+      response = res;
       res.on('close', () => call.signal.removeEventListener('abort', onAbort));
       const code = res.headers[FORWARD_ERROR_HEADER];
       if (typeof code === 'string') {

@@ -22,6 +22,13 @@ import { parseRealtimeRequest, type RealtimeRequest } from './realtime-request.j
 /** The response header naming the catalogue code of a forwarded call that failed. */
 export const FORWARD_ERROR_HEADER = 'x-inferq-forward-error';
 
+/**
+ * The worker's idle timeout is the endpoint's plus this, so that the API process's own timer
+ * (which knows the client's operation: ModelError status 0, or ModelInvocationTimeExceeded mid-stream)
+ * fires first; the worker's only frees a slot whose API process went away unnoticed.
+ */
+export const FORWARD_TIMEOUT_SLACK_MS = 2_000;
+
 /** Forwarded bodies up to this size are read before the model call. */
 export const BUFFERED_BODY_BYTES = 1024 * 1024;
 
@@ -106,7 +113,8 @@ export function sendForwardError(res: ServerResponse, err: unknown, closeConnect
  * Runs one authenticated forwarded call of `endpoint` on this process's model and answers it
  * (never rejects: failures are answered with {@link sendForwardError}).
  */
-export async function serveForwardedCall(ctx: RealtimeContext, endpoint: EndpointConfig, target: RealtimeTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function serveForwardedCall(ctx: RealtimeContext, configured: EndpointConfig, target: RealtimeTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const endpoint = Object.assign({}, configured, { realtime: Object.assign({}, configured.realtime, { timeoutMs: configured.realtime.timeoutMs + FORWARD_TIMEOUT_SLACK_MS }) });
   try {
     const request = parseRealtimeRequest(req.headers, endpoint.name, false);
     const length = Number(req.headers['content-length'] ?? NaN);

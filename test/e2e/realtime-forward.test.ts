@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, ModelError, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, ModelError, ModelStreamError, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { boto3Runtime } from '../helpers/clients.js';
 import { Harness, errorOf, fixtureModel, rawRequest, signed } from '../helpers/async.js';
 import { PG_URL, dropSchemas, uniqueSchema, withPg } from '../helpers/postgres.js';
@@ -35,6 +35,7 @@ function config(workerEnabled: boolean): string {
     endpoints: [
       { name: 'echo', model: { builtin: 'echo' }, realtime: { maxBodyBytes: 21 * MiB } },
       { name: 'fixture', model: fixtureModel(), async: { maxConcurrentInvocations: 8 } },
+      { name: 'short', model: fixtureModel(), realtime: { timeoutSeconds: 1 } },
       { name: 'counted', model: countingModel(callLog) },
       { name: 'cold', model: { builtin: 'echo' }, instances: { min: 0, max: 1 }, realtime: { startTimeoutSeconds: 120 } },
     ],
@@ -67,6 +68,7 @@ before(async () => {
   await untilServed('echo', 2);
   await untilServed('fixture', 2);
   await untilServed('counted', 2);
+  await untilServed('short', 2);
 });
 
 after(async () => {
@@ -126,6 +128,27 @@ void describe('API-only serve forwards real-time calls to worker processes', () 
       assert.equal(err.OriginalStatusCode, 400);
       return true;
     });
+  });
+
+  void test('mid-stream failures keep their exception frames: StreamBroken, and ModelInvocationTimeExceeded from the API process\'s timer', async () => {
+    const collect = async (endpoint: string, mode: string): Promise<{ parts: string[]; err: unknown }> => {
+      const res = await sm.send(new InvokeEndpointWithResponseStreamCommand({ EndpointName: endpoint, Body: Buffer.from('{}'), CustomAttributes: `mode=${mode}` }));
+      const parts: string[] = [];
+      try {
+        for await (const event of res.Body!) parts.push(Buffer.from(event.PayloadPart!.Bytes!).toString());
+      } catch (err) {
+        return { parts, err };
+      }
+      return { parts, err: undefined };
+    };
+    const broken = await collect('fixture', 'stream-break-2');
+    assert.deepEqual(broken.parts, ['part-1\n', 'part-2\n']);
+    assert.ok(broken.err instanceof ModelStreamError, String(broken.err));
+    assert.equal(broken.err.ErrorCode, 'StreamBroken');
+    const stalled = await collect('short', 'stall');
+    assert.deepEqual(stalled.parts, ['first part\n']);
+    assert.ok(stalled.err instanceof ModelStreamError, String(stalled.err));
+    assert.equal(stalled.err.ErrorCode, 'ModelInvocationTimeExceeded');
   });
 
   void test('the forwarding listener refuses calls without or with a bad signature, and no model is called', async () => {
