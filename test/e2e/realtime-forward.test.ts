@@ -59,6 +59,18 @@ async function untilServed(endpoint: string, n: number): Promise<void> {
   }
 }
 
+/** Resolves once the calls in flight for `endpoint`, all workers together as published, satisfy `ok`. */
+async function untilInFlight(endpoint: string, ok: (n: number) => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    let n = 0;
+    for (const r of await publishedRoutes()) n += (JSON.parse(r.endpoints) as { name: string; inFlight: number }[]).find((e) => e.name === endpoint)?.inFlight ?? 0;
+    if (ok(n)) return;
+    if (Date.now() > deadline) throw new Error(`in flight for ${endpoint} stayed ${n}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 before(async () => {
   callLog = join(h.dir('inferq-rtfwd-calls-'), 'calls.log');
   const dataDir = h.dir('inferq-rtfwd-data-');
@@ -179,6 +191,15 @@ void describe('API-only serve forwards real-time calls to worker processes', () 
     assert.equal(pids.size, 2, `both workers' models answered: ${JSON.stringify([...pids])}`);
   });
 
+  void test('a client that goes away mid-call frees the slot on the worker (the model call is aborted)', async () => {
+    const abort = new AbortController();
+    const call = sm.send(new InvokeEndpointCommand({ EndpointName: 'fixture', Body: Buffer.from('{}'), CustomAttributes: 'mode=held-never-1' }), { abortSignal: abort.signal });
+    await untilInFlight('fixture', (n) => n === 1);
+    abort.abort();
+    await assert.rejects(call);
+    await untilInFlight('fixture', (n) => n === 0);
+  });
+
   void test('scale from zero: an endpoint with instances.min 0 starts on a worker within the start timeout', async () => {
     const routes = await publishedRoutes();
     for (const r of routes) {
@@ -192,5 +213,11 @@ void describe('API-only serve forwards real-time calls to worker processes', () 
     process.stdout.write(`# cold start across processes: ${ms} ms\n`);
     const demand = await withPg(async (c) => (await c.query<{ endpoint: string }>(`SELECT endpoint FROM "${SCHEMA}".endpoint_demand`)).rows);
     assert.deepEqual(demand.map((d) => d.endpoint), ['cold'], 'the API process recorded the demand');
+  });
+
+  void test('a worker that dies: calls go on at once on the survivor (a refused route is skipped until it publishes again)', async () => {
+    await started[0]!.kill();
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => sm.send(new InvokeEndpointCommand({ EndpointName: 'echo', Body: Buffer.from(`after-${i}`) }))));
+    assert.deepEqual(results.map((r) => Buffer.from(r.Body).toString()), Array.from({ length: 10 }, (_, i) => `after-${i}`));
   });
 });
