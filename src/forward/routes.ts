@@ -15,6 +15,8 @@ export interface RouteChoice {
   readonly capacity: number;
   /** In flight there as published. */
   readonly inFlight: number;
+  /** Epoch ms of the publication this choice comes from. */
+  readonly updatedAt: number;
   /** Calls this process has in flight there now. */
   sent: number;
 }
@@ -46,7 +48,8 @@ export function chooseRoute(routes: readonly RouteChoice[]): RouteChoice | undef
 /** Routes by endpoint, refreshed from the registry; see the module header. */
 export class RouteTable {
   private byEndpoint = new Map<string, RouteChoice[]>();
-  private readonly refused = new Set<string>();
+  /** Owners that refused a connection → the publication time of the route they refused on. */
+  private readonly refused = new Map<string, number>();
   private readonly demandAt = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
@@ -85,9 +88,11 @@ export class RouteTable {
     return chooseRoute((this.byEndpoint.get(endpoint) ?? []).filter((r) => !this.refused.has(r.owner)));
   }
 
-  /** A route that refused a connection is left out until the registry shows it again. */
+  /** A route that refused a connection is left out until its worker publishes it again (a newer publication). */
   markUnreachable(owner: string): void {
-    this.refused.add(owner);
+    let updatedAt = 0;
+    for (const list of this.byEndpoint.values()) for (const r of list) if (r.owner === owner) updatedAt = Math.max(updatedAt, r.updatedAt);
+    this.refused.set(owner, updatedAt);
   }
 
   /** `waiting` real-time calls of `endpoint` wait for capacity: records the demand while no worker has capacity for it. */
@@ -113,15 +118,17 @@ export class RouteTable {
       const routes = await this.options.registry.routes(now - 3 * this.options.intervalMs);
       const next = new Map<string, RouteChoice[]>();
       for (const route of routes) {
-        this.refused.delete(route.owner);
+        const refusedAt = this.refused.get(route.owner);
+        if (refusedAt !== undefined && route.updatedAt > refusedAt) this.refused.delete(route.owner);
         for (const e of route.endpoints) {
           const sent = this.byEndpoint.get(e.name)?.find((r) => r.owner === route.owner)?.sent ?? 0;
           const list = next.get(e.name) ?? [];
-          list.push({ owner: route.owner, url: route.url, capacity: e.capacity, inFlight: e.inFlight, sent });
+          list.push({ owner: route.owner, url: route.url, capacity: e.capacity, inFlight: e.inFlight, updatedAt: route.updatedAt, sent });
           next.set(e.name, list);
         }
       }
       this.byEndpoint = next;
+      for (const owner of this.refused.keys()) if (!routes.some((r) => r.owner === owner)) this.refused.delete(owner);
       if (this.failing) this.options.logger.info('forwarding routes readable again');
       this.failing = false;
     } catch (err) {

@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import type { EndpointConfig } from '../config/index.js';
 import { toInferqError } from '../errors/index.js';
 import type { ModelResponse } from '../models/index.js';
+import type { SlotLease } from '../scheduling/index.js';
 import { modelError } from './model-errors.js';
 import { acquireSlot, asModelFailure, CallWatch, MAX_ORIGINAL_MESSAGE_BYTES, modelChunks, readText, runRealtimeCall, type RealtimeContext, type RealtimeTarget } from './realtime.js';
 import { parseRealtimeRequest, type RealtimeRequest } from './realtime-request.js';
@@ -66,7 +67,7 @@ async function relayRaw(response: ModelResponse, res: ServerResponse, touch: () 
 /** A streamed body: one model call (no retry, the body cannot be replayed), then as {@link runRealtimeCall}. */
 async function runStreamedCall(ctx: RealtimeContext, endpoint: EndpointConfig, target: RealtimeTarget, req: IncomingMessage, res: ServerResponse, request: RealtimeRequest, length: number): Promise<void> {
   const watch = new CallWatch(res);
-  let lease;
+  let lease: SlotLease | undefined;
   try {
     const slot = acquireSlot(endpoint, target, watch);
     lease = slot instanceof Promise ? await slot : slot;
@@ -125,8 +126,7 @@ export async function serveForwardedCall(ctx: RealtimeContext, configured: Endpo
     const body = await readBody(req);
     await runRealtimeCall(ctx, endpoint, target, res, request, body, (response, touch) => relayRaw(response, res, touch));
   } catch (err) {
-    if (!(toInferqError(err).code === 'InternalError')) ctx.logger.debug('forwarded call failed', { endpoint: endpoint.name, error: err instanceof Error ? err.message : String(err) });
-    else ctx.logger.error('forwarded call failed', { endpoint: endpoint.name, error: err instanceof Error ? err.stack : String(err) });
+    if (toInferqError(err).code === 'InternalError') ctx.logger.error('forwarded call failed', { endpoint: endpoint.name, error: err instanceof Error ? err.stack : String(err) });
     sendForwardError(res, err, !req.complete);
   }
 }
