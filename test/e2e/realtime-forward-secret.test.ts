@@ -2,7 +2,8 @@
  * The forwarding hop's secret and its limits, with an API-only `serve` and an `inferq worker` on
  * one data directory (the embedded SQLite queue holds the routes): a worker refuses to start a
  * non-loopback listener without a secret; processes sharing INFERQ_FORWARD_SECRET forward, a
- * worker with another secret is refused (503 to the client, the model never called); and an
+ * worker with another secret is refused (503 to the client, the model never called); a worker
+ * listening on all interfaces with a secret is reached at its `worker.advertiseUrl`; and an
  * endpoint no worker serves waits for `realtime.startTimeoutSeconds`, then ModelNotReadyException.
  */
 import { after, describe, test } from 'node:test';
@@ -11,7 +12,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { Harness, errorOf, signed } from '../helpers/async.js';
-import { Workers } from '../helpers/processes.js';
+import { holdPort } from '../helpers/ports.js';
+import { Workers, waitForLine } from '../helpers/processes.js';
 import { CLI, type ServerProcess } from '../helpers/server.js';
 import { countingModel, modelCalls } from '../helpers/side-effects.js';
 
@@ -89,5 +91,29 @@ void describe('the forwarding secret', () => {
     assert.equal(res.status, 429, res.body.toString());
     assert.equal(errorOf(res).type, 'ModelNotReadyException');
     assert.ok(ms >= 1_400 && ms < 10_000, `waited ${ms} ms`);
+  });
+
+  void test('a worker on 0.0.0.0 with worker.forwardSecret is reached at its worker.advertiseUrl, not its bound address', async () => {
+    const dataDir = h.dir('inferq-fwd-advertise-');
+    const callLog = join(h.dir('inferq-fwd-calls-'), 'calls.log');
+    const api = await h.startWith({ config: config(callLog), dataDir, env: { INFERQ_FORWARD_SECRET: 'advertised-secret-5678' } });
+    const front = await holdPort();
+    try {
+      delete process.env['INFERQ_FORWARD_SECRET'];
+      const cfg = h.config({
+        worker: { routeIntervalSeconds: 0.3, listen: '0.0.0.0:0', forwardSecret: 'advertised-secret-5678', advertiseUrl: front.url },
+        endpoints: [{ name: 'counted', model: countingModel(callLog) }],
+      });
+      const worker = await workers.start(cfg, dataDir);
+      const [, bound, advertised] = await waitForLine(worker, /forwarding listener ready listen=(\S+) advertised=(\S+)/);
+      assert.match(bound!, /^http:\/\/0\.0\.0\.0:\d+$/);
+      assert.equal(advertised, front.url);
+      front.forwardTo(Number(new URL(bound!).port));
+      const res = await invoke(api, 'counted', 'advertised-1');
+      assert.equal(res.status, 200, res.body.toString());
+      assert.deepEqual(modelCalls(callLog), ['advertised-1']);
+    } finally {
+      await front.close();
+    }
   });
 });
