@@ -10,6 +10,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, ModelError, ModelStreamError, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { boto3Runtime } from '../helpers/clients.js';
@@ -175,6 +177,16 @@ void describe('API-only serve forwards real-time calls to worker processes', () 
       const old = await rawRequest('POST', url, { 'x-inferq-forward-auth': `t=${Date.now() - 3_600_000},s=${'a'.repeat(64)}` }, Buffer.from('old'));
       assert.equal(old.status, 403);
     }
+    // 403 before the body: the head of a 20 MiB call, and not one byte of its body, gets the answer.
+    const [first] = await publishedRoutes();
+    const req = request(`${first!.url}/forward/counted/invocations`, { method: 'POST', headers: { 'content-length': String(20 * MiB), 'x-inferq-forward-auth': 'nope' } });
+    req.on('error', () => undefined);
+    req.flushHeaders();
+    const [early] = await once(req, 'response') as [IncomingMessage];
+    assert.equal(early.statusCode, 403);
+    assert.equal(early.headers['connection'], 'close');
+    early.resume();
+    req.destroy();
     const ok = await signed(api.url, 'sagemaker', 'POST', '/endpoints/counted/invocations', { 'content-type': 'text/plain', 'x-amzn-sagemaker-inference-id': 'counted-ok' }, Buffer.from('signed'));
     assert.equal(ok.status, 200, ok.body.toString());
     assert.deepEqual(modelCalls(callLog).slice(before), ['counted-ok'], 'only the call through the API process reached the model');
