@@ -224,7 +224,7 @@ void describe('API-only serve forwards real-time calls to worker processes', () 
     assert.equal(Buffer.from(res.Body).toString(), 'wake up');
     process.stdout.write(`# cold start across processes: ${ms} ms\n`);
     const demand = await withPg(async (c) => (await c.query<{ endpoint: string }>(`SELECT endpoint FROM "${SCHEMA}".endpoint_demand`)).rows);
-    assert.deepEqual(demand.map((d) => d.endpoint), ['cold'], 'the API process recorded the demand');
+    assert.ok(demand.some((d) => d.endpoint === 'cold'), `the API process recorded the demand: ${JSON.stringify(demand)}`);
   });
 
   void test('a worker that dies: calls go on at once on the survivor (a refused route is skipped until it publishes again)', async () => {
