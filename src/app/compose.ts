@@ -188,7 +188,7 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
   for (const off of core.disabled) logger.warn(`endpoint ${off.name} is off`, { reason: off.reason });
   const { endpoints, models, slots, queue, store } = core;
   await ensureBuckets(store, endpoints, config.objects);
-  const stopStatusLog = startStatusLog(endpointStatus(models, core.disabled, queue, clock), logger.child('status'));
+  const stopStatusLog = startStatusLog(endpointStatus(core.forwarding?.models ?? models, core.disabled, queue, clock), logger.child('status'));
   const unwatchSlots = core.unwatch;
   core.unwatch = (): void => { unwatchSlots(); stopStatusLog(); };
   if (!withWorkers) return;
@@ -243,7 +243,7 @@ function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock:
     clock,
     s3: createS3Api({ store: core.store, region: cfg.region, virtualHostDomain: cfg.s3VirtualHostDomain, logger: logger.child('s3') }),
     runtime: createRuntimeApi({
-      endpoints: core.endpoints, queue: core.queue, status: endpointStatus(core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
+      endpoints: core.endpoints, queue: core.queue, status: endpointStatus(core.forwarding?.models ?? core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
       realtime: core.forwarding?.targets ?? realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
     }),
     logger,

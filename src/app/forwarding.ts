@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import type { EndpointConfig, ResolvedConfig } from '../config/index.js';
 import { StartupError } from '../errors/index.js';
 import { createForwardClient, RouteTable, startForwardServer, startRoutePublisher } from '../forward/index.js';
-import type { ManagedModel } from '../models/index.js';
+import type { InstanceSnapshot, ManagedModel, ModelClient } from '../models/index.js';
 import type { QueueBackend } from '../queue/index.js';
 import type { RealtimeTarget } from '../runtime/index.js';
 import { SlotScheduler } from '../scheduling/index.js';
@@ -20,10 +20,28 @@ import { systemErrorReason, type Clock, type Logger } from '../util/index.js';
 /** While calls wait for a route, capacity is re-read this often (between route refreshes). */
 const WAITING_RECHECK_MS = 100;
 
-/** Forwarding of an API-only process: the targets to give the runtime API, and how to stop. */
+/** Forwarding of an API-only process: the targets to give the runtime API, the models as the status API shows them, and how to stop. */
 export interface ForwardingTargets {
   readonly targets: Map<string, RealtimeTarget>;
+  /** Each endpoint's forwarding client as a ManagedModel: instances are the workers publishing it. */
+  readonly models: Map<string, ManagedModel>;
   stop(): void;
+}
+
+/** The forwarding client of `endpoint` as a ManagedModel (capacity and snapshot from the route table). */
+function forwardedModel(endpoint: EndpointConfig, client: ModelClient, table: RouteTable): ManagedModel {
+  let waiting = 0;
+  return Object.assign({}, client, {
+    capacity: () => table.capacity(endpoint.name),
+    reportDemand(count: number): void {
+      waiting = count;
+      table.reportDemand(endpoint.name, count);
+    },
+    snapshot(): InstanceSnapshot {
+      const view = table.view(endpoint.name);
+      return { instances: view.workers, healthy: view.healthy, starting: view.workers - view.healthy, inFlight: view.inFlight, waiting, min: endpoint.instances.min, max: endpoint.instances.max };
+    },
+  });
 }
 
 /** Reads the routes once, then builds one forwarding target per endpoint. */
@@ -31,19 +49,22 @@ export async function forwardingTargets(config: ResolvedConfig, endpoints: reado
   const table = new RouteTable({ registry: queue, clock, logger, intervalMs: config.worker.routeIntervalSeconds * 1000 });
   await table.start();
   const targets = new Map<string, RealtimeTarget>();
+  const models = new Map<string, ManagedModel>();
   const closers: (() => void)[] = [];
   const schedulers: SlotScheduler[] = [];
   for (const endpoint of endpoints) {
-    const model = createForwardClient({ endpoint: endpoint.name, routes: table, key: config.worker.forwardKey, clock });
+    const client = createForwardClient({ endpoint: endpoint.name, routes: table, key: config.worker.forwardKey, clock });
+    const model = forwardedModel(endpoint, client, table);
     const slots = new SlotScheduler({
-      capacity: () => table.capacity(endpoint.name),
+      capacity: () => model.capacity(),
       now: () => clock.now(),
       maxWaiting: endpoint.realtime.maxWaiting,
-      onDemand: (waiting) => table.reportDemand(endpoint.name, waiting),
+      onDemand: (waiting) => model.reportDemand(waiting),
     });
     schedulers.push(slots);
-    closers.push(table.onChange(() => slots.recheck()), () => model.close());
+    closers.push(table.onChange(() => slots.recheck()), () => client.close());
     targets.set(endpoint.name, { model, slots, ensureStarted: () => undefined });
+    models.set(endpoint.name, model);
   }
   const timer = setInterval(() => {
     for (const s of schedulers) {
@@ -55,6 +76,7 @@ export async function forwardingTargets(config: ResolvedConfig, endpoints: reado
   timer.unref();
   return {
     targets,
+    models,
     stop() {
       clearInterval(timer);
       table.stop();

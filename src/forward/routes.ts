@@ -83,6 +83,18 @@ export class RouteTable {
     return total;
   }
 
+  /** The workers publishing `endpoint` (healthy: with capacity, not refused) and their calls in flight, for the status API. */
+  view(endpoint: string): { readonly workers: number; readonly healthy: number; readonly inFlight: number } {
+    const routes = this.byEndpoint.get(endpoint) ?? [];
+    let healthy = 0;
+    let inFlight = 0;
+    for (const route of routes) {
+      if (route.capacity > 0 && !this.refused.has(route.owner)) healthy += 1;
+      inFlight += route.inFlight;
+    }
+    return { workers: routes.length, healthy, inFlight };
+  }
+
   /** The route for the next call of `endpoint`, or undefined when no worker serves it now. */
   choose(endpoint: string): RouteChoice | undefined {
     return chooseRoute((this.byEndpoint.get(endpoint) ?? []).filter((r) => !this.refused.has(r.owner)));

@@ -94,10 +94,17 @@ after(async () => {
 const md5 = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
 
 void describe('API-only serve forwards real-time calls to worker processes', () => {
-  void test('each worker publishes its route; the API process publishes none', async () => {
+  void test('each worker publishes its route; the API process publishes none, and its status counts the workers', async () => {
     const routes = await publishedRoutes();
     assert.equal(routes.length, 2, JSON.stringify(routes));
     for (const r of routes) assert.match(r.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const status = await signed(api.url, 'sagemaker', 'GET', '/endpoints/echo');
+    assert.equal(status.status, 200, status.body.toString());
+    const doc = JSON.parse(status.body.toString()) as { Health: string; Model: string; Instances: { Current: number; Healthy: number } };
+    assert.equal(doc.Health, 'healthy');
+    assert.match(doc.Model, /forwarded to the workers of echo/);
+    assert.equal(doc.Instances.Current, 2, 'the API process counts the workers serving the endpoint');
+    assert.equal(doc.Instances.Healthy, 2);
   });
 
   void test('JS SDK v3 InvokeEndpoint and InvokeEndpointWithResponseStream through the API process', async () => {
