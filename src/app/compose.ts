@@ -25,6 +25,7 @@ import { systemClock, systemErrorReason, type Clock, type Logger } from '../util
 import { startWorkerPool, type WorkerPool } from '../worker/index.js';
 import { QUEUE_DB, openInDataDir, prepareServeDataDir, prepareWorkerDataDir } from './data-dir.js';
 import { availableEndpoints, type DisabledEndpoint } from './endpoints.js';
+import { forwardingTargets, startForwardListener, type ForwardingTargets, type ForwardListener } from './forwarding.js';
 import { createModelClients } from './models.js';
 import { startRetention } from './retention.js';
 import { endpointStatus, startStatusLog } from './status.js';
@@ -85,6 +86,10 @@ interface Core {
   unwatch: () => void;
   /** Stops the retention purge (serve only). */
   stopRetention: () => Promise<void>;
+  /** The forwarding listener of a process running workers. */
+  forward: ForwardListener | undefined;
+  /** The forwarding targets of an API-only process. */
+  forwarding: ForwardingTargets | undefined;
 }
 
 /** While work waits for a slot, capacity is re-read this often (a pool scaling out adds capacity without a health change). */
@@ -175,7 +180,7 @@ async function openCore(config: ResolvedConfig, logger: Logger, clock: Clock, wi
   const { endpoints, disabled } = availableEndpoints(config.endpoints);
   const models = createModelClients(endpoints, config.modelBaseEnv, logger.child('model'));
   const { slots, unwatch } = createSchedulers(endpoints, models, clock);
-  return { endpoints, disabled, store, queue, models, slots, pool: undefined, unwatch, stopRetention: () => Promise.resolve() };
+  return { endpoints, disabled, store, queue, models, slots, pool: undefined, unwatch, stopRetention: () => Promise.resolve(), forward: undefined, forwarding: undefined };
 }
 
 /** Starts what runs: output buckets, the status log, and with `withWorkers` the models and the worker pool. */
@@ -183,7 +188,7 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
   for (const off of core.disabled) logger.warn(`endpoint ${off.name} is off`, { reason: off.reason });
   const { endpoints, models, slots, queue, store } = core;
   await ensureBuckets(store, endpoints, config.objects);
-  const stopStatusLog = startStatusLog(endpointStatus(models, core.disabled, queue, clock), logger.child('status'));
+  const stopStatusLog = startStatusLog(endpointStatus(core.forwarding?.models ?? models, core.disabled, queue, clock), logger.child('status'));
   const unwatchSlots = core.unwatch;
   core.unwatch = (): void => { unwatchSlots(); stopStatusLog(); };
   if (!withWorkers) return;
@@ -195,6 +200,7 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
     storageRetry: { initialMs: config.worker.storageRetryInitialSeconds * 1000, maxMs: config.worker.storageRetryMaxSeconds * 1000 },
     clock, logger: logger.child('worker'),
   });
+  core.forward = await startForwardListener(config, endpoints, models, realtimeTargets(core, true), queue, clock, logger.child('forward'));
 }
 
 /**
@@ -202,8 +208,9 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
  * models, then storage.
  */
 async function stopCore(core: Core, graceMs: number, drainHttp?: () => Promise<void>): Promise<void> {
-  await Promise.all([core.pool?.stop(graceMs), drainHttp?.(), core.stopRetention()]);
+  await Promise.all([core.pool?.stop(graceMs), drainHttp?.(), core.stopRetention(), core.forward?.stop(graceMs)]);
   core.unwatch();
+  core.forwarding?.stop();
   await Promise.all([...core.models.values()].map((m) => m.stop()));
   await core.queue.close();
   await core.store.close();
@@ -212,6 +219,7 @@ async function stopCore(core: Core, graceMs: number, drainHttp?: () => Promise<v
 /** Undoes {@link openCore} when nothing was started yet (no model process runs). */
 async function closeCore(core: Core): Promise<void> {
   core.unwatch();
+  core.forwarding?.stop();
   await core.queue.close();
   await core.store.close();
 }
@@ -235,8 +243,8 @@ function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock:
     clock,
     s3: createS3Api({ store: core.store, region: cfg.region, virtualHostDomain: cfg.s3VirtualHostDomain, logger: logger.child('s3') }),
     runtime: createRuntimeApi({
-      endpoints: core.endpoints, queue: core.queue, store: core.store, status: endpointStatus(core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
-      realtime: realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
+      endpoints: core.endpoints, queue: core.queue, store: core.store, status: endpointStatus(core.forwarding?.models ?? core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
+      realtime: core.forwarding?.targets ?? realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
     }),
     logger,
     maxUnverifiedBodyBytes: cfg.maxUnverifiedBodyBytes,
@@ -253,6 +261,14 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
   const { server: cfg } = config;
   prepareServeDataDir(cfg.dataDir);
   const core = await openCore(config, logger, clock, config.worker.enabled);
+  if (!config.worker.enabled) {
+    try {
+      core.forwarding = await forwardingTargets(config, core.endpoints, core.queue, clock, logger.child('forward'));
+    } catch (err) {
+      await closeCore(core);
+      throw err;
+    }
+  }
   const server = createServer(core, config, logger, clock);
   let url: string;
   try {

@@ -177,6 +177,22 @@ export const workerSchema = z.strictObject({
   storageRetryInitialSeconds: z.number().min(0.1).max(3600).default(1),
   /** Longest wait between those retries (at least storageRetryInitialSeconds). @default 30 */
   storageRetryMaxSeconds: z.number().min(0.1).max(3600).default(30),
+  /**
+   * `host:port` where a process running workers listens for real-time calls that API-only
+   * processes forward to it (`[v6]:port` for IPv6; port 0 picks a free one). A non-loopback
+   * address needs `forwardSecret`. @default 127.0.0.1:0
+   */
+  listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port (e.g. 0.0.0.0:9090, [::]:9090)').default('127.0.0.1:0'),
+  /** The URL API processes use to reach `listen` (behind NAT, a container port mapping…). @default the bound address */
+  advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * The shared secret that authenticates forwarded calls between API and worker processes (or
+   * the INFERQ_FORWARD_SECRET environment variable); at least 16 characters. Without it, the
+   * listener must be loopback and the key is derived from `server.credentials`.
+   */
+  forwardSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Seconds between a worker's route publications; a route not refreshed for 3× this is ignored. @default 1 */
+  routeIntervalSeconds: z.number().min(0.1).max(60).default(1),
 });
 
 /** `objects.s3:` — the S3 API the objects live on (objects.backend: s3). */

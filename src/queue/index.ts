@@ -1,6 +1,7 @@
 /** Public surface of the job queue: the JobQueue and WorkerRegistry ports, the SQLite and PostgreSQL backends. */
 export type {
   CancelResult,
+  EndpointDemand,
   EnqueueResult,
   Job,
   JobFinish,
@@ -15,8 +16,11 @@ export type {
   QueueBackend,
   QueueStats,
   RerunResult,
+  RouteEndpoint,
+  RouteRegistry,
   TerminalState,
   WorkerRegistry,
+  WorkerRoute,
 } from './port.js';
 export { CANCELLED_REASON } from './reasons.js';
 export { MAX_INLINE_BODY_BYTES, openSqliteJobQueue } from './sqlite/index.js';

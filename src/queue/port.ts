@@ -221,11 +221,59 @@ export interface WorkerRegistry {
   staleWorkers(heartbeatBefore: number): Promise<string[]>;
 }
 
+/** One endpoint a worker process serves real-time calls for, as it published it. */
+export interface RouteEndpoint {
+  readonly name: string;
+  /** Calls the process can take in flight now (healthy instances × concurrency; 0 while starting). */
+  readonly capacity: number;
+  /** Calls in flight there now (real-time and async). */
+  readonly inFlight: number;
+}
+
+/** A worker process's forwarding listener, as published in the registry ({@link RouteRegistry}). */
+export interface WorkerRoute {
+  /** The publishing process (its lease owner string). */
+  readonly owner: string;
+  /** Where API processes send forwarded real-time calls (`worker.advertiseUrl`). */
+  readonly url: string;
+  readonly endpoints: readonly RouteEndpoint[];
+  /** Epoch ms of the last publication (its heartbeat). */
+  readonly updatedAt: number;
+}
+
+/** Real-time demand an API process recorded for an endpoint no worker served. */
+export interface EndpointDemand {
+  readonly endpoint: string;
+  /** Calls waiting in the recording process. */
+  readonly waiting: number;
+  /** Epoch ms of the last record. */
+  readonly at: number;
+}
+
+/**
+ * Where real-time calls go across processes: worker processes publish their forwarding routes
+ * (URL, endpoints, capacity and load) and refresh them like a heartbeat; API-only processes read
+ * the fresh ones and record demand for endpoints nobody serves, which workers with
+ * `instances.min: 0` turn into a cold start.
+ */
+export interface RouteRegistry {
+  /** Records (or replaces) `route` for its owner. */
+  publishRoute(route: WorkerRoute): Promise<void>;
+  /** Forgets `owner`'s route (clean shutdown). */
+  withdrawRoute(owner: string): Promise<void>;
+  /** Routes published at or after `updatedSince` (epoch ms), by owner. */
+  routes(updatedSince: number): Promise<WorkerRoute[]>;
+  /** Records that `waiting` real-time calls for `endpoint` wait for a route (keeps the largest recent count). */
+  recordDemand(endpoint: string, waiting: number, now: number): Promise<void>;
+  /** Demand recorded at or after `since` (epoch ms), by endpoint. */
+  demand(since: number): Promise<EndpointDemand[]>;
+}
+
 /**
  * What the composition root opens for a configured queue backend: the JobQueue, its worker
  * registry, and the retention purge of finished jobs.
  */
-export interface QueueBackend extends JobQueue, WorkerRegistry {
+export interface QueueBackend extends JobQueue, WorkerRegistry, RouteRegistry {
   /** Deletes terminal jobs that finished before `olderThan` (epoch ms); resolves to how many. */
   purgeFinished(olderThan: number): Promise<number>;
 }

@@ -229,8 +229,8 @@ describe('inferq invoke', () => {
 /** What each command's help must list: its flags and the environment variables it reads. */
 const CLIENT_ENV = ['INFERQ_URL', 'AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'AWS_DEFAULT_REGION'];
 const HELP_CONTENT: Record<string, { flags: string[]; env: string[]; usage: string }> = {
-  serve: { usage: 'inferq serve', flags: ['--config FILE', '--host H', '--port N', '--data-dir DIR', '-h, --help'], env: ['INFERQ_CONFIG'] },
-  worker: { usage: 'inferq worker', flags: ['--config FILE', '--data-dir DIR', '-h, --help'], env: ['INFERQ_CONFIG'] },
+  serve: { usage: 'inferq serve', flags: ['--config FILE', '--host H', '--port N', '--data-dir DIR', '-h, --help'], env: ['INFERQ_CONFIG', 'INFERQ_FORWARD_SECRET'] },
+  worker: { usage: 'inferq worker', flags: ['--config FILE', '--data-dir DIR', '-h, --help'], env: ['INFERQ_CONFIG', 'INFERQ_FORWARD_SECRET'] },
   invoke: { usage: 'inferq invoke ENDPOINT --input FILE', flags: ['--input FILE', '--content-type T', '--wait', '--out FILE', '--endpoint-url URL', '--bucket B', '--inference-id ID', '-h, --help'], env: CLIENT_ENV },
   model: { usage: 'inferq model serve --handler FILE', flags: ['--handler FILE', '--port N', '--host H', '--max-body-bytes N', '--exit-with-parent', '-h, --help'], env: ['SAGEMAKER_BIND_TO_PORT', 'PORT'] },
   status: { usage: 'inferq status', flags: ['--endpoint-url URL', '--json', '-h, --help'], env: CLIENT_ENV },

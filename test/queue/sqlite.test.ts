@@ -141,8 +141,9 @@ void describe('sqlite job queue: schema upgrade', () => {
     await withQueue(file, async (queue) => {
       await Promise.all(['a', 'b'].map((id) => queue.enqueue(newJob('ep', id))));
     });
-    // Turn the file back into what version 1 wrote: the insert trigger that counted every row.
+    // Turn the file back into what version 1 wrote: the insert trigger that counted every row, and no routing tables (version 3).
     const db = new Database(file);
+    db.exec('DROP TABLE worker_routes; DROP TABLE endpoint_demand;');
     db.exec(`CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
       INSERT INTO job_counts (endpoint, state, n) VALUES (new.endpoint, new.state, 1)
         ON CONFLICT (endpoint, state) DO UPDATE SET n = n + 1;
@@ -165,8 +166,8 @@ void describe('sqlite job queue: schema upgrade', () => {
   });
 });
 
-void describe('sqlite job queue: schema upgrade to version 3 (cancel and retry)', () => {
-  void it('rebuilds a version-2 database with rows: jobs, states, counts and the id counter survive', async () => {
+void describe('sqlite job queue: schema upgrade to version 4 (cancel and retry)', () => {
+  void it('rebuilds a version-2 database with rows (through version 3): jobs, states, counts and the id counter survive', async () => {
     const file = freshFile();
     const db = new Database(file);
     db.exec(readFileSync(join(import.meta.dirname, 'fixtures/schema-v2.sql'), 'utf8'));

@@ -182,3 +182,31 @@ test('async.retry: off by default; defaults, 429 as a number, the backoff cap, b
   assert.equal(configError(() => resolveConfig({ configFile: endpoint('{ retry: { attempts: 2 } }') })).key, 'endpoints.0.async.retry.attempts');
   assert.equal(configError(() => resolveConfig({ configFile: endpoint('{ retry: { maxAttempts: 0 } }') })).key, 'endpoints.0.async.retry.maxAttempts');
 });
+
+test('worker.listen, advertiseUrl and the forwarding key: loopback derives a key, anything else needs a secret', () => {
+  withEnv({ INFERQ_FORWARD_SECRET: undefined }, () => {
+    const c = resolveConfig({}, '/tmp/x');
+    assert.deepEqual(c.worker.listen, { host: '127.0.0.1', port: 0 });
+    assert.equal(c.worker.advertiseUrl, undefined);
+    assert.match(c.worker.forwardKey, /^[0-9a-f]{64}$/, 'derived from the dev credentials');
+    assert.equal(resolveConfig({}, '/tmp/y').worker.forwardKey, c.worker.forwardKey, 'the same credentials derive the same key');
+    const v6 = resolveConfig({ configFile: file('worker: { listen: "[::1]:9090" }\n') });
+    assert.deepEqual(v6.worker.listen, { host: '::1', port: 9090 });
+    const open = configError(() => resolveConfig({ configFile: file('worker: { listen: "0.0.0.0:9090" }\n') }));
+    assert.equal(open.key, 'worker.forwardSecret');
+    assert.match(open.message, /not loopback.*forwardSecret or INFERQ_FORWARD_SECRET/);
+    const set = resolveConfig({ configFile: file('worker: { listen: "0.0.0.0:9090", forwardSecret: "0123456789abcdef", advertiseUrl: "http://10.1.2.3:9090" }\n') });
+    assert.equal(set.worker.forwardKey, '0123456789abcdef');
+    assert.equal(set.worker.advertiseUrl, 'http://10.1.2.3:9090');
+    assert.equal(configError(() => resolveConfig({ configFile: file('worker: { forwardSecret: short }\n') })).key, 'worker.forwardSecret');
+    assert.equal(configError(() => resolveConfig({ configFile: file('worker: { listen: "nohost" }\n') })).key, 'worker.listen');
+    assert.equal(configError(() => resolveConfig({ configFile: file('worker: { listen: "h:99999" }\n') })).key, 'worker.listen');
+  });
+  withEnv({ INFERQ_FORWARD_SECRET: 'from-the-environment-1' }, () => {
+    const c = resolveConfig({ configFile: file('worker: { listen: "0.0.0.0:0" }\n') });
+    assert.equal(c.worker.forwardKey, 'from-the-environment-1');
+  });
+  withEnv({ INFERQ_FORWARD_SECRET: 'short' }, () => {
+    assert.equal(configError(() => resolveConfig({})).key, 'INFERQ_FORWARD_SECRET');
+  });
+});

@@ -11,7 +11,8 @@ import type { Pool, PoolClient } from 'pg';
 import { InferqError } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
 import { AvailabilityListeners } from '../availability.js';
-import type { CancelResult, EnqueueResult, Job, JobFinish, JobOutcome, JobPage, ListQuery, NewJob, QueueBackend, QueueStats, RerunResult, TerminalState } from '../port.js';
+import type { CancelResult, EndpointDemand, EnqueueResult, Job, JobFinish, JobOutcome, JobPage, ListQuery, NewJob, QueueBackend, QueueStats, RerunResult, TerminalState, WorkerRoute } from '../port.js';
+import { routeEndpointsText, toRoute } from '../routes.js';
 import { parseJobId, toJob, type JobRow } from '../rows.js';
 import { PgEnqueueBatcher } from './enqueue.js';
 import { closedError, toPgQueueError } from './errors.js';
@@ -250,6 +251,26 @@ export class PgQueue implements PostgresJobQueue {
 
   async staleWorkers(heartbeatBefore: number): Promise<string[]> {
     return (await this.query<{ owner: string }>(this.stmts.staleWorkers, [heartbeatBefore])).map((row) => row.owner);
+  }
+
+  async publishRoute(route: WorkerRoute): Promise<void> {
+    await this.query(this.stmts.routeUpsert, [route.owner, route.url, routeEndpointsText(route), route.updatedAt]);
+  }
+
+  async withdrawRoute(owner: string): Promise<void> {
+    await this.query(this.stmts.routeDelete, [owner]);
+  }
+
+  async routes(updatedSince: number): Promise<WorkerRoute[]> {
+    return (await this.query<{ owner: string; url: string; endpoints: string; updated_at: number }>(this.stmts.routesSince, [updatedSince])).map(toRoute);
+  }
+
+  async recordDemand(endpoint: string, waiting: number, now: number): Promise<void> {
+    await this.query(this.stmts.demandUpsert, [endpoint, waiting, now]);
+  }
+
+  demand(since: number): Promise<EndpointDemand[]> {
+    return this.query<EndpointDemand>(this.stmts.demandSince, [since]);
   }
 
   workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]> {

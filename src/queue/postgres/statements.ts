@@ -121,6 +121,16 @@ function build(S: string) {
     workerDelete: st('worker_delete', `DELETE FROM ${S}.workers WHERE owner = $1`),
     workersOnHost: st('workers_on_host', `SELECT owner, pid FROM ${S}.workers WHERE hostname = $1 ORDER BY owner`),
     staleWorkers: st('stale_workers', `SELECT owner FROM ${S}.workers WHERE heartbeat_at < $1 ORDER BY heartbeat_at, owner`),
+    /** $1 owner, $2 url, $3 endpoints (JSON), $4 now. */
+    routeUpsert: st('route_upsert', `INSERT INTO ${S}.worker_routes (owner, url, endpoints, updated_at) VALUES ($1, $2, $3, $4)
+      ON CONFLICT (owner) DO UPDATE SET url = excluded.url, endpoints = excluded.endpoints, updated_at = excluded.updated_at`),
+    routeDelete: st('route_delete', `DELETE FROM ${S}.worker_routes WHERE owner = $1`),
+    routesSince: st('routes_since', `SELECT owner, url, endpoints, updated_at FROM ${S}.worker_routes WHERE updated_at >= $1 ORDER BY owner`),
+    /** $1 endpoint, $2 waiting, $3 now; a record older than 1 s is replaced, a recent one keeps the larger count. */
+    demandUpsert: st('demand_upsert', `INSERT INTO ${S}.endpoint_demand AS d (endpoint, waiting, at) VALUES ($1, $2, $3)
+      ON CONFLICT (endpoint) DO UPDATE SET waiting = CASE WHEN d.at >= excluded.at - 1000 THEN greatest(d.waiting, excluded.waiting) ELSE excluded.waiting END,
+        at = greatest(d.at, excluded.at)`),
+    demandSince: st('demand_since', `SELECT endpoint, waiting, at FROM ${S}.endpoint_demand WHERE at >= $1 ORDER BY endpoint`),
   };
 }
 

@@ -5,7 +5,8 @@
  */
 import { WalSync, type Logger } from '../../util/index.js';
 import { AvailabilityListeners } from '../availability.js';
-import type { CancelResult, EnqueueResult, Job, JobFinish, JobOutcome, JobPage, ListQuery, NewJob, QueueBackend, QueueStats, RerunResult } from '../port.js';
+import type { CancelResult, EndpointDemand, EnqueueResult, Job, JobFinish, JobOutcome, JobPage, ListQuery, NewJob, QueueBackend, QueueStats, RerunResult, WorkerRoute } from '../port.js';
+import { routeEndpointsText, toRoute } from '../routes.js';
 import { closedError, toQueueError, type QueueContext, type QueueDurability } from './context.js';
 import { EnqueueBatcher, type InsertOutcome } from './enqueue.js';
 import { claimExpiredJobs, claimJobs, deferJob, finishJob, finishJobs, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
@@ -176,6 +177,26 @@ export class SqliteQueue implements SqliteJobQueue {
 
   staleWorkers(heartbeatBefore: number): Promise<string[]> {
     return this.run(() => this.ctx.stmts.staleWorkers.all(heartbeatBefore).map((row) => row.owner));
+  }
+
+  publishRoute(route: WorkerRoute): Promise<void> {
+    return this.run(() => void this.ctx.stmts.routeUpsert.run(route.owner, route.url, routeEndpointsText(route), route.updatedAt));
+  }
+
+  withdrawRoute(owner: string): Promise<void> {
+    return this.run(() => void this.ctx.stmts.routeDelete.run(owner));
+  }
+
+  routes(updatedSince: number): Promise<WorkerRoute[]> {
+    return this.run(() => this.ctx.stmts.routesSince.all(updatedSince).map(toRoute));
+  }
+
+  recordDemand(endpoint: string, waiting: number, now: number): Promise<void> {
+    return this.run(() => void this.ctx.stmts.demandUpsert.run(endpoint, waiting, now));
+  }
+
+  demand(since: number): Promise<EndpointDemand[]> {
+    return this.run(() => this.ctx.stmts.demandSince.all(since));
   }
 
   workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]> {

@@ -78,7 +78,21 @@ const MIGRATIONS: readonly string[] = [
   `
   DROP TRIGGER jobs_count_insert;
   `,
-  // 3: cancel and retry (issue 13). SQLite cannot alter a CHECK, so `jobs` is rebuilt with the
+  // 3: real-time forwarding: the routes worker processes publish, and the demand API processes record.
+  `
+  CREATE TABLE worker_routes (
+    owner      TEXT PRIMARY KEY,
+    url        TEXT NOT NULL,
+    endpoints  TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE endpoint_demand (
+    endpoint TEXT PRIMARY KEY,
+    waiting  INTEGER NOT NULL,
+    at       INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
+  // 4: cancel and retry (issue 13). SQLite cannot alter a CHECK, so `jobs` is rebuilt with the
   // 'cancelled' state, `not_before` (a retry's wait) and `cancel_requested`, its AUTOINCREMENT
   // counter kept (ids are never reused), and indexes for listing an endpoint's jobs newest first.
   `

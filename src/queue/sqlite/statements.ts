@@ -125,6 +125,21 @@ function prepareWorkerStatements(db: Database.Database) {
     workerDelete: db.prepare<[string]>('DELETE FROM workers WHERE owner = ?'),
     workersOnHost: db.prepare<[string], WorkerRow>('SELECT owner, pid, hostname FROM workers WHERE hostname = ? ORDER BY owner'),
     staleWorkers: db.prepare<[number], { owner: string }>('SELECT owner FROM workers WHERE heartbeat_at < ? ORDER BY heartbeat_at, owner'),
+    routeUpsert: db.prepare<[string, string, string, number]>(
+      `INSERT INTO worker_routes (owner, url, endpoints, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (owner) DO UPDATE SET url = excluded.url, endpoints = excluded.endpoints, updated_at = excluded.updated_at`,
+    ),
+    routeDelete: db.prepare<[string]>('DELETE FROM worker_routes WHERE owner = ?'),
+    routesSince: db.prepare<[number], { owner: string; url: string; endpoints: string; updated_at: number }>(
+      'SELECT owner, url, endpoints, updated_at FROM worker_routes WHERE updated_at >= ? ORDER BY owner',
+    ),
+    /** A record older than 1 s is replaced; a recent one keeps the larger count. */
+    demandUpsert: db.prepare<[string, number, number]>(
+      `INSERT INTO endpoint_demand (endpoint, waiting, at) VALUES (?, ?, ?)
+       ON CONFLICT (endpoint) DO UPDATE SET waiting = CASE WHEN at >= excluded.at - 1000 THEN max(waiting, excluded.waiting) ELSE excluded.waiting END,
+         at = max(at, excluded.at)`,
+    ),
+    demandSince: db.prepare<[number], { endpoint: string; waiting: number; at: number }>('SELECT endpoint, waiting, at FROM endpoint_demand WHERE at >= ? ORDER BY endpoint'),
   };
 }
 

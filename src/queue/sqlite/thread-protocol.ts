@@ -22,7 +22,7 @@ export type EnqueueReply =
 
 /** The SQLite queue operations the thread serves as they are. */
 type ForwardedMethod = 'claim' | 'retryLater' | 'cancel' | 'cancelRequested' | 'rerun' | 'list' | 'renew' | 'finish' | 'finishMany' | 'release' | 'defer' | 'claimExpired' | 'releaseOwner' | 'get' | 'stats'
-  | 'registerWorker' | 'heartbeatWorker' | 'unregisterWorker' | 'staleWorkers' | 'workersOnHost' | 'purgeFinished' | 'seedForBenchmark' | 'close';
+  | 'registerWorker' | 'heartbeatWorker' | 'unregisterWorker' | 'staleWorkers' | 'workersOnHost' | 'publishRoute' | 'withdrawRoute' | 'routes' | 'recordDemand' | 'demand' | 'purgeFinished' | 'seedForBenchmark' | 'close';
 
 /** What the queue thread serves: the SQLite queue's operations, plus enqueues in batches. */
 export interface QueueThreadApi extends Pick<SqliteJobQueue, ForwardedMethod> {

@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { InferqError, toInferqError } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
-import type { CancelResult, EnqueueResult, Job, JobFinish, JobOutcome, JobPage, ListQuery, NewJob, QueueStats, RerunResult } from '../port.js';
+import type { CancelResult, EndpointDemand, EnqueueResult, Job, JobFinish, JobOutcome, JobPage, ListQuery, NewJob, QueueStats, RerunResult, WorkerRoute } from '../port.js';
 import { closedError } from './context.js';
 import type { SqliteJobQueue } from './queue.js';
 import type { SeedOptions } from './seed.js';
@@ -189,6 +189,26 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
 
   workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]> {
     return this.call('workersOnHost', hostname);
+  }
+
+  publishRoute(route: WorkerRoute): Promise<void> {
+    return this.call('publishRoute', route);
+  }
+
+  withdrawRoute(owner: string): Promise<void> {
+    return this.call('withdrawRoute', owner);
+  }
+
+  routes(updatedSince: number): Promise<WorkerRoute[]> {
+    return this.call('routes', updatedSince);
+  }
+
+  recordDemand(endpoint: string, waiting: number, now: number): Promise<void> {
+    return this.call('recordDemand', endpoint, waiting, now);
+  }
+
+  demand(since: number): Promise<EndpointDemand[]> {
+    return this.call('demand', since);
   }
 
   purgeFinished(olderThan: number): Promise<number> {
