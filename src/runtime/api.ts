@@ -2,16 +2,16 @@
  * The SageMaker Runtime API front (`/endpoints/{name}/…`): routing, endpoint lookup and dispatch
  * to the operations. Unknown endpoints are a ValidationError, as in SageMaker.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
 import type { JobQueue } from '../queue/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
-import { BacklogGauge, invokeEndpointAsync } from './async-invoke.js';
+import { BacklogGauge, invokeEndpointAsync, submitAsync, type AsyncSubmission } from './async-invoke.js';
 import { invokeEndpoint } from './invoke.js';
 import { ACCOUNT_ID } from './model-errors.js';
 import type { RealtimeTarget } from './realtime.js';
-import { getAsyncInvocation } from './status.js';
+import { describeJob, getAsyncInvocation } from './status.js';
 import { invokeEndpointWithResponseStream } from './stream.js';
 
 /** Operations of the runtime API. */
@@ -115,6 +115,15 @@ export interface RuntimeApi {
    * answer: the real-time operations send them with their one `writeHead`, the others set them first.
    */
   handle(req: IncomingMessage, res: ServerResponse, route: RuntimeRoute, body: RequestBody, baseHeaders: readonly string[]): Promise<void>;
+  /**
+   * InvokeEndpointAsync without HTTP (the dashboard's Invoke form): `headers` are the operation's
+   * `x-amzn-sagemaker-*` headers (lower-case). Same validation, backlog limit and idempotency.
+   */
+  submitAsync(endpointName: string, headers: IncomingHttpHeaders, body: RequestBody): Promise<AsyncSubmission>;
+  /** The GetAsyncInvocation document of one request; undefined when there is none. */
+  describeAsync(endpointName: string, inferenceId: string): Promise<Record<string, unknown> | undefined>;
+  /** Every endpoint's status document, as `GET /endpoints` answers it. */
+  status(): Promise<readonly EndpointStatusDoc[]>;
 }
 
 /** A request body as read and hashed for authentication. */
@@ -143,6 +152,12 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
     return target;
   };
   return {
+    submitAsync: (endpointName, headers, body) => submitAsync(asyncDeps, endpointOf(endpointName), headers, body),
+    async describeAsync(endpointName, inferenceId) {
+      const job = await deps.queue.get(endpointOf(endpointName).name, inferenceId);
+      return job === undefined ? undefined : describeJob(job);
+    },
+    status: () => deps.status(),
     bodyLimit(route) {
       if (!(route instanceof InferqError) && (route.operation === 'InvokeEndpoint' || route.operation === 'InvokeEndpointWithResponseStream')) {
         const endpoint = byName.get(route.endpointName);
