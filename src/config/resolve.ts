@@ -60,7 +60,17 @@ export interface EndpointConfig {
     readonly failure: S3Path;
     readonly maxConcurrentInvocations: number;
     readonly maxAttempts: number;
+    /** The retry policy of failed model calls; undefined: none. */
+    readonly retry?: RetryPolicy;
   };
+}
+
+/** A resolved `async.retry`. */
+export interface RetryPolicy {
+  readonly maxAttempts: number;
+  readonly on: readonly ('5xx' | '429' | 'timeout' | 'connection')[];
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
 }
 
 /** Where objects live: the embedded store in the data directory, or an S3 API. */
@@ -209,6 +219,14 @@ function resolveEndpoints(raw: z.output<typeof endpointSchema>[], configDir: str
         failure: parseS3Path(e.async.failurePath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/failures`),
         maxConcurrentInvocations: e.async.maxConcurrentInvocations ?? defaultMaxConcurrentInvocations(model),
         maxAttempts: e.async.maxAttempts,
+        ...(e.async.retry ? {
+          retry: {
+            maxAttempts: e.async.retry.maxAttempts,
+            on: [...new Set(e.async.retry.on)],
+            backoffMs: e.async.retry.backoffSeconds * 1000,
+            maxBackoffMs: Math.max(e.async.retry.backoffSeconds, e.async.retry.maxBackoffSeconds) * 1000,
+          },
+        } : {}),
       },
     };
   });

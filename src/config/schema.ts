@@ -93,6 +93,21 @@ export const modelSchema = z
     if (m.cwd !== undefined && m.command === undefined) ctx.addIssue({ code: 'custom', path: ['cwd'], message: 'cwd is only for command models' });
   });
 
+/** Failure classes the retry policy may retry: model answers 5xx or 429, invocation timeouts, lost connections. */
+export const RETRY_ON = ['5xx', '429', 'timeout', 'connection'] as const;
+
+/** `async.retry:` of an endpoint: retries of failed model calls (absent: none, a failed call fails the request). */
+export const retrySchema = z.strictObject({
+  /** Calls of the model per request, the first included. @default 3 */
+  maxAttempts: z.number().int().min(1).max(100).default(3),
+  /** Which failures are retried. @default [5xx, 429, timeout, connection] */
+  on: z.array(z.enum(RETRY_ON)).min(1).default([...RETRY_ON]),
+  /** Wait before the first retry; doubles with each retry. @default 1 */
+  backoffSeconds: z.number().min(0).max(3600).default(1),
+  /** Longest wait between two calls. @default 60 */
+  maxBackoffSeconds: z.number().min(0).max(86_400).default(60),
+});
+
 /** `async:` of an endpoint. */
 export const asyncSchema = z.strictObject({
   /** Where results go. @default s3://inferq-async/<endpoint>/output */
@@ -108,6 +123,8 @@ export const asyncSchema = z.strictObject({
   maxConcurrentInvocations: z.number().int().min(1).max(1000).optional(),
   /** Times a request is started before it fails because its workers kept dying. @default 3 */
   maxAttempts: z.number().int().min(1).max(100).default(3),
+  /** Retry policy for failed model calls; absent: no retries. */
+  retry: retrySchema.optional(),
 });
 
 /** `instances:` of an endpoint (command and built-in models). */

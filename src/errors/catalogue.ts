@@ -70,6 +70,7 @@ export const ERROR_CATALOGUE = {
   NotModified: spec(304, false, 'NotModified', 'ValidationError', 'An If-None-Match or If-Modified-Since condition matched.'),
   // Asynchronous inference
   ValidationError: spec(400, false, 'InvalidArgument', 'ValidationError', 'A SageMaker Runtime request parameter is invalid or the endpoint does not exist.'),
+  InvocationStateConflict: spec(409, false, 'InvalidRequest', 'ValidationError', 'The asynchronous request is not in a state that allows this: cancel of a finished request, re-run of one that did not fail, expire or get cancelled.'),
   InferenceIdConflict: spec(400, false, 'InvalidArgument', 'ValidationError', 'The InferenceId is already used by a different request on this endpoint.'),
   // Real-time inference
   ModelError: spec(424, false, 'InvalidRequest', 'ModelError', 'The model answered a real-time call with a non-2xx status, closed the connection, or did not answer within realtime.timeoutSeconds (OriginalStatusCode 0).'),

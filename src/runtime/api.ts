@@ -5,17 +5,20 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
-import type { JobQueue } from '../queue/index.js';
+import type { ObjectStore } from '../objects/index.js';
+import type { Job, JobQueue } from '../queue/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { BacklogGauge, invokeEndpointAsync, submitAsync, type AsyncSubmission } from './async-invoke.js';
 import { invokeEndpoint } from './invoke.js';
+import { createLifecycleRoutes } from './lifecycle.js';
 import { ACCOUNT_ID } from './model-errors.js';
 import type { RealtimeTarget } from './realtime.js';
 import { describeJob, getAsyncInvocation } from './status.js';
 import { invokeEndpointWithResponseStream } from './stream.js';
 
 /** Operations of the runtime API. */
-export type RuntimeOperation = 'InvokeEndpointAsync' | 'InvokeEndpoint' | 'InvokeEndpointWithResponseStream' | 'GetAsyncInvocation' | 'ListEndpointStatus' | 'GetEndpointStatus';
+export type RuntimeOperation = 'InvokeEndpointAsync' | 'InvokeEndpoint' | 'InvokeEndpointWithResponseStream' | 'GetAsyncInvocation' | 'ListEndpointStatus' | 'GetEndpointStatus'
+  | 'CancelAsyncInvocation' | 'ListAsyncInvocations' | 'RetryAsyncInvocation';
 
 const POST_OPERATIONS: Readonly<Record<string, RuntimeOperation>> = {
   'async-invocations': 'InvokeEndpointAsync',
@@ -31,7 +34,7 @@ export { ACCOUNT_ID };
 export interface RuntimeRoute {
   readonly operation: RuntimeOperation;
   readonly endpointName: string;
-  /** For GetAsyncInvocation. */
+  /** For GetAsyncInvocation, CancelAsyncInvocation and RetryAsyncInvocation. */
   readonly inferenceId?: string;
   readonly rawQuery: string;
 }
@@ -56,10 +59,15 @@ export function routeRuntimeRequest(method: string, rawUrl: string): RuntimeRout
   let operation: RuntimeOperation | undefined;
   let inferenceId: string | undefined;
   if (segments[1] === 'endpoints' && segments.length === 4 && method === 'POST') operation = POST_OPERATIONS[segments[3] ?? ''];
-  if (segments[1] === 'endpoints' && segments.length === 5 && method === 'GET' && segments[3] === 'async-invocations') {
-    operation = 'GetAsyncInvocation';
+  if (segments[1] === 'endpoints' && segments.length === 5 && segments[3] === 'async-invocations' && (method === 'GET' || method === 'DELETE')) {
+    operation = method === 'GET' ? 'GetAsyncInvocation' : 'CancelAsyncInvocation';
     inferenceId = decodeSegment(segments[4] ?? '', 'InferenceId');
   }
+  if (segments[1] === 'endpoints' && segments.length === 6 && segments[3] === 'async-invocations' && segments[5] === 'retry' && method === 'POST') {
+    operation = 'RetryAsyncInvocation';
+    inferenceId = decodeSegment(segments[4] ?? '', 'InferenceId');
+  }
+  if (segments[1] === 'endpoints' && segments.length === 4 && segments[3] === 'async-invocations' && method === 'GET') operation = 'ListAsyncInvocations';
   if (segments[1] === 'endpoints' && method === 'GET' && segments.length === 2) return { operation: 'ListEndpointStatus', endpointName: '', rawQuery };
   if (segments[1] === 'endpoints' && method === 'GET' && segments.length === 3) operation = 'GetEndpointStatus';
   if (operation === undefined) {
@@ -77,6 +85,10 @@ export function routeRuntimeRequest(method: string, rawUrl: string): RuntimeRout
 export interface RuntimeApiDeps {
   readonly endpoints: readonly EndpointConfig[];
   readonly queue: JobQueue;
+  /** The object store, for the failure objects of cancelled and re-run requests. */
+  readonly store: ObjectStore;
+  /** Hook for the error notification of a request cancelled through the API (see lifecycle.ts). */
+  readonly onCancelled?: (job: Job) => void;
   readonly clock: Clock;
   readonly inputUrlAllowList: readonly string[];
   readonly maxBacklogPerEndpoint: number;
@@ -141,6 +153,9 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
   const byName = new Map(deps.endpoints.map((e) => [e.name, e]));
   const asyncDeps = Object.assign({}, deps, { backlog: new BacklogGauge(deps.queue) });
   const ctx = { region: deps.region, logger: deps.logger };
+  const lifecycle = createLifecycleRoutes({
+    queue: deps.queue, store: deps.store, clock: deps.clock, logger: deps.logger, ...(deps.onCancelled ? { onCancelled: deps.onCancelled } : {}),
+  });
   const endpointOf = (name: string): EndpointConfig => {
     const endpoint = byName.get(name);
     if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${name} of account ${ACCOUNT_ID} not found.`);
@@ -183,6 +198,12 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
       switch (route.operation) {
         case 'GetAsyncInvocation':
           return getAsyncInvocation(deps.queue, deps.clock, endpoint.name, route.inferenceId ?? '', route.rawQuery, res);
+        case 'CancelAsyncInvocation':
+          return lifecycle.cancel(endpoint.name, route.inferenceId ?? '', res);
+        case 'ListAsyncInvocations':
+          return lifecycle.list(endpoint.name, route.rawQuery, res);
+        case 'RetryAsyncInvocation':
+          return lifecycle.rerun(endpoint.name, route.inferenceId ?? '', res);
       }
     },
   };

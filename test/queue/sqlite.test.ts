@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { openSqliteJobQueue, type SqliteJobQueue } from '../../src/queue/index.js';
 import { SCHEMA_VERSION } from '../../src/queue/sqlite/index.js';
 import { describeJobQueueBehaviour } from './behaviour.js';
+import { describeLifecycleBehaviour } from './lifecycle-behaviour.js';
 import { describeWorkerRegistryBehaviour } from './registry-behaviour.js';
 import { inline, newJob, rejectsWith } from './helpers.js';
 
@@ -36,6 +37,16 @@ describeJobQueueBehaviour('sqlite on its own thread', () => {
 });
 
 describeJobQueueBehaviour('sqlite on the calling thread', () => {
+  const queue = openSqliteJobQueue({ file: freshFile(), thread: false });
+  return Promise.resolve({ queue, cleanup: () => queue.close() });
+});
+
+describeLifecycleBehaviour('sqlite on its own thread', () => {
+  const queue = openSqliteJobQueue({ file: freshFile() });
+  return Promise.resolve({ queue, cleanup: () => queue.close() });
+});
+
+describeLifecycleBehaviour('sqlite on the calling thread', () => {
   const queue = openSqliteJobQueue({ file: freshFile(), thread: false });
   return Promise.resolve({ queue, cleanup: () => queue.close() });
 });

@@ -123,6 +123,16 @@ function migrations(S: string, channel: string): readonly string[] {
     CREATE INDEX workers_host ON ${S}.workers (hostname);
     CREATE INDEX workers_heartbeat ON ${S}.workers (heartbeat_at);
     `,
+    // 2: cancel and retry (issue 13): the 'cancelled' state, a retry's not-before time, the cancel
+    // flag, and indexes to list an endpoint's jobs newest first.
+    `
+    ALTER TABLE ${S}.jobs DROP CONSTRAINT jobs_state_check;
+    ALTER TABLE ${S}.jobs ADD CONSTRAINT jobs_state_check CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'expired', 'cancelled'));
+    ALTER TABLE ${S}.jobs ADD COLUMN not_before bigint, ADD COLUMN cancel_requested boolean NOT NULL DEFAULT false;
+    CREATE INDEX jobs_list ON ${S}.jobs (endpoint, seq);
+    CREATE INDEX jobs_list_state ON ${S}.jobs (endpoint, state, seq);
+    CREATE INDEX jobs_cancel ON ${S}.jobs (seq) WHERE cancel_requested;
+    `,
   ];
 }
 

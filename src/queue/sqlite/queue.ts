@@ -5,10 +5,11 @@
  */
 import { WalSync, type Logger } from '../../util/index.js';
 import { AvailabilityListeners } from '../availability.js';
-import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, QueueBackend, QueueStats } from '../port.js';
+import type { CancelResult, EnqueueResult, Job, JobFinish, JobOutcome, JobPage, ListQuery, NewJob, QueueBackend, QueueStats, RerunResult } from '../port.js';
 import { closedError, toQueueError, type QueueContext, type QueueDurability } from './context.js';
 import { EnqueueBatcher, type InsertOutcome } from './enqueue.js';
 import { claimExpiredJobs, claimJobs, deferJob, finishJob, finishJobs, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
+import { cancelJob, cancelRequestedJobs, listJobs, rerunJob, retryJobLater } from './lifecycle.js';
 import { seedQueuedJobs, type SeedOptions } from './seed.js';
 import { toJob, type InsertRow } from './statements.js';
 
@@ -102,6 +103,26 @@ export class SqliteQueue implements SqliteJobQueue {
 
   defer(owner: string, id: string, until: number): Promise<void> {
     return this.run(() => deferJob(this.ctx, owner, id, until));
+  }
+
+  retryLater(owner: string, id: string, notBefore: number): Promise<boolean> {
+    return this.run(() => retryJobLater(this.ctx, owner, id, notBefore));
+  }
+
+  cancel(endpoint: string, inferenceId: string, owner: string, leaseMs: number, now: number): Promise<CancelResult | undefined> {
+    return this.run(() => cancelJob(this.ctx, endpoint, inferenceId, owner, leaseMs, now));
+  }
+
+  cancelRequested(ids: readonly string[]): Promise<string[]> {
+    return this.run(() => cancelRequestedJobs(this.ctx, ids));
+  }
+
+  rerun(endpoint: string, inferenceId: string, owner: string, leaseMs: number, now: number, expiresAt: number): Promise<RerunResult | undefined> {
+    return this.run(() => rerunJob(this.ctx, endpoint, inferenceId, owner, leaseMs, now, expiresAt));
+  }
+
+  list(endpoint: string, query: ListQuery): Promise<JobPage> {
+    return this.run(() => listJobs(this.ctx, endpoint, query));
   }
 
   claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]> {
