@@ -253,7 +253,12 @@ function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock:
   });
   const dev = cfg.usingDevCredentials ? cfg.credentials[0] : undefined;
   const ui = createUiApi({
-    runtime, credentials, region: cfg.region, history: startHistory(core, logger, clock), control: {}, clock, logger: logger.child('ui'),
+    runtime, credentials, region: cfg.region, history: startHistory(core, logger, clock), clock,
+    control: {
+      list: async (endpoint, status, limit) => (await runtime.lifecycle.list(endpoint, new URLSearchParams({ maxResults: String(limit), ...(status !== undefined ? { status } : {}) }).toString())).Invocations,
+      cancel: (endpoint, id) => runtime.lifecycle.cancel(endpoint, id),
+      retry: (endpoint, id) => runtime.lifecycle.rerun(endpoint, id),
+    }, logger: logger.child('ui'),
     ...(dev ? { devCredentials: { accessKeyId: dev.accessKeyId, secretAccessKey: dev.secretAccessKey } } : {}),
   });
   return createGatewayServer({

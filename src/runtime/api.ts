@@ -10,7 +10,7 @@ import type { Job, JobQueue } from '../queue/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { BacklogGauge, invokeEndpointAsync, submitAsync, type AsyncSubmission } from './async-invoke.js';
 import { invokeEndpoint } from './invoke.js';
-import { createLifecycleRoutes } from './lifecycle.js';
+import { createLifecycleOperations, createLifecycleRoutes, type LifecycleOperations } from './lifecycle.js';
 import { ACCOUNT_ID } from './model-errors.js';
 import type { RealtimeTarget } from './realtime.js';
 import { describeJob, getAsyncInvocation } from './status.js';
@@ -136,6 +136,8 @@ export interface RuntimeApi {
   describeAsync(endpointName: string, inferenceId: string): Promise<Record<string, unknown> | undefined>;
   /** Every endpoint's status document, as `GET /endpoints` answers it. */
   status(): Promise<readonly EndpointStatusDoc[]>;
+  /** List, cancel and re-run without HTTP (the dashboard), for a known endpoint; same rules as the routes. */
+  readonly lifecycle: LifecycleOperations;
 }
 
 /** A request body as read and hashed for authentication. */
@@ -153,9 +155,11 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
   const byName = new Map(deps.endpoints.map((e) => [e.name, e]));
   const asyncDeps = Object.assign({}, deps, { backlog: new BacklogGauge(deps.queue) });
   const ctx = { region: deps.region, logger: deps.logger };
-  const lifecycle = createLifecycleRoutes({
+  const lifecycleDeps = {
     queue: deps.queue, store: deps.store, clock: deps.clock, logger: deps.logger, ...(deps.onCancelled ? { onCancelled: deps.onCancelled } : {}),
-  });
+  };
+  const operations = createLifecycleOperations(lifecycleDeps);
+  const lifecycle = createLifecycleRoutes(lifecycleDeps, operations);
   const endpointOf = (name: string): EndpointConfig => {
     const endpoint = byName.get(name);
     if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${name} of account ${ACCOUNT_ID} not found.`);
@@ -173,6 +177,11 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
       return job === undefined ? undefined : describeJob(job);
     },
     status: () => deps.status(),
+    lifecycle: {
+      cancel: (endpoint, id) => operations.cancel(endpointOf(endpoint).name, id),
+      list: (endpoint, rawQuery) => operations.list(endpointOf(endpoint).name, rawQuery),
+      rerun: (endpoint, id) => operations.rerun(endpointOf(endpoint).name, id),
+    },
     bodyLimit(route) {
       if (!(route instanceof InferqError) && (route.operation === 'InvokeEndpoint' || route.operation === 'InvokeEndpointWithResponseStream')) {
         const endpoint = byName.get(route.endpointName);

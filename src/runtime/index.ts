@@ -3,6 +3,7 @@ export { ACCOUNT_ID, DEFAULT_RUNTIME_BODY_LIMIT, createRuntimeApi, routeRuntimeR
 export type { EndpointStatusDoc, RequestBody, RuntimeApi, RuntimeApiDeps, RuntimeOperation, RuntimeRoute } from './api.js';
 export { MAX_INLINE_BODY_BYTES } from './async-request.js';
 export type { AsyncSubmission } from './async-invoke.js';
+export type { LifecycleOperations } from './lifecycle.js';
 export type { RealtimeTarget } from './realtime.js';
 export { encodeMessage, exceptionFrame, MAX_FRAME_PAYLOAD, payloadPartFrame, payloadPartFrames } from './eventstream.js';
 export type { StreamException } from './eventstream.js';
