@@ -214,6 +214,7 @@ async function invoke(event) {
   try {
     const sent = await api(`/ui/api/invoke?endpoint=${encodeURIComponent(endpoint)}`, { method: 'POST', body, headers: contentType ? { 'Content-Type': contentType } : {} });
     status.dataset.inferenceId = sent.InferenceId;
+    step('Queued'); // accepted: durably queued
     let doc;
     for (;;) {
       doc = await api(`/ui/api/requests/${encodeURIComponent(endpoint)}/${encodeURIComponent(sent.InferenceId)}`);
