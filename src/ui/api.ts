@@ -97,6 +97,17 @@ async function jsonBody<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<
   return result.data;
 }
 
+/** The page's Content-Security-Policy: everything from inferq itself, nothing inline but styles (uPlot sets them). */
+const PAGE_POLICY = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
+
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InferqError('InvalidArgument', 'A path segment is not valid percent-encoding.');
+  }
+}
+
 /** Creates the dashboard's routes. */
 export function createUiApi(deps: UiDeps): UiApi {
   const sessions = new SessionStore(deps.credentials, deps.clock);
@@ -151,10 +162,8 @@ export function createUiApi(deps: UiDeps): UiApi {
     return { InferenceId: job.inferenceId, EndpointName: job.endpoint };
   };
 
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
-    const url = new URL(req.url ?? '/', 'http://ui');
-    const method = req.method ?? 'GET';
-    const path = url.pathname;
+  /** The calls that need no session: the page, its assets, the session state and sign-in. Undefined when `path` is none of them. */
+  const publicRoute = async (req: IncomingMessage, res: ServerResponse, method: string, path: string): Promise<string | undefined> => {
     if (path === '/ui' && method === 'GET') {
       res.writeHead(302, { Location: '/ui/', 'Content-Length': '0' }).end();
       return 'ui:redirect';
@@ -162,13 +171,14 @@ export function createUiApi(deps: UiDeps): UiApi {
     if (method === 'GET' && (path === '/ui/' || path.startsWith('/ui/assets/'))) {
       const file = asset(path === '/ui/' ? 'index.html' : path.slice('/ui/assets/'.length));
       if (file === undefined) throw new InferqError('NoSuchKey', `No dashboard asset at ${path}.`);
-      send(res, 200, file.type, file.body, path === '/ui/' ? { 'Content-Security-Policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'" } : {});
+      send(res, 200, file.type, file.body, path === '/ui/' ? { 'Content-Security-Policy': PAGE_POLICY } : {});
       return 'ui:asset';
     }
     if (path === '/ui/api/session' && method === 'GET') {
       const session = sessions.find(req);
+      const { list, cancel, retry } = deps.control;
       sendJson(res, session
-        ? { signedIn: true, accessKeyId: session.accessKeyId, csrfToken: session.csrfToken, capabilities: { list: deps.control.list !== undefined, cancel: deps.control.cancel !== undefined, retry: deps.control.retry !== undefined } }
+        ? { signedIn: true, accessKeyId: session.accessKeyId, csrfToken: session.csrfToken, capabilities: { list: list !== undefined, cancel: cancel !== undefined, retry: retry !== undefined } }
         : { signedIn: false, ...(deps.devCredentials ? { prefill: deps.devCredentials } : {}) });
       return 'ui:session';
     }
@@ -178,32 +188,55 @@ export function createUiApi(deps: UiDeps): UiApi {
       sendJson(res, { signedIn: true, accessKeyId: session.accessKeyId, csrfToken: session.csrfToken }, 200, { 'Set-Cookie': SessionStore.cookieFor(session) });
       return 'ui:sign-in';
     }
+    return undefined;
+  };
+
+  /** One request's document, or its cancel or retry. */
+  const requestRoute = async (req: IncomingMessage, res: ServerResponse, session: Session, method: string, m: RegExpExecArray): Promise<string | undefined> => {
+    const endpoint = decoded(m[1]!);
+    const id = decoded(m[2]!);
+    const verb = m[3];
+    if (verb === undefined && method === 'GET') {
+      const doc = await deps.runtime.describeAsync(endpoint, id);
+      if (doc === undefined) throw new InferqError('ValidationError', `Inference ${id} of endpoint ${endpoint} not found.`);
+      sendJson(res, links(req, session, doc));
+      return 'ui:request';
+    }
+    if (verb === undefined || method !== 'POST') return undefined;
+    const action = verb === 'cancel' ? deps.control.cancel : deps.control.retry;
+    if (action === undefined) throw new InferqError('NotImplemented', `This inferq does not support ${verb} yet.`);
+    sendJson(res, await action(endpoint, id));
+    return `ui:${verb}`;
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
+    const url = new URL(req.url ?? '/', 'http://ui');
+    const method = req.method ?? 'GET';
+    const path = url.pathname;
+    const open = await publicRoute(req, res, method, path);
+    if (open !== undefined) return open;
+    if (!path.startsWith('/ui/api/')) throw new InferqError('NoSuchKey', `No dashboard page at ${path}.`);
+    const session = sessions.require(req, method !== 'GET' && method !== 'HEAD');
     if (path === '/ui/api/sign-out' && method === 'POST') {
-      sessions.signOut(sessions.require(req, true).id);
+      sessions.signOut(session.id);
       sendJson(res, { signedIn: false }, 200, { 'Set-Cookie': SessionStore.clearedCookie() });
       return 'ui:sign-out';
     }
-    if (!path.startsWith('/ui/api/')) throw new InferqError('NoSuchKey', `No dashboard page at ${path}.`);
-    const stateChanging = method !== 'GET' && method !== 'HEAD';
-    const session = sessions.require(req, stateChanging);
-    if (path === '/ui/api/overview' && method === 'GET') return sendJson(res, await overview()), 'ui:overview';
-    if (path === '/ui/api/requests' && method === 'GET') return sendJson(res, await requests(req, session, url.searchParams)), 'ui:requests';
-    if (path === '/ui/api/invoke' && method === 'POST') return sendJson(res, await invoke(req, url.searchParams), 202), 'ui:invoke';
-    const m = /^\/ui\/api\/requests\/([^/]+)\/([^/]+)(?:\/(cancel|retry))?$/.exec(path);
-    if (m) {
-      const endpoint = decodeURIComponent(m[1]!);
-      const id = decodeURIComponent(m[2]!);
-      if (m[3] === undefined && method === 'GET') {
-        const doc = await deps.runtime.describeAsync(endpoint, id);
-        if (doc === undefined) throw new InferqError('ValidationError', `Inference ${id} of endpoint ${endpoint} not found.`);
-        return sendJson(res, links(req, session, doc)), 'ui:request';
-      }
-      const action = m[3] === 'cancel' ? deps.control.cancel : m[3] === 'retry' ? deps.control.retry : undefined;
-      if (method === 'POST' && m[3] !== undefined) {
-        if (action === undefined) throw new InferqError('NotImplemented', `This inferq does not support ${m[3]} yet.`);
-        return sendJson(res, await action(endpoint, id)), `ui:${m[3]}`;
-      }
+    if (path === '/ui/api/overview' && method === 'GET') {
+      sendJson(res, await overview());
+      return 'ui:overview';
     }
+    if (path === '/ui/api/requests' && method === 'GET') {
+      sendJson(res, await requests(req, session, url.searchParams));
+      return 'ui:requests';
+    }
+    if (path === '/ui/api/invoke' && method === 'POST') {
+      sendJson(res, await invoke(req, url.searchParams), 202);
+      return 'ui:invoke';
+    }
+    const m = /^\/ui\/api\/requests\/([^/]+)\/([^/]+)(?:\/(cancel|retry))?$/.exec(path);
+    const served = m ? await requestRoute(req, res, session, method, m) : undefined;
+    if (served !== undefined) return served;
     throw new InferqError('MethodNotAllowed', `The dashboard serves no ${method} ${path}.`);
   };
 

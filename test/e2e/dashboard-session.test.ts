@@ -124,6 +124,10 @@ describe('sign-in, cookie and CSRF', () => {
     assert.equal((await rawRequest('POST', `${server.url}/ui/api/invoke?endpoint=echo`, base, '')).status, 400);
     assert.equal((await rawRequest('GET', `${server.url}/ui/api/requests?endpoint=echo&status=Bogus`, { Cookie: s.cookie })).status, 400);
     assert.equal((await rawRequest('GET', `${server.url}/ui/api/requests/echo/missing`, { Cookie: s.cookie })).status, 400);
+    assert.equal((await rawRequest('GET', `${server.url}/ui/api/requests/echo/%E0%A4%A`, { Cookie: s.cookie })).status, 400);
+    assert.equal((await rawRequest('GET', `${server.url}/ui/api/requests/nope/x`, { Cookie: s.cookie })).status, 400);
+    assert.equal((await rawRequest('POST', `${server.url}/ui/api/sign-in`, { 'Content-Type': 'application/json' }, '{not json')).status, 400);
+    assert.equal((await rawRequest('POST', `${server.url}/ui/api/sign-in`, { 'Content-Type': 'application/json' }, '{"accessKeyId":1}')).status, 400);
     assert.equal((await rawRequest('POST', `${server.url}/ui/api/requests/echo/missing/cancel`, base)).status, 400);
     assert.equal((await rawRequest('DELETE', `${server.url}/ui/api/overview`, base)).status, 405);
   });
