@@ -101,7 +101,7 @@ export const retrySchema = z.strictObject({
   /** Calls of the model per request, the first included. @default 3 */
   maxAttempts: z.number().int().min(1).max(100).default(3),
   /** Which failures are retried. @default [5xx, 429, timeout, connection] */
-  on: z.array(z.enum(RETRY_ON)).min(1).default([...RETRY_ON]),
+  on: z.array(z.preprocess((value) => (value === 429 ? '429' : value), z.enum(RETRY_ON))).min(1).default([...RETRY_ON]),
   /** Wait before the first retry; doubles with each retry. @default 1 */
   backoffSeconds: z.number().min(0).max(3600).default(1),
   /** Longest wait between two calls. @default 60 */

@@ -181,7 +181,7 @@ describe('inferq invoke', () => {
     await assert.rejects(getStatus(server.url, 'fixture', 'cli-bad-flag'), /not found/, 'no request was made');
   });
 
-  test('version, help, status and invoke --wait load only their own modules: no npm package, no server code', async () => {
+  test('version, help, status, requests and invoke --wait load only their own modules: no npm package, no server code', async () => {
     const trace = join(dir, 'modules.txt');
     const dist = dirname(dirname(CLI));
     const loaded = async (args: string[]): Promise<string[]> => {
@@ -198,6 +198,7 @@ describe('inferq invoke', () => {
     assert.deepEqual(folders(await loaded(['version'])), ['cli', 'config']);
     assert.deepEqual(folders(await loaded(['invoke', '--help'])), ['cli', 'config']);
     assert.deepEqual(folders(await loaded(['status', '--endpoint-url', server.url])), ['auth', 'cli', 'config', 'errors']);
+    assert.deepEqual(folders(await loaded(['requests', 'list', 'fixture', '--endpoint-url', server.url])), ['auth', 'cli', 'config', 'errors']);
     const invoked = await loaded(['invoke', 'fixture', '--input', join(dir, 'in.json'), '--wait', '--endpoint-url', server.url]);
     assert.deepEqual(folders(invoked), ['auth', 'cli', 'config', 'errors']);
     assert.deepEqual(invoked.filter((f) => /^cli\/(serve|model|status|failure)\.js$|^config\/(resolve|schema)\.js$/.test(f)), [], 'nor other commands\' modules');
@@ -233,6 +234,7 @@ const HELP_CONTENT: Record<string, { flags: string[]; env: string[]; usage: stri
   invoke: { usage: 'inferq invoke ENDPOINT --input FILE', flags: ['--input FILE', '--content-type T', '--wait', '--out FILE', '--endpoint-url URL', '--bucket B', '--inference-id ID', '-h, --help'], env: CLIENT_ENV },
   model: { usage: 'inferq model serve --handler FILE', flags: ['--handler FILE', '--port N', '--host H', '--max-body-bytes N', '--exit-with-parent', '-h, --help'], env: ['SAGEMAKER_BIND_TO_PORT', 'PORT'] },
   status: { usage: 'inferq status', flags: ['--endpoint-url URL', '--json', '-h, --help'], env: CLIENT_ENV },
+  requests: { usage: 'inferq requests list|get|cancel|retry ENDPOINT', flags: ['--status S', '--endpoint-url URL', '--json', '-h, --help'], env: CLIENT_ENV },
   version: { usage: 'inferq version', flags: ['-h, --help'], env: [] },
 };
 

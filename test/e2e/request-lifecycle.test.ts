@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Harness, awaitTerminal, errorOf, getStatus, signed, terminalObjects, type AsyncStatus } from '../helpers/async.js';
-import { boto3Runtime } from '../helpers/clients.js';
-import { waitForOutput, type ServerProcess } from '../helpers/server.js';
+import { boto3Runtime, run } from '../helpers/clients.js';
+import { CLI, waitForOutput, type ServerProcess } from '../helpers/server.js';
 import { countingModel, modelCalls } from '../helpers/side-effects.js';
 
 const h = new Harness();
@@ -93,6 +93,25 @@ void describe('retry policy', () => {
     const objects = await terminalObjects(server.url, status);
     assert.equal(objects.failure?.body.toString(), 'flaky failure 429\n');
     assert.equal(objects.output, undefined);
+  });
+
+  test('timeouts and lost connections are retried too, and fail once with one failure object', async () => {
+    const res = await sm.send(new InvokeEndpointAsyncCommand({ EndpointName: 'flaky', Body: Buffer.from('x'), ContentType: 'text/plain', CustomAttributes: 'mode=hang', InvocationTimeoutSeconds: 1 }));
+    const timedOut = await awaitTerminal(server.url, 'flaky', res.InferenceId!);
+    assert.equal(timedOut.Status, 'Failed');
+    assert.equal(timedOut.Attempts, 3);
+    assert.equal(callsOf(res.InferenceId!), 3);
+    assert.match(timedOut.FailureReason ?? '', /^ModelInvocationTimeExceeded: .*3 attempts/);
+    const cut = await awaitTerminal(server.url, 'flaky', await submit('flaky', 'cut-5-100'));
+    assert.equal(cut.Status, 'Failed');
+    assert.equal(cut.Attempts, 3);
+    assert.equal(callsOf(cut.InferenceId), 3);
+    assert.match(cut.FailureReason ?? '', /Received server error \(0\).*3 attempts/);
+    for (const status of [timedOut, cut]) {
+      const objects = await terminalObjects(server.url, status);
+      assert.ok(objects.failure);
+      assert.equal(objects.output, undefined);
+    }
   });
 
   test('a 4xx is not retried, and an endpoint without a policy never retries', async () => {
@@ -208,8 +227,11 @@ void describe('list', () => {
 
     const first = await list('many', '?maxResults=5');
     assert.equal(first.page.Invocations[0]?.InferenceId.startsWith('late-'), true, 'newest first');
+    const ownFailures = [await submit('flaky', 'flaky-9-400'), await submit('flaky', 'flaky-9-404')];
+    for (const id of ownFailures) assert.equal((await awaitTerminal(server.url, 'flaky', id)).Status, 'Failed');
+    await submit('flaky', 'echo');
     const failed = await list('flaky', '?status=Failed');
-    assert.ok(failed.page.Invocations.length >= 2);
+    assert.deepEqual(failed.page.Invocations.slice(0, 2).map((doc) => doc.InferenceId), [...ownFailures].reverse(), 'newest first');
     assert.ok(failed.page.Invocations.every((doc) => doc.Status === 'Failed'));
     for (const bad of ['?maxResults=0', '?maxResults=1001', '?maxResults=abc', '?status=Done', '?nextToken=bogus', `?status=Failed&nextToken=${encodeURIComponent(first.page.NextToken ?? '')}`]) {
       const res = await list('many', bad);
@@ -236,5 +258,43 @@ print(json.dumps({'running': [d['InferenceId'] for d in listed['Invocations']], 
 `);
     assert.deepEqual(result.running, [holder]);
     assert.equal(result.status, 'Cancelled');
+  });
+});
+
+void describe('inferq requests (CLI)', () => {
+  const cli = (args: string[]) => run(process.execPath, [CLI, 'requests', ...args, '--endpoint-url', server.url], { ...process.env });
+
+  test('list (table and --json, --status), get, cancel and retry; usage mistakes exit 2', async () => {
+    const failedId = await submit('plain', 'flaky-1-503');
+    assert.equal((await awaitTerminal(server.url, 'plain', failedId)).Status, 'Failed');
+    const listed = await cli(['list', 'plain', '--status', 'Failed', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const docs = JSON.parse(listed.stdout) as AsyncStatus[];
+    assert.equal(docs[0]?.InferenceId, failedId, 'newest first');
+    assert.ok(docs.every((d) => d.Status === 'Failed'));
+    const tableOut = await cli(['list', 'plain']);
+    assert.equal(tableOut.code, 0, tableOut.stderr);
+    assert.match(tableOut.stdout, /^INFERENCE ID\s+STATUS\s+ATTEMPTS/);
+    assert.match(tableOut.stdout, new RegExp(`^${failedId}\\s+Failed\\s+1`, 'm'));
+    const got = await cli(['get', 'plain', failedId, '--json']);
+    assert.equal((JSON.parse(got.stdout) as AsyncStatus).Status, 'Failed');
+    const retried = await cli(['retry', 'plain', failedId]);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.equal((await awaitTerminal(server.url, 'plain', failedId)).Status, 'Succeeded');
+
+    const holder = await submit('single', 'hang');
+    await waitForOutput(server, new RegExp(`counting model hanging inference-id=${holder}`));
+    const cancelled = await cli(['cancel', 'single', holder, '--json']);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    assert.equal((JSON.parse(cancelled.stdout) as AsyncStatus).Status, 'Cancelled');
+    const twice = await cli(['cancel', 'single', holder]);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /409 ValidationError: .*already Cancelled/);
+
+    for (const args of [['frob', 'plain'], ['list'], ['get', 'plain'], ['cancel', 'plain', 'x', 'y'], ['get', 'plain', 'x', '--status', 'Failed']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /configuration error: requests/);
+    }
   });
 });

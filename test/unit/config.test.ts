@@ -168,3 +168,17 @@ test('queue: sqlite by default; postgres takes its URL from the file or INFERQ_Q
     assert.deepEqual(resolveConfig({}, '/tmp/x').queue, { backend: 'sqlite' }, 'INFERQ_QUEUE_URL alone does not switch the backend');
   });
 });
+
+test('async.retry: off by default; defaults, 429 as a number, the backoff cap, bad keys named', () => {
+  const endpoint = (retry: string): string => file(`endpoints:\n  - name: e\n    model: { builtin: echo }\n    async: ${retry}\n`);
+  assert.equal(resolveConfig({ configFile: endpoint('{}') }).endpoints[0]?.async.retry, undefined);
+  assert.deepEqual(resolveConfig({ configFile: endpoint('{ retry: {} }') }).endpoints[0]?.async.retry, {
+    maxAttempts: 3, on: ['5xx', '429', 'timeout', 'connection'], backoffMs: 1000, maxBackoffMs: 60_000,
+  });
+  const custom = resolveConfig({ configFile: endpoint('{ retry: { maxAttempts: 5, on: [429, timeout], backoffSeconds: 2, maxBackoffSeconds: 1 } }') }).endpoints[0]?.async.retry;
+  assert.deepEqual(custom, { maxAttempts: 5, on: ['429', 'timeout'], backoffMs: 2000, maxBackoffMs: 2000 });
+  assert.equal(configError(() => resolveConfig({ configFile: endpoint('{ retry: { on: [4xx] } }') })).key, 'endpoints.0.async.retry.on.0');
+  assert.equal(configError(() => resolveConfig({ configFile: endpoint('{ retry: { on: [] } }') })).key, 'endpoints.0.async.retry.on');
+  assert.equal(configError(() => resolveConfig({ configFile: endpoint('{ retry: { attempts: 2 } }') })).key, 'endpoints.0.async.retry.attempts');
+  assert.equal(configError(() => resolveConfig({ configFile: endpoint('{ retry: { maxAttempts: 0 } }') })).key, 'endpoints.0.async.retry.maxAttempts');
+});
