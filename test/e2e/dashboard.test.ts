@@ -2,7 +2,8 @@
  * The dashboard in a real browser: headless Debian Chromium driven by playwright-core, against the
  * built server. Signs in through the form (prefilled with the development pair), sees the built-in
  * endpoints, invokes `echo` through the Invoke form and reads the pretty-printed result, cancels a
- * queued request with its Cancel button, and saves a screenshot to test-results/dashboard.png.
+ * queued request with its Cancel button and re-runs it with Retry, and saves a screenshot to
+ * test-results/dashboard.png.
  * Skipped, saying why, when /usr/bin/chromium is missing (.ci/run installs it).
  */
 import assert from 'node:assert/strict';
@@ -76,7 +77,7 @@ test('invokes echo through the form: queued → running → done, the JSON resul
   await page.getByRole('table', { name: 'Recent requests' }).getByRole('link', { name: 'output' }).first().waitFor();
 });
 
-test('cancels a queued request with its Cancel button', { skip: SKIP }, async () => {
+test('cancels a queued request with its Cancel button, and runs it again with Retry', { skip: SKIP }, async () => {
   const holder = await submit('single', 'hang');
   await waitForOutput(server, new RegExp(`counting model hanging inference-id=${holder}`));
   const queued = await submit('single', 'echo');
@@ -91,6 +92,13 @@ test('cancels a queued request with its Cancel button', { skip: SKIP }, async ()
   await page.getByLabel('Status filter').selectOption('Running');
   await page.getByRole('button', { name: `Cancel ${holder}` }).click();
   assert.equal((await awaitTerminal(server.url, 'single', holder)).Status, 'Cancelled');
+  // The slot is free now: Retry queues the cancelled request again and it runs to the end.
+  await page.getByLabel('Status filter').selectOption('Cancelled');
+  await page.getByRole('button', { name: `Retry ${queued}` }).click();
+  const rerun = await awaitTerminal(server.url, 'single', queued);
+  assert.equal(rerun.Status, 'Succeeded');
+  await page.getByLabel('Status filter').selectOption('Succeeded');
+  await page.getByRole('row').filter({ hasText: queued }).getByRole('link', { name: 'output' }).waitFor();
 });
 
 test('saves a screenshot of the dashboard', { skip: SKIP }, async () => {
