@@ -81,6 +81,9 @@ function sendJson(res: ServerResponse, doc: unknown, status = 200, extra: Record
 
 const SignIn = z.object({ accessKeyId: z.string().min(1).max(128), secretAccessKey: z.string().min(1).max(256) });
 
+/** How many recent requests the list shows. */
+const RECENT_LIMIT = 25;
+
 const STATUSES = ['Queued', 'Running', 'Succeeded', 'Failed', 'Expired', 'Cancelled'] as const;
 
 async function jsonBody<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T> {
@@ -140,7 +143,7 @@ export function createUiApi(deps: UiDeps): UiApi {
     if (status !== undefined && status !== '' && !(STATUSES as readonly string[]).includes(status)) throw new InferqError('InvalidArgument', `status must be one of ${STATUSES.join(', ')}`);
     const wanted = status === '' ? undefined : status;
     let docs: readonly Record<string, unknown>[];
-    if (deps.control.list) docs = await deps.control.list(endpoint, wanted, 50);
+    if (deps.control.list) docs = await deps.control.list(endpoint, wanted, RECENT_LIMIT);
     else {
       // Without a lister: the requests sent from this dashboard, newest first.
       const ids = uiInvoked.get(endpoint) ?? [];
@@ -158,7 +161,7 @@ export function createUiApi(deps: UiDeps): UiApi {
     const { job } = await deps.runtime.submitAsync(endpoint, headers, { bytes, sha256Hex: hash('sha256', bytes, 'hex') });
     const list = uiInvoked.get(job.endpoint) ?? [];
     list.unshift(job.inferenceId);
-    uiInvoked.set(job.endpoint, list.slice(0, 50));
+    uiInvoked.set(job.endpoint, list.slice(0, RECENT_LIMIT));
     return { InferenceId: job.inferenceId, EndpointName: job.endpoint };
   };
 
