@@ -7,7 +7,8 @@
  * body (access key, scope, signing time, payload mode) is checked before the body is read and
  * before `100 Continue` is sent; bodies that must be read before their signature can be checked
  * draw on one shared budget. Errors are rendered here, in the shape of the API the request
- * belongs to.
+ * belongs to. Unsigned requests to `/ui` and below go to the dashboard (src/ui), which answers its
+ * own JSON errors; a signed one is routed like any other, so `/ui/…` stays S3's path-style space.
  */
 import { hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
