@@ -16,13 +16,15 @@ import { InferqError, StartupError, isInferqError } from '../errors/index.js';
 import { createGatewayServer, type GatewayServer } from '../http/index.js';
 import type { EndpointConfig, ObjectsConfig, ResolvedConfig } from '../config/index.js';
 import type { ManagedModel } from '../models/index.js';
+import type { Job } from '../queue/index.js';
 import { openLocalObjectStore, openS3ObjectStore, type ObjectStore } from '../objects/index.js';
 import { openPostgresJobQueue, openSqliteJobQueue, type QueueBackend } from '../queue/index.js';
 import { createRuntimeApi, type RealtimeTarget } from '../runtime/index.js';
 import { SlotScheduler } from '../scheduling/index.js';
 import { createS3Api } from '../s3api/index.js';
 import { systemClock, systemErrorReason, type Clock, type Logger } from '../util/index.js';
-import { startWorkerPool, type WorkerPool } from '../worker/index.js';
+import { ActivityHistory, createUiApi } from '../ui/index.js';
+import { startWorkerPool, type ExecuteResult, type WorkerPool } from '../worker/index.js';
 import { QUEUE_DB, openInDataDir, prepareServeDataDir, prepareWorkerDataDir } from './data-dir.js';
 import { availableEndpoints, type DisabledEndpoint } from './endpoints.js';
 import { forwardingTargets, startForwardListener, type ForwardingTargets, type ForwardListener } from './forwarding.js';
@@ -90,6 +92,8 @@ interface Core {
   forward: ForwardListener | undefined;
   /** The forwarding targets of an API-only process. */
   forwarding: ForwardingTargets | undefined;
+  /** Told of every request this process's workers finish (the dashboard's counts). */
+  onFinished?: (job: Job, result: ExecuteResult) => void;
 }
 
 /** While work waits for a slot, capacity is re-read this often (a pool scaling out adds capacity without a health change). */
@@ -199,6 +203,7 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
     sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
     storageRetry: { initialMs: config.worker.storageRetryInitialSeconds * 1000, maxMs: config.worker.storageRetryMaxSeconds * 1000 },
     clock, logger: logger.child('worker'),
+    ...(core.onFinished ? { onFinished: core.onFinished } : {}),
   });
   core.forward = await startForwardListener(config, endpoints, models, realtimeTargets(core, true), queue, clock, logger.child('forward'));
 }
@@ -233,19 +238,44 @@ function listenError(err: unknown, host: string, port: number): unknown {
   return new StartupError('listen', address, `cannot listen on ${address}: ${reason}${hint}`, { cause: err });
 }
 
+/** The dashboard's history of backlog and throughput: sampled while the server runs, counting what this process's workers finish. */
+function startHistory(core: Core, logger: Logger, clock: Clock): ActivityHistory {
+  const history = new ActivityHistory(endpointStatus(core.models, core.disabled, core.queue, clock), clock, logger.child('ui'));
+  core.onFinished = (job, result) => {
+    if (result.state === 'succeeded') history.finished(job.endpoint, true);
+    else if (result.state === 'failed' || result.state === 'expired') history.finished(job.endpoint, false);
+  };
+  const unwatch = core.unwatch;
+  core.unwatch = (): void => { unwatch(); history.stop(); };
+  history.start();
+  return history;
+}
+
 function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock: Clock): GatewayServer {
   const { server: cfg } = config;
   const secrets = new Map(cfg.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
   const credentials = { secretFor: (id: string) => secrets.get(id) };
+  const runtime = createRuntimeApi({
+    endpoints: core.endpoints, queue: core.queue, store: core.store, status: endpointStatus(core.forwarding?.models ?? core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
+    realtime: core.forwarding?.targets ?? realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
+  });
+  const dev = cfg.usingDevCredentials ? cfg.credentials[0] : undefined;
+  const ui = createUiApi({
+    runtime, credentials, region: cfg.region, history: startHistory(core, logger, clock), clock,
+    control: {
+      list: async (endpoint, status, limit) => (await runtime.lifecycle.list(endpoint, new URLSearchParams({ maxResults: String(limit), ...(status !== undefined ? { status } : {}) }).toString())).Invocations,
+      cancel: (endpoint, id) => runtime.lifecycle.cancel(endpoint, id),
+      retry: (endpoint, id) => runtime.lifecycle.rerun(endpoint, id),
+    }, logger: logger.child('ui'),
+    ...(dev ? { devCredentials: { accessKeyId: dev.accessKeyId, secretAccessKey: dev.secretAccessKey } } : {}),
+  });
   return createGatewayServer({
     verifier: new SigV4Verifier(credentials, clock, { maxClockSkewSeconds: cfg.maxClockSkewSeconds }),
     credentials,
     clock,
     s3: createS3Api({ store: core.store, region: cfg.region, virtualHostDomain: cfg.s3VirtualHostDomain, logger: logger.child('s3') }),
-    runtime: createRuntimeApi({
-      endpoints: core.endpoints, queue: core.queue, store: core.store, status: endpointStatus(core.forwarding?.models ?? core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
-      realtime: core.forwarding?.targets ?? realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
-    }),
+    runtime,
+    ui,
     logger,
     maxUnverifiedBodyBytes: cfg.maxUnverifiedBodyBytes,
     bodyTimeoutMs: cfg.bodyTimeoutSeconds * 1000,

@@ -33,6 +33,10 @@ export const ERROR_CATALOGUE = {
   MissingAuthentication: spec(403, false, 'AccessDenied', 'MissingAuthenticationTokenException', 'The request carries no AWS Signature Version 4 authentication.'),
   IncompleteSignature: spec(403, false, 'AuthorizationHeaderMalformed', 'IncompleteSignatureException', 'The Authorization header or presigned query is malformed or incomplete.'),
   AccessDenied: spec(403, false, 'AccessDenied', 'AccessDeniedException', 'The credentials are not allowed to perform this request.'),
+  // Dashboard (/ui/): session sign-in; never reported by the S3 or SageMaker APIs
+  SessionRequired: spec(401, false, 'AccessDenied', 'AccessDeniedException', 'A dashboard call (/ui/api/…) without a valid session cookie, or a sign-in with unknown credentials: sign in again.'),
+  CsrfTokenInvalid: spec(403, false, 'AccessDenied', 'AccessDeniedException', 'A state-changing dashboard call without the session\'s CSRF token in the X-CSRF-Token header.'),
+  TooManySignIns: spec(429, true, 'SlowDown', 'ThrottlingException', 'Too many failed dashboard sign-ins from one address within a minute; wait and retry.'),
   XAmzContentSHA256Mismatch: spec(400, false, 'XAmzContentSHA256Mismatch', 'InvalidSignatureException', 'The body does not match the signed x-amz-content-sha256.'),
   // Request shape
   InvalidArgument: spec(400, false, 'InvalidArgument', 'ValidationError', 'A parameter is invalid.'),

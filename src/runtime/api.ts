@@ -2,18 +2,18 @@
  * The SageMaker Runtime API front (`/endpoints/{name}/…`): routing, endpoint lookup and dispatch
  * to the operations. Unknown endpoints are a ValidationError, as in SageMaker.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { Job, JobQueue } from '../queue/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
-import { BacklogGauge, invokeEndpointAsync } from './async-invoke.js';
+import { BacklogGauge, invokeEndpointAsync, submitAsync, type AsyncSubmission } from './async-invoke.js';
 import { invokeEndpoint } from './invoke.js';
-import { createLifecycleRoutes } from './lifecycle.js';
+import { createLifecycleOperations, createLifecycleRoutes, type LifecycleOperations } from './lifecycle.js';
 import { ACCOUNT_ID } from './model-errors.js';
 import type { RealtimeTarget } from './realtime.js';
-import { getAsyncInvocation } from './status.js';
+import { describeJob, getAsyncInvocation } from './status.js';
 import { invokeEndpointWithResponseStream } from './stream.js';
 
 /** Operations of the runtime API. */
@@ -127,6 +127,17 @@ export interface RuntimeApi {
    * answer: the real-time operations send them with their one `writeHead`, the others set them first.
    */
   handle(req: IncomingMessage, res: ServerResponse, route: RuntimeRoute, body: RequestBody, baseHeaders: readonly string[]): Promise<void>;
+  /**
+   * InvokeEndpointAsync without HTTP (the dashboard's Invoke form): `headers` are the operation's
+   * `x-amzn-sagemaker-*` headers (lower-case). Same validation, backlog limit and idempotency.
+   */
+  submitAsync(endpointName: string, headers: IncomingHttpHeaders, body: RequestBody): Promise<AsyncSubmission>;
+  /** The GetAsyncInvocation document of one request; undefined when there is none. */
+  describeAsync(endpointName: string, inferenceId: string): Promise<Record<string, unknown> | undefined>;
+  /** Every endpoint's status document, as `GET /endpoints` answers it. */
+  status(): Promise<readonly EndpointStatusDoc[]>;
+  /** List, cancel and re-run without HTTP (the dashboard), for a known endpoint; same rules as the routes. */
+  readonly lifecycle: LifecycleOperations;
 }
 
 /** A request body as read and hashed for authentication. */
@@ -144,9 +155,11 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
   const byName = new Map(deps.endpoints.map((e) => [e.name, e]));
   const asyncDeps = Object.assign({}, deps, { backlog: new BacklogGauge(deps.queue) });
   const ctx = { region: deps.region, logger: deps.logger };
-  const lifecycle = createLifecycleRoutes({
+  const lifecycleDeps = {
     queue: deps.queue, store: deps.store, clock: deps.clock, logger: deps.logger, ...(deps.onCancelled ? { onCancelled: deps.onCancelled } : {}),
-  });
+  };
+  const operations = createLifecycleOperations(lifecycleDeps);
+  const lifecycle = createLifecycleRoutes(lifecycleDeps, operations);
   const endpointOf = (name: string): EndpointConfig => {
     const endpoint = byName.get(name);
     if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${name} of account ${ACCOUNT_ID} not found.`);
@@ -158,6 +171,17 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
     return target;
   };
   return {
+    submitAsync: (endpointName, headers, body) => submitAsync(asyncDeps, endpointOf(endpointName), headers, body),
+    async describeAsync(endpointName, inferenceId) {
+      const job = await deps.queue.get(endpointOf(endpointName).name, inferenceId);
+      return job === undefined ? undefined : describeJob(job);
+    },
+    status: () => deps.status(),
+    lifecycle: {
+      cancel: (endpoint, id) => operations.cancel(endpointOf(endpoint).name, id),
+      list: (endpoint, rawQuery) => operations.list(endpointOf(endpoint).name, rawQuery),
+      rerun: (endpoint, id) => operations.rerun(endpointOf(endpoint).name, id),
+    },
     bodyLimit(route) {
       if (!(route instanceof InferqError) && (route.operation === 'InvokeEndpoint' || route.operation === 'InvokeEndpointWithResponseStream')) {
         const endpoint = byName.get(route.endpointName);

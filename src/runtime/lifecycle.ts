@@ -46,6 +46,14 @@ export interface LifecycleRoutes {
   rerun(endpoint: string, inferenceId: string, res: ServerResponse): Promise<void>;
 }
 
+/** The same operations without HTTP (the dashboard): each resolves with the document the route answers. */
+export interface LifecycleOperations {
+  cancel(endpoint: string, inferenceId: string): Promise<Record<string, unknown>>;
+  /** `rawQuery` as the list route takes it (`status`, `maxResults`, `nextToken`). */
+  list(endpoint: string, rawQuery: string): Promise<{ Invocations: Record<string, unknown>[]; NextToken?: string }>;
+  rerun(endpoint: string, inferenceId: string): Promise<Record<string, unknown>>;
+}
+
 function sendJson(res: ServerResponse, doc: unknown): void {
   const body = Buffer.from(JSON.stringify(doc));
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
@@ -113,8 +121,17 @@ function listParams(rawQuery: string): { state?: JobState; status?: string; limi
   };
 }
 
-/** Creates the lifecycle routes; the API's leases are held under an owner of its own. */
-export function createLifecycleRoutes(deps: LifecycleDeps): LifecycleRoutes {
+/** Creates the lifecycle routes over {@link createLifecycleOperations}. */
+export function createLifecycleRoutes(deps: LifecycleDeps, ops: LifecycleOperations = createLifecycleOperations(deps)): LifecycleRoutes {
+  return {
+    cancel: async (endpoint, inferenceId, res) => sendJson(res, await ops.cancel(endpoint, inferenceId)),
+    list: async (endpoint, rawQuery, res) => sendJson(res, await ops.list(endpoint, rawQuery)),
+    rerun: async (endpoint, inferenceId, res) => sendJson(res, await ops.rerun(endpoint, inferenceId)),
+  };
+}
+
+/** Creates the lifecycle operations; the API's leases are held under an owner of its own. */
+export function createLifecycleOperations(deps: LifecycleDeps): LifecycleOperations {
   const { queue, store, clock } = deps;
   const owner = `api:${randomUUID().slice(0, 8)}`;
 
@@ -129,7 +146,7 @@ export function createLifecycleRoutes(deps: LifecycleDeps): LifecycleRoutes {
   };
 
   return {
-    async cancel(endpoint, inferenceId, res) {
+    async cancel(endpoint, inferenceId) {
       const result = await queue.cancel(endpoint, inferenceId, owner, API_LEASE_MS, clock.now());
       if (!result) throw notFound(endpoint, inferenceId);
       if (result.outcome === 'finished') {
@@ -141,23 +158,23 @@ export function createLifecycleRoutes(deps: LifecycleDeps): LifecycleRoutes {
         deps.onCancelled?.(result.job);
       }
       const job = result.outcome === 'leased' ? await queue.get(endpoint, inferenceId) : await waitForEnd(endpoint, inferenceId);
-      sendJson(res, describeJob(job ?? result.job));
+      return describeJob(job ?? result.job);
     },
 
-    async list(endpoint, rawQuery, res) {
+    async list(endpoint, rawQuery) {
       const params = listParams(rawQuery);
       const page = await queue.list(endpoint, {
         limit: params.limit,
         ...(params.state !== undefined ? { state: params.state } : {}),
         ...(params.before !== undefined ? { before: params.before } : {}),
       });
-      sendJson(res, {
+      return {
         Invocations: page.jobs.map(describeJob),
         ...(page.next !== undefined ? { NextToken: encodeToken(page.next, params.status) } : {}),
-      });
+      };
     },
 
-    async rerun(endpoint, inferenceId, res) {
+    async rerun(endpoint, inferenceId) {
       const existing = await queue.get(endpoint, inferenceId);
       if (!existing) throw notFound(endpoint, inferenceId);
       const now = clock.now();
@@ -170,7 +187,7 @@ export function createLifecycleRoutes(deps: LifecycleDeps): LifecycleRoutes {
       await deleteIfThere(store, result.job.failure.bucket, result.job.failure.key);
       await queue.release(owner, result.job.id);
       const job = await queue.get(endpoint, inferenceId);
-      sendJson(res, describeJob(job ?? result.job));
+      return describeJob(job ?? result.job);
     },
   };
 }
