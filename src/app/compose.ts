@@ -162,7 +162,7 @@ async function openQueue(config: ResolvedConfig, logger: Logger, clock: Clock, w
     return openInDataDir(cfg.dataDir, 'queue database', () => openSqliteJobQueue({ file: join(cfg.dataDir, QUEUE_DB), clock, logger: logger.child('queue'), durability: cfg.queueDurability }));
   }
   try {
-    return await openPostgresJobQueue({ url: q.url, schema: q.schema, listen: withWorkers, logger: logger.child('queue'), ...(q.password !== undefined ? { password: q.password } : {}) });
+    return await openPostgresJobQueue({ url: q.url, schema: q.schema, maxConnections: q.maxConnections, listen: withWorkers, logger: logger.child('queue'), ...(q.password !== undefined ? { password: q.password } : {}) });
   } catch (err) {
     const url = redactedUrl(q.url);
     const cause: unknown = err instanceof Error ? err.cause : undefined;

@@ -99,6 +99,8 @@ export type QueueConfig =
     /** PGPASSWORD, when the URL carries no password. */
     readonly password?: string;
     readonly schema: string;
+    /** Pooled connections of this process (one more is held for LISTEN). */
+    readonly maxConnections: number;
   };
 
 /** The validated, frozen configuration handed to the composition root. */
@@ -296,7 +298,7 @@ function resolveQueue(raw: z.output<typeof configFileSchema>['queue']): QueueCon
     throw new ConfigError(raw.url !== undefined ? 'queue.url' : 'INFERQ_QUEUE_URL', 'must be a postgres://user@host:5432/database URL');
   }
   const password = parsed.password === '' ? process.env['PGPASSWORD'] : undefined;
-  return { backend: 'postgres', url, schema: raw.schema, ...(password !== undefined ? { password } : {}) };
+  return { backend: 'postgres', url, schema: raw.schema, maxConnections: raw.maxConnections, ...(password !== undefined ? { password } : {}) };
 }
 
 /** `worker:` with `listen` parsed and the forwarding key settled (INFERQ_FORWARD_SECRET, or derived on loopback). */

@@ -231,6 +231,8 @@ export const queueSchema = z.strictObject({
   url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres://user@host:5432/database URL').optional(),
   /** With `postgres`: the schema holding every table, created and migrated at start. @default inferq */
   schema: z.string().regex(/^[a-z_][a-z0-9_]{0,39}$/, 'must be a lower-case SQL name ([a-z_][a-z0-9_]*, at most 40 characters)').default('inferq'),
+  /** With `postgres`: the pooled connections of this process (plus one for LISTEN). @default 10 */
+  maxConnections: z.number().int().min(2).max(1000).default(10),
 });
 
 /** The whole configuration file. */

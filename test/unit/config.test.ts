@@ -153,7 +153,10 @@ test('queue: sqlite by default; postgres takes its URL from the file or INFERQ_Q
   withEnv({ INFERQ_QUEUE_URL: undefined, PGPASSWORD: undefined }, () => {
     assert.deepEqual(resolveConfig({}, '/tmp/x').queue, { backend: 'sqlite' });
     const fromFile = resolveConfig({ configFile: file('queue: { backend: postgres, url: "postgres://u:pw@db:5432/q" }\n') }).queue;
-    assert.deepEqual(fromFile, { backend: 'postgres', url: 'postgres://u:pw@db:5432/q', schema: 'inferq' });
+    assert.deepEqual(fromFile, { backend: 'postgres', url: 'postgres://u:pw@db:5432/q', schema: 'inferq', maxConnections: 10 });
+    const pooled = resolveConfig({ configFile: file('queue: { backend: postgres, url: "postgres://u@db/q", maxConnections: 40 }\n') }).queue;
+    assert.equal(pooled.backend === 'postgres' ? pooled.maxConnections : undefined, 40);
+    assert.equal(configError(() => resolveConfig({ configFile: file('queue: { backend: postgres, url: "postgres://u@db/q", maxConnections: 1 }\n') })).key, 'queue.maxConnections');
     assert.equal(configError(() => resolveConfig({ configFile: file('queue: { backend: postgres }\n') })).key, 'queue.url');
     assert.equal(configError(() => resolveConfig({ configFile: file('queue: { url: "postgres://db/q" }\n') })).key, 'queue.url');
     assert.equal(configError(() => resolveConfig({ configFile: file('queue: { backend: postgres, url: "mysql://db/q" }\n') })).key, 'queue.url');
@@ -162,9 +165,9 @@ test('queue: sqlite by default; postgres takes its URL from the file or INFERQ_Q
   });
   withEnv({ INFERQ_QUEUE_URL: 'postgres://env@db:5432/q', PGPASSWORD: 'secret' }, () => {
     const fromEnv = resolveConfig({ configFile: file('queue: { backend: postgres, schema: jobs_a }\n') }).queue;
-    assert.deepEqual(fromEnv, { backend: 'postgres', url: 'postgres://env@db:5432/q', password: 'secret', schema: 'jobs_a' });
+    assert.deepEqual(fromEnv, { backend: 'postgres', url: 'postgres://env@db:5432/q', password: 'secret', schema: 'jobs_a', maxConnections: 10 });
     const fileWins = resolveConfig({ configFile: file('queue: { backend: postgres, url: "postgres://u:pw@db/q" }\n') }).queue;
-    assert.deepEqual(fileWins, { backend: 'postgres', url: 'postgres://u:pw@db/q', schema: 'inferq' }, 'a password in the URL wins over PGPASSWORD');
+    assert.deepEqual(fileWins, { backend: 'postgres', url: 'postgres://u:pw@db/q', schema: 'inferq', maxConnections: 10 }, 'a password in the URL wins over PGPASSWORD');
     assert.deepEqual(resolveConfig({}, '/tmp/x').queue, { backend: 'sqlite' }, 'INFERQ_QUEUE_URL alone does not switch the backend');
   });
 });
