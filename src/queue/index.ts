@@ -1,12 +1,16 @@
 /** Public surface of the job queue: the JobQueue and WorkerRegistry ports, the SQLite and PostgreSQL backends. */
 export type {
+  CancelResult,
+  EndpointDemand,
   EnqueueResult,
   Job,
   JobFinish,
   JobInput,
   JobOutcome,
+  JobPage,
   JobQueue,
   JobState,
+  ListQuery,
   NewJob,
   NewNotification,
   NotificationSettlement,
@@ -15,9 +19,14 @@ export type {
   ObjectLocation,
   QueueBackend,
   QueueStats,
+  RerunResult,
+  RouteEndpoint,
+  RouteRegistry,
   TerminalState,
   WorkerRegistry,
+  WorkerRoute,
 } from './port.js';
+export { CANCELLED_REASON } from './reasons.js';
 export { MAX_INLINE_BODY_BYTES, openSqliteJobQueue } from './sqlite/index.js';
 export type { QueueDurability, SeedOptions, SqliteJobQueue, SqliteJobQueueOptions } from './sqlite/index.js';
 export { openPostgresJobQueue } from './postgres/index.js';
