@@ -29,7 +29,7 @@ import { QUEUE_DB, openInDataDir, prepareServeDataDir, prepareWorkerDataDir } fr
 import { availableEndpoints, type DisabledEndpoint } from './endpoints.js';
 import { forwardingTargets, startForwardListener, type ForwardingTargets, type ForwardListener } from './forwarding.js';
 import { createModelClients } from './models.js';
-import { setUpNotifications, type NotificationHooks, type RunningNotifications } from './notifications.js';
+import { notificationBuilder, setUpNotifications, type NotificationHooks, type RunningNotifications } from './notifications.js';
 import { startRetention } from './retention.js';
 import { endpointStatus, startStatusLog } from './status.js';
 
@@ -263,9 +263,12 @@ function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock:
   const { server: cfg } = config;
   const secrets = new Map(cfg.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
   const credentials = { secretFor: (id: string) => secrets.get(id) };
+  const cancelNotification = notificationBuilder(config, core.endpoints);
   const runtime = createRuntimeApi({
     endpoints: core.endpoints, queue: core.queue, store: core.store, status: endpointStatus(core.forwarding?.models ?? core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
     realtime: core.forwarding?.targets ?? realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
+    ...(cancelNotification ? { cancelNotification } : {}),
+    onCancelled: () => core.notifications?.finishes.recorded(),
   });
   const dev = cfg.usingDevCredentials ? cfg.credentials[0] : undefined;
   const ui = createUiApi({

@@ -28,19 +28,30 @@ export interface RunningNotifications {
   stop(): Promise<void>;
 }
 
-/** Sets up notifications; undefined when no endpoint is configured to notify. */
-export function setUpNotifications(config: ResolvedConfig, endpoints: readonly EndpointConfig[], queue: QueueBackend, store: ObjectStore, clock: Clock, logger: Logger, hooks: NotificationHooks = {}): RunningNotifications | undefined {
+/**
+ * The outbox entry of a finished request (undefined: its endpoint has no topic for the outcome), for
+ * every process that records terminal states: workers, and the API when it cancels a queued request.
+ * Undefined when no endpoint is configured to notify.
+ */
+export function notificationBuilder(config: ResolvedConfig, endpoints: readonly EndpointConfig[]): FinishNotifications['build'] | undefined {
   const byName = new Map(endpoints.filter((e) => e.async.notification !== undefined).map((e) => [e.name, e]));
   if (byName.size === 0) return undefined;
+  return (job, outcome, now) => {
+    const endpoint = byName.get(job.endpoint);
+    return endpoint ? notificationFor(endpoint, job, outcome, config.server.region, now) : undefined;
+  };
+}
+
+/** Sets up notifications; undefined when no endpoint is configured to notify. */
+export function setUpNotifications(config: ResolvedConfig, endpoints: readonly EndpointConfig[], queue: QueueBackend, store: ObjectStore, clock: Clock, logger: Logger, hooks: NotificationHooks = {}): RunningNotifications | undefined {
+  const build = notificationBuilder(config, endpoints);
+  if (build === undefined) return undefined;
   const targets = notifiersFor(config.topics);
   const deliveryTimeoutMs = Math.max(...Object.values(config.topics).map((t) => (t.target.kind === 'webhook' ? t.target.timeoutMs : SNS_TIMEOUT_MS)));
   let drain: OutboxDrain | undefined;
   return {
     finishes: {
-      build: (job, outcome, now) => {
-        const endpoint = byName.get(job.endpoint);
-        return endpoint ? notificationFor(endpoint, job, outcome, config.server.region, now) : undefined;
-      },
+      build,
       recorded: () => drain?.wake(),
     },
     start(owner: string): void {

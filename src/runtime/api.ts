@@ -10,7 +10,7 @@ import type { Job, JobQueue } from '../queue/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { BacklogGauge, invokeEndpointAsync, submitAsync, type AsyncSubmission } from './async-invoke.js';
 import { invokeEndpoint } from './invoke.js';
-import { createLifecycleOperations, createLifecycleRoutes, type LifecycleOperations } from './lifecycle.js';
+import { createLifecycleOperations, createLifecycleRoutes, type LifecycleDeps, type LifecycleOperations } from './lifecycle.js';
 import { ACCOUNT_ID } from './model-errors.js';
 import type { RealtimeTarget } from './realtime.js';
 import { describeJob, getAsyncInvocation } from './status.js';
@@ -87,7 +87,8 @@ export interface RuntimeApiDeps {
   readonly queue: JobQueue;
   /** The object store, for the failure objects of cancelled and re-run requests. */
   readonly store: ObjectStore;
-  /** Hook for the error notification of a request cancelled through the API (see lifecycle.ts). */
+  /** The error notification of a request cancelled through the API, and the hook told once it was recorded (see lifecycle.ts). */
+  readonly cancelNotification?: LifecycleDeps['cancelNotification'];
   readonly onCancelled?: (job: Job) => void;
   readonly clock: Clock;
   readonly inputUrlAllowList: readonly string[];
@@ -157,6 +158,7 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
   const ctx = { region: deps.region, logger: deps.logger };
   const lifecycleDeps = {
     queue: deps.queue, store: deps.store, clock: deps.clock, logger: deps.logger, ...(deps.onCancelled ? { onCancelled: deps.onCancelled } : {}),
+    ...(deps.cancelNotification ? { cancelNotification: deps.cancelNotification } : {}),
   };
   const operations = createLifecycleOperations(lifecycleDeps);
   const lifecycle = createLifecycleRoutes(lifecycleDeps, operations);

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { InferqError, isInferqError } from '../errors/index.js';
 import type { ObjectStore } from '../objects/index.js';
-import { CANCELLED_REASON, type Job, type JobQueue, type JobState } from '../queue/index.js';
+import { CANCELLED_REASON, type Job, type JobOutcome, type JobQueue, type JobState, type NewNotification } from '../queue/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import { describeJob, parseStatus, statusName } from './status.js';
 
@@ -32,10 +32,12 @@ export interface LifecycleDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   /**
-   * Called once a cancel was recorded by this API (a queued request): the hook for the error
-   * notification (issue 13 item 1, the notifications outbox). Running requests are recorded by
-   * their worker.
+   * The error notification of a request this API cancels (a queued one), recorded in the outbox in
+   * the transaction that finishes it `cancelled`; undefined: none. Running requests are recorded
+   * by their worker, the same way.
    */
+  readonly cancelNotification?: (job: Job, outcome: JobOutcome, now: number) => NewNotification | undefined;
+  /** Called once a cancel was recorded by this API (with its notification, if any): wakes the outbox drain. */
   readonly onCancelled?: (job: Job) => void;
 }
 
@@ -154,8 +156,10 @@ export function createLifecycleOperations(deps: LifecycleDeps): LifecycleOperati
       }
       if (result.outcome === 'leased') {
         await writeCancelledFailure(store, result.job);
-        await queue.finish(owner, result.job.id, { state: 'cancelled', failureReason: CANCELLED_REASON }, clock.now());
-        deps.onCancelled?.(result.job);
+        const outcome: JobOutcome = { state: 'cancelled', failureReason: CANCELLED_REASON };
+        const now = clock.now();
+        const kept = await queue.finish(owner, result.job.id, outcome, now, deps.cancelNotification?.(result.job, outcome, now));
+        if (kept) deps.onCancelled?.(result.job);
       }
       const job = result.outcome === 'leased' ? await queue.get(endpoint, inferenceId) : await waitForEnd(endpoint, inferenceId);
       return describeJob(job ?? result.job);

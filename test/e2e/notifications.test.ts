@@ -3,13 +3,18 @@
  * (retries with the same event id, every attempt signed), SageMaker's message with and without
  * `responseBody`, a delivery given up after `notifications.maxAgeSeconds` shown in the status, a
  * SIGKILL between the terminal state and the delivery (delivered after the restart), and an SNS
- * topic of moto_server subscribed to its SQS queue receiving the message unchanged.
+ * topic of moto_server subscribed to its SQS queue receiving the message unchanged. Lifecycle
+ * (issue 13 item 4): a cancelled request, queued (the API records it) or running (its worker does),
+ * tells the error topic once; a retried request tells only its final outcome, once.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Harness, awaitTerminal, invokeRaw, readObject } from '../helpers/async.js';
+import { Harness, awaitTerminal, getStatus, invokeRaw, readObject, signed } from '../helpers/async.js';
 import { python } from '../helpers/clients.js';
 import { startMoto, type MotoServer } from '../helpers/moto.js';
+import { waitForOutput } from '../helpers/server.js';
+import { countingModel, modelCalls } from '../helpers/side-effects.js';
 import { WebhookReceiver, awaitNotification, expectedSignature, startUrlModel, type Received } from '../helpers/webhook.js';
 
 const SECRET = 'hook-secret';
@@ -138,6 +143,69 @@ void describe('webhook notifications', () => {
     assert.equal(a!.headers['x-inferq-event-id'], b!.headers['x-inferq-event-id']);
     assert.equal(a!.body, b!.body);
     assertSigned(b!);
+  });
+});
+
+void describe('notifications of cancelled and retried requests', () => {
+  test('a cancelled request, queued or running, tells the error topic once (Failed, cancelled); a retried one only its final outcome, once', async () => {
+    const calls = join(h.dir('inferq-notify-calls-'), 'calls.log');
+    const server = await h.start(h.config({
+      topics: { hooks: { webhook: { url: receiver.url, secret: SECRET } } },
+      notifications: { initialBackoffSeconds: 0.2, maxBackoffSeconds: 0.4, pollIntervalSeconds: 0.1 },
+      endpoints: [{
+        name: 'c',
+        model: countingModel(calls),
+        async: {
+          maxConcurrentInvocations: 1,
+          retry: { maxAttempts: 3, backoffSeconds: 0.05, maxBackoffSeconds: 0.2 },
+          notification: { successTopic: 'hooks', errorTopic: 'hooks' },
+        },
+      }],
+    }));
+    receiver.answer = () => 200;
+    const submit = async (id: string, mode: string): Promise<void> => {
+      const res = await invokeRaw(server.url, 'c', { 'x-amzn-sagemaker-inference-id': id, 'x-amzn-sagemaker-content-type': 'text/plain', 'x-amzn-sagemaker-custom-attributes': `mode=${mode}` }, Buffer.from(id));
+      assert.equal(res.status, 202, res.body.toString('utf8'));
+    };
+    const cancel = async (id: string): Promise<Record<string, unknown>> => {
+      const res = await signed(server.url, 'sagemaker', 'DELETE', `/endpoints/c/async-invocations/${id}`);
+      assert.equal(res.status, 200, res.body.toString('utf8'));
+      return JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
+    };
+
+    await submit('cx-running', 'hang');
+    await waitForOutput(server, /counting model hanging inference-id=cx-running/);
+    await submit('cx-queued', 'echo');
+    assert.equal((await getStatus(server.url, 'c', 'cx-queued')).Status, 'Queued', 'the only slot is taken');
+    assert.equal((await cancel('cx-queued')).Status, 'Cancelled', 'recorded by the API');
+    assert.equal((await cancel('cx-running')).Status, 'Cancelled', 'recorded by the worker');
+    for (const id of ['cx-queued', 'cx-running']) {
+      assert.deepEqual(await awaitNotification(server.url, 'c', id, 'Delivered'), { Topic: 'hooks', State: 'Delivered', Attempts: 1 });
+      const got = receiver.of(id);
+      assert.equal(got.length, 1, `one notification of ${id}`);
+      assertSigned(got[0]!);
+      const message = JSON.parse(got[0]!.body) as Record<string, unknown>;
+      assert.equal(message.invocationStatus, 'Failed');
+      assert.equal(message.failureReason, (await getStatus(server.url, 'c', id)).FailureReason);
+      assert.match(String(message.failureReason), /^Cancelled: the request was cancelled/);
+      assert.equal(message.responseParameters, undefined);
+    }
+    assert.equal(modelCalls(calls).filter((line) => line === 'cx-queued').length, 0, 'the cancelled queued request never ran');
+
+    await submit('rx-flaky', 'flaky-2-503');
+    const ok = await awaitTerminal(server.url, 'c', 'rx-flaky');
+    assert.equal(ok.Status, 'Succeeded');
+    assert.equal(ok.Attempts, 3);
+    await submit('rx-exhausted', 'flaky-9-503');
+    const failed = await awaitTerminal(server.url, 'c', 'rx-exhausted');
+    assert.equal(failed.Status, 'Failed');
+    for (const [id, status] of [['rx-flaky', 'Completed'], ['rx-exhausted', 'Failed']] as const) {
+      await awaitNotification(server.url, 'c', id, 'Delivered');
+      assert.equal(modelCalls(calls).filter((line) => line === id).length, 3, `${id}: three model calls`);
+      const got = receiver.of(id);
+      assert.equal(got.length, 1, `${id}: one notification for three calls`);
+      assert.equal((JSON.parse(got[0]!.body) as Record<string, unknown>).invocationStatus, status);
+    }
   });
 });
 
