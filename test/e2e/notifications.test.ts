@@ -4,8 +4,8 @@
  * `responseBody`, a delivery given up after `notifications.maxAgeSeconds` shown in the status, a
  * SIGKILL between the terminal state and the delivery (delivered after the restart), and an SNS
  * topic of moto_server subscribed to its SQS queue receiving the message unchanged. Lifecycle
- * (issue 13 item 4): a cancelled request, queued (the API records it) or running (its worker does),
- * tells the error topic once; a retried request tells only its final outcome, once.
+ * (issue 13 item 4): a cancelled request, queued (the API records it), running (its worker does) or
+ * left leased by an API that died mid-cancel (the worker claiming it does), tells the error topic once; a retried request tells only its final outcome, once.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { python } from '../helpers/clients.js';
 import { startMoto, type MotoServer } from '../helpers/moto.js';
 import { waitForOutput } from '../helpers/server.js';
 import { countingModel, modelCalls } from '../helpers/side-effects.js';
+import { openSqliteJobQueue } from '../../src/queue/index.js';
 import { WebhookReceiver, awaitNotification, expectedSignature, startUrlModel, type Received } from '../helpers/webhook.js';
 
 const SECRET = 'hook-secret';
@@ -206,6 +207,36 @@ void describe('notifications of cancelled and retried requests', () => {
       assert.equal(got.length, 1, `${id}: one notification for three calls`);
       assert.equal((JSON.parse(got[0]!.body) as Record<string, unknown>).invocationStatus, status);
     }
+  });
+
+  test('a request whose cancel was leased by an API that then died is finished Cancelled by the worker claiming it, never run, told once', async () => {
+    const calls = join(h.dir('inferq-notify-calls-'), 'calls.log');
+    const config = (workers: boolean): string => h.config({
+      worker: { enabled: workers },
+      topics: { hooks: { webhook: { url: receiver.url, secret: SECRET } } },
+      notifications: { initialBackoffSeconds: 0.2, maxBackoffSeconds: 0.4, pollIntervalSeconds: 0.1 },
+      endpoints: [{ name: 'k', model: countingModel(calls), async: { notification: { successTopic: 'hooks', errorTopic: 'hooks' } } }],
+    });
+    receiver.answer = () => 200;
+    const apiOnly = await h.start(config(false));
+    const res = await invokeRaw(apiOnly.url, 'k', { 'x-amzn-sagemaker-inference-id': 'kx-lost', 'x-amzn-sagemaker-content-type': 'text/plain' }, Buffer.from('x'));
+    assert.equal(res.status, 202, res.body.toString('utf8'));
+    await h.kill(apiOnly);
+    // What an API process leaves when it dies between leasing a queued request for its cancel and finishing it.
+    const queue = openSqliteJobQueue({ file: join(apiOnly.dataDir, 'queue/jobs.db'), thread: false });
+    assert.equal((await queue.cancel('k', 'kx-lost', 'api:dead', 1, Date.now()))?.outcome, 'leased');
+    await queue.close();
+    const server = await h.start(config(true), apiOnly.dataDir);
+    assert.deepEqual(await awaitNotification(server.url, 'k', 'kx-lost', 'Delivered'), { Topic: 'hooks', State: 'Delivered', Attempts: 1 });
+    const status = await getStatus(server.url, 'k', 'kx-lost');
+    assert.equal(status.Status, 'Cancelled');
+    const got = receiver.of('kx-lost');
+    assert.equal(got.length, 1);
+    const message = JSON.parse(got[0]!.body) as Record<string, unknown>;
+    assert.equal(message.invocationStatus, 'Failed');
+    assert.equal(message.failureReason, status.FailureReason);
+    assert.match(String(message.failureReason), /^Cancelled: /);
+    assert.equal(modelCalls(calls).length, 0, 'the model was never called');
   });
 });
 
