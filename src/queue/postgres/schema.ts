@@ -123,6 +123,17 @@ function migrations(S: string, channel: string): readonly string[] {
     CREATE INDEX workers_host ON ${S}.workers (hostname);
     CREATE INDEX workers_heartbeat ON ${S}.workers (heartbeat_at);
     `,
+    // 2: control-plane resources (models, endpoint configs, endpoints) as JSON documents (resources.ts).
+    `
+    CREATE TABLE ${S}.resources (
+      kind        text NOT NULL,
+      key         text NOT NULL,
+      doc         text NOT NULL,
+      created_at  bigint NOT NULL,
+      modified_at bigint NOT NULL,
+      PRIMARY KEY (kind, key)
+    );
+    `,
   ];
 }
 

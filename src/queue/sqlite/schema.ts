@@ -78,6 +78,17 @@ const MIGRATIONS: readonly string[] = [
   `
   DROP TRIGGER jobs_count_insert;
   `,
+  // 3: control-plane resources (models, endpoint configs, endpoints) as JSON documents (resources.ts).
+  `
+  CREATE TABLE resources (
+    kind        TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, key)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this code writes. */
