@@ -90,7 +90,7 @@ interface Core {
   stopRetention: () => Promise<void>;
 }
 
-/** The account of control-plane ARNs (SageMaker's form; inferq has one account). */
+/** The account of control-plane ARNs and of STS GetCallerIdentity (inferq has one account). */
 const CONTROL_PLANE_ACCOUNT = '000000000000';
 
 /** While work waits for a slot, capacity is re-read this often (a pool scaling out adds capacity without a health change). */
@@ -265,6 +265,7 @@ function createServer(core: Core, resources: ResourceStore, config: ResolvedConf
       endpoints: core.endpoints, queue: core.queue, status: endpointStatus(core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
       realtime: realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
     }),
+    account: CONTROL_PLANE_ACCOUNT,
     controlPlane: createControlPlaneApi({ store: resources, clock, scope: { region: cfg.region, account: CONTROL_PLANE_ACCOUNT }, configEndpoints: configManagedEndpoints(core, clock.now()) }),
     logger,
     maxUnverifiedBodyBytes: cfg.maxUnverifiedBodyBytes,

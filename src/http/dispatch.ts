@@ -1,7 +1,7 @@
 /**
  * Request dispatch of the one HTTP server: health check, authentication, and routing by
  * credential-scope service (`s3` → S3 front, `sagemaker` → SageMaker Runtime front, `sagemaker`
- * with `X-Amz-Target: SageMaker.*` → the control plane; calls to
+ * with `X-Amz-Target: SageMaker.*` → the control plane, `sts` GetCallerIdentity; calls to
  * other services or operations are refused in their own protocol, see foreign-errors.ts, and a
  * SageMaker Runtime path under another scope is refused). A request's authentication is parsed
  * once and that one parse is what both routing and verification read. Everything that needs no
@@ -23,7 +23,7 @@ import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody, type UnverifiedBodyBudget } from './body.js';
 import { watchBodyProgress } from './body-timeout.js';
 import { foreignCall, refuseForeignCall, sendForeignError, type ForeignCall } from './foreign-errors.js';
-import { serveControlPlane } from './controlplane.js';
+import { serveControlPlane, serveSts } from './controlplane.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
 /** An over-limit real-time body is still read (and dropped) up to this much beyond the limit, so the client sees the ValidationError. */
@@ -39,6 +39,8 @@ export interface HttpServerDeps {
   readonly runtime: RuntimeApi;
   /** The SageMaker control plane (`X-Amz-Target: SageMaker.*` under scope `sagemaker`); without it those calls are refused as foreign. */
   readonly controlPlane?: ControlPlaneApi;
+  /** The account STS GetCallerIdentity reports; without it STS calls are refused as foreign. */
+  readonly account?: string;
   readonly logger: Logger;
   /** `server.maxUnverifiedBodyBytes`: bytes of bodies held, all requests together, before their signature is checked. */
   readonly maxUnverifiedBodyBytes: number;
@@ -233,6 +235,11 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
     if (target !== undefined && foreign !== undefined && credentials.kind === 'sigv4') {
       family = foreign;
       operation = await serveControlPlane(ctx.controlPlane!, ctx.verifier, req, res, request, credentials.claims, target, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
+      return;
+    }
+    if (foreign?.protocol === 'query' && service === 'sts' && ctx.account !== undefined && credentials.kind === 'sigv4') {
+      family = foreign;
+      operation = await serveSts(ctx.verifier, req, res, request, credentials.claims, ctx.account, requestId, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
       return;
     }
     if (foreign !== undefined && credentials.kind === 'sigv4') {

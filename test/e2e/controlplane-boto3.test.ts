@@ -3,8 +3,8 @@
  * (AsyncInferenceConfig) → CreateEndpoint, Describe*, List* (NameContains, StatusEquals, SortBy,
  * SortOrder, pagination), tags, UpdateEndpoint, DeleteEndpoint with the endpoint_deleted waiter,
  * the errors SDKs expect (ValidationException "Could not find …", ResourceInUse), endpoints of the
- * configuration file (listed, InService for the endpoint_in_service waiter, changes refused), and
- * resources that survive a restart on the same data directory.
+ * configuration file (listed, InService for the endpoint_in_service waiter, changes refused),
+ * STS GetCallerIdentity, and resources that survive a restart on the same data directory.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -160,6 +160,23 @@ describe('the aws CLI', () => {
     const missing = await aws(server.url, ['sagemaker', 'describe-endpoint', '--endpoint-name', 'no-such-endpoint']);
     assert.equal(missing.code, 255, missing.stderr);
     assert.equal(missing.stderr.trim(), 'An error occurred (ValidationException) when calling the DescribeEndpoint operation: Could not find endpoint "no-such-endpoint".');
+  });
+});
+
+describe('STS', () => {
+  test('aws sts get-caller-identity and boto3 answer the account and the caller ARN; other STS actions are InvalidAction', async () => {
+    const cli = await aws(server.url, ['sts', 'get-caller-identity', '--output', 'json']);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(JSON.parse(cli.stdout), { UserId: 'test', Account: '000000000000', Arn: 'arn:aws:iam::000000000000:user/test' });
+    const out = await boto3(`
+sts = boto3.client('sts', config=botocore.config.Config(retries={'max_attempts': 1, 'mode': 'standard'}))
+i = sts.get_caller_identity()
+print(json.dumps({'account': i['Account'], 'arn': i['Arn'], 'other': err(sts.get_session_token)}))
+`);
+    assert.deepEqual(out, {
+      account: '000000000000', arn: 'arn:aws:iam::000000000000:user/test',
+      other: ['InvalidAction', 'inferq does not serve the sts operation GetSessionToken; of STS it serves only GetCallerIdentity.', 400],
+    });
   });
 });
 

@@ -26,7 +26,6 @@ const NOT_SERVED = 'it serves only Amazon S3 (scope s3) and the Amazon SageMaker
 
 describe('the aws CLI against services inferq does not serve', () => {
   const cases: [string[], string, string, string][] = [
-    [['sts', 'get-caller-identity'], 'InvalidAction', 'GetCallerIdentity', 'inferq does not serve the sts operation GetCallerIdentity;'],
     [['iam', 'list-users'], 'InvalidAction', 'ListUsers', 'inferq does not serve the iam operation ListUsers;'],
     [['ec2', 'describe-instances'], 'InvalidAction', 'DescribeInstances', 'inferq does not serve the ec2 operation DescribeInstances;'],
     [['dynamodb', 'list-tables'], 'UnknownOperationException', 'ListTables', 'inferq does not serve the dynamodb operation ListTables (X-Amz-Target DynamoDB_20120810.ListTables);'],

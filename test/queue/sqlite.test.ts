@@ -130,8 +130,9 @@ void describe('sqlite job queue: schema upgrade', () => {
     await withQueue(file, async (queue) => {
       await Promise.all(['a', 'b'].map((id) => queue.enqueue(newJob('ep', id))));
     });
-    // Turn the file back into what version 1 wrote: the insert trigger that counted every row.
+    // Turn the file back into what version 1 wrote: the insert trigger that counted every row, and no resources table (migration 3).
     const db = new Database(file);
+    db.exec('DROP TABLE resources');
     db.exec(`CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
       INSERT INTO job_counts (endpoint, state, n) VALUES (new.endpoint, new.state, 1)
         ON CONFLICT (endpoint, state) DO UPDATE SET n = n + 1;
