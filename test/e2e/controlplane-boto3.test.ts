@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Harness } from '../helpers/async.js';
-import { aws, python } from '../helpers/clients.js';
-import type { ServerProcess } from '../helpers/server.js';
+import { aws, awsEnv, python, run } from '../helpers/clients.js';
+import { CLI, type ServerProcess } from '../helpers/server.js';
 
 const h = new Harness();
 let server: ServerProcess;
@@ -160,6 +160,37 @@ describe('the aws CLI', () => {
     const missing = await aws(server.url, ['sagemaker', 'describe-endpoint', '--endpoint-name', 'no-such-endpoint']);
     assert.equal(missing.code, 255, missing.stderr);
     assert.equal(missing.stderr.trim(), 'An error occurred (ValidationException) when calling the DescribeEndpoint operation: Could not find endpoint "no-such-endpoint".');
+  });
+});
+
+describe('inferq endpoints', () => {
+  test('list shows every endpoint, describe prints DescribeEndpoint, delete removes one and refuses a configuration-file endpoint', async () => {
+    const cli = (args: string[]) => run(process.execPath, [CLI, 'endpoints', ...args, '--endpoint-url', server.url], awsEnv('http://127.0.0.1:1'));
+    await boto3(`
+sm.create_model(ModelName='cli-model', PrimaryContainer={'Image': 'inferq/echo'})
+sm.create_endpoint_config(EndpointConfigName='cli-cfg', ProductionVariants=[{'VariantName': 'AllTraffic', 'ModelName': 'cli-model', 'InitialInstanceCount': 1}])
+sm.create_endpoint(EndpointName='cli-ep', EndpointConfigName='cli-cfg')
+print('{}')
+`);
+    const list = await cli(['list']);
+    assert.equal(list.code, 0, list.stderr);
+    const lines = list.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^ENDPOINT\s+STATUS\s+CREATED\s+MODIFIED$/);
+    assert.ok(lines.some((l) => /^cli-ep\s+Creating\s+\d{4}-\d\d-\d\dT/.test(l)), list.stdout);
+    assert.ok(lines.some((l) => /^echo\s+InService\s/.test(l)), list.stdout);
+    const described = await cli(['describe', 'cli-ep']);
+    assert.equal(described.code, 0, described.stderr);
+    assert.equal((JSON.parse(described.stdout) as { EndpointConfigName: string }).EndpointConfigName, 'cli-cfg');
+    const deleted = await cli(['delete', 'cli-ep']);
+    assert.deepEqual([deleted.code, deleted.stdout], [0, 'deleted endpoint cli-ep\n'], deleted.stderr);
+    const gone = await cli(['describe', 'cli-ep']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /ValidationException: Could not find endpoint "cli-ep"\./);
+    const managed = await cli(['delete', 'echo']);
+    assert.equal(managed.code, 1);
+    assert.match(managed.stderr, /ValidationException: Endpoint echo is managed by the configuration file/);
+    const usage = await cli(['rename']);
+    assert.equal(usage.code, 2);
   });
 });
 
