@@ -118,6 +118,8 @@ export interface ResolvedConfig {
     readonly requestRetentionSeconds: number;
   };
   readonly endpoints: readonly EndpointConfig[];
+  /** See the `images` key: the configured images and the built-in `inferq/echo` and `inferq/vad`. */
+  readonly images: Readonly<Record<string, ImageModel>>;
   readonly worker: {
     readonly enabled: boolean;
     readonly leaseSeconds: number;
@@ -134,6 +136,25 @@ export interface ResolvedConfig {
   readonly modelBaseEnv: Readonly<Record<string, string | undefined>>;
   /** The file the configuration came from, if any. */
   readonly sourceFile?: string;
+}
+
+/** The model a control-plane container image stands for (the `images` key). */
+export type ImageModel =
+  | { readonly kind: 'builtin'; readonly builtin: 'echo' | 'vad' }
+  | { readonly kind: 'command'; readonly command: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly cwd?: string }
+  | { readonly kind: 'url'; readonly url: string };
+
+/** The images every inferq knows: the built-in models. */
+const BUILTIN_IMAGES: Readonly<Record<string, ImageModel>> = { 'inferq/echo': { kind: 'builtin', builtin: 'echo' }, 'inferq/vad': { kind: 'builtin', builtin: 'vad' } };
+
+function resolveImages(raw: z.output<typeof configFileSchema>['images'], configDir: string): Record<string, ImageModel> {
+  const images: Record<string, ImageModel> = Object.assign({}, BUILTIN_IMAGES);
+  for (const [image, m] of Object.entries(raw)) {
+    images[image] = m.command !== undefined
+      ? { kind: 'command', command: m.command, env: m.env ?? {}, ...(m.cwd !== undefined ? { cwd: resolvePath(configDir, m.cwd) } : {}) }
+      : { kind: 'url', url: m.url ?? '' };
+  }
+  return images;
 }
 
 /** Default async output/failure bucket. */
@@ -317,6 +338,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = pro
   }
   return deepFreeze({
     endpoints: resolveEndpoints(endpointsRaw, configDir),
+    images: resolveImages(parsed.data.images, configDir),
     worker: parsed.data.worker,
     objects: resolveObjects(parsed.data.objects),
     queue: resolveQueue(parsed.data.queue),

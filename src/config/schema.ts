@@ -93,6 +93,23 @@ export const modelSchema = z
     if (m.cwd !== undefined && m.command === undefined) ctx.addIssue({ code: 'custom', path: ['cwd'], message: 'cwd is only for command models' });
   });
 
+/**
+ * One entry of `images:`: the model a SageMaker `PrimaryContainer.Image` stands for, a process
+ * (`command`, with `cwd` and `env`) or a server already running (`url`).
+ */
+export const imageSchema = z
+  .strictObject({
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    command: z.array(z.string().min(1)).min(1).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().min(1).optional(),
+  })
+  .superRefine((m, ctx) => {
+    if ((m.url === undefined) === (m.command === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of url or command' });
+    if (m.env !== undefined && m.command === undefined) ctx.addIssue({ code: 'custom', path: ['env'], message: 'env is only for command images' });
+    if (m.cwd !== undefined && m.command === undefined) ctx.addIssue({ code: 'custom', path: ['cwd'], message: 'cwd is only for command images' });
+  });
+
 /** `async:` of an endpoint. */
 export const asyncSchema = z.strictObject({
   /** Where results go. @default s3://inferq-async/<endpoint>/output */
@@ -205,6 +222,8 @@ export const configFileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   /** Endpoints; when absent, the built-in `echo` and `vad` endpoints are served. */
   endpoints: z.array(endpointSchema).optional(),
+  /** Container images of the SageMaker control plane (CreateModel `Image`) and the models they run; `inferq/echo` and `inferq/vad` are built in. */
+  images: z.record(z.string().min(1).max(255), imageSchema).default({}),
   worker: workerSchema.default(workerSchema.parse({})),
   objects: objectsSchema.default(objectsSchema.parse({})),
   queue: queueSchema.default(queueSchema.parse({})),

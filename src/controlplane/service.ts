@@ -32,6 +32,8 @@ export interface ControlPlaneDeps {
   readonly scope: ArnScope;
   /** The configuration file's endpoints (read on every call). */
   readonly configEndpoints: () => readonly ConfigManagedEndpoint[];
+  /** Whether a container image is in the `images` map (built-in images included). */
+  readonly knownImage: (image: string) => boolean;
 }
 
 type Doc = Record<string, unknown>;
@@ -96,6 +98,12 @@ export class ControlPlane {
   async createModel(req: z.infer<typeof CreateModel>): Promise<Doc> {
     if (req.PrimaryContainer === undefined && (req.Containers ?? []).length === 0) {
       throw new InferqError('ControlPlaneValidation', 'Either PrimaryContainer or Containers must be given.');
+    }
+    for (const container of [...(req.PrimaryContainer ? [req.PrimaryContainer] : []), ...(req.Containers ?? [])]) {
+      if (container.Image === undefined) throw new InferqError('ControlPlaneValidation', 'Every container needs an Image.');
+      if (!this.deps.knownImage(container.Image)) {
+        throw new InferqError('ControlPlaneValidation', `Image "${container.Image}" is not in the images map of the inferq configuration (images:); inferq/echo and inferq/vad are built in.`);
+      }
     }
     const { Tags, ...request } = req;
     const doc: ModelDocT = { name: req.ModelName, request, tags: Tags ?? [] };

@@ -19,7 +19,10 @@ let configFile: string;
 
 before(async () => {
   dataDir = h.dir('inferq-cp-data-');
-  configFile = h.config({ endpoints: [{ name: 'echo', model: { builtin: 'echo' } }] });
+  configFile = h.config({
+    endpoints: [{ name: 'echo', model: { builtin: 'echo' } }],
+    images: { '123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1': { command: ['python3', 'serve.py'], cwd: '.' }, 'my-registry/tgi:latest': { url: 'http://127.0.0.1:1' } },
+  });
   server = await h.start(configFile, dataDir);
 });
 after(() => h.cleanup());
@@ -91,6 +94,8 @@ r['missingModel'] = err(sm.describe_model, ModelName='nope')
 r['missingConfig'] = err(sm.delete_endpoint_config, EndpointConfigName='cfg-1')
 r['badName'] = err(sm.describe_endpoint, EndpointName='bad_name')
 r['noContainer'] = err(sm.create_model, ModelName='empty')
+r['mapped'] = [sm.create_model(ModelName='ecr-model', PrimaryContainer={'Image': '123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1'})['ModelArn'], sm.create_model(ModelName='tgi', Containers=[{'Image': 'my-registry/tgi:latest'}])['ModelArn']]
+r['unmapped'] = err(sm.create_model, ModelName='unmapped', PrimaryContainer={'Image': 'nobody/else:2'})
 print(json.dumps(r))
 `);
     const arn = (kind: string, name: string): string => `arn:aws:sagemaker:us-east-1:000000000000:${kind}/${name}`;
@@ -127,6 +132,8 @@ print(json.dumps(r))
     assert.equal((out['badName'] as unknown[])[0], 'ValidationException');
     assert.match(String((out['badName'] as unknown[])[1]), /^1 validation error detected: Value at 'endpointName' failed to satisfy constraint/);
     assert.deepEqual(out['noContainer'], ['ValidationException', 'Either PrimaryContainer or Containers must be given.', 400]);
+    assert.deepEqual(out['mapped'], [arn('model', 'ecr-model'), arn('model', 'tgi')]);
+    assert.deepEqual(out['unmapped'], ['ValidationException', 'Image "nobody/else:2" is not in the images map of the inferq configuration (images:); inferq/echo and inferq/vad are built in.', 400]);
   });
 
   test('a configuration-file endpoint is InService for the endpoint_in_service waiter and refuses API changes', async () => {

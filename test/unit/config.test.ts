@@ -168,3 +168,17 @@ test('queue: sqlite by default; postgres takes its URL from the file or INFERQ_Q
     assert.deepEqual(resolveConfig({}, '/tmp/x').queue, { backend: 'sqlite' }, 'INFERQ_QUEUE_URL alone does not switch the backend');
   });
 });
+
+test('images: the built-in images, command images with cwd relative to the file, url images; a bad entry names its key', () => {
+  const c = resolveConfig({ configFile: file('images:\n  "reg/my:1": { command: ["python3", "serve.py"], cwd: ./models, env: { A: "1" } }\n  "reg/tgi": { url: "http://gpu:8080" }\n') }, '/tmp/x');
+  assert.deepEqual(c.images, {
+    'inferq/echo': { kind: 'builtin', builtin: 'echo' },
+    'inferq/vad': { kind: 'builtin', builtin: 'vad' },
+    'reg/my:1': { kind: 'command', command: ['python3', 'serve.py'], env: { A: '1' }, cwd: join(dir, 'models') },
+    'reg/tgi': { kind: 'url', url: 'http://gpu:8080' },
+  });
+  assert.ok(Object.isFrozen(c.images));
+  const err = configError(() => resolveConfig({ configFile: file('images:\n  "reg/x": { url: "http://a:1", command: ["x"] }\n') }, '/tmp/x'));
+  assert.equal(err.key, 'images.reg/x');
+  assert.match(err.message, /exactly one of url or command/);
+});
