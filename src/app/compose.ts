@@ -236,10 +236,9 @@ async function openResources(config: ResolvedConfig, logger: Logger): Promise<Re
   const { server: cfg, queue: q } = config;
   if (q.backend === 'sqlite') return openInDataDir(cfg.dataDir, 'queue database', () => openSqliteResourceStore(join(cfg.dataDir, QUEUE_DB)));
   try {
-    return await openPostgresResourceStore({ url: q.url, schema: q.schema, ...(q.password !== undefined ? { password: q.password } : {}) });
+    return await openPostgresResourceStore({ url: q.url, schema: q.schema, logger: logger.child('resources'), ...(q.password !== undefined ? { password: q.password } : {}) });
   } catch (err) {
     const url = redactedUrl(q.url);
-    logger.debug('resource store open failed', { error: err instanceof Error ? err.message : String(err) });
     throw new StartupError('queue-open', url, `cannot open the control-plane resources in schema ${q.schema} of ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }

@@ -23,7 +23,7 @@ import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody, type UnverifiedBodyBudget } from './body.js';
 import { watchBodyProgress } from './body-timeout.js';
 import { foreignCall, refuseForeignCall, sendForeignError, type ForeignCall } from './foreign-errors.js';
-import { serveControlPlane, serveSts } from './controlplane.js';
+import { serveControlPlane, serveSts } from './rpc.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
 /** An over-limit real-time body is still read (and dropped) up to this much beyond the limit, so the client sees the ValidationError. */

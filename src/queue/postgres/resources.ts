@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { z } from 'zod';
 import { InferqError } from '../../errors/index.js';
+import { silentLogger, type Logger } from '../../util/index.js';
 import type { ResourceKind, ResourceStore, StoredResource } from '../resources.js';
 import { toPgQueueError } from './errors.js';
 import { migrate, quoteIdent } from './schema.js';
@@ -28,6 +29,7 @@ export interface PostgresResourceStoreOptions {
   readonly url: string;
   readonly password?: string;
   readonly schema: string;
+  readonly logger?: Logger;
 }
 
 class PgResourceStore implements ResourceStore {
@@ -89,7 +91,8 @@ export async function openPostgresResourceStore(options: PostgresResourceStoreOp
     connectionString: options.url, max: 2, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5_000, query_timeout: 60_000,
     application_name: 'inferq-resources', ...(options.password !== undefined ? { password: options.password } : {}),
   });
-  pool.on('error', () => undefined);
+  const logger = options.logger ?? silentLogger;
+  pool.on('error', (err) => logger.warn('an idle resource database connection failed', { error: err.message }));
   try {
     const client = await pool.connect();
     try {
