@@ -168,6 +168,17 @@ describe('the aws CLI', () => {
     assert.equal(missing.code, 255, missing.stderr);
     assert.equal(missing.stderr.trim(), 'An error occurred (ValidationException) when calling the DescribeEndpoint operation: Could not find endpoint "no-such-endpoint".');
   });
+
+  test('a wrong secret or an unknown key is refused before any change, in the JSON protocol', async () => {
+    const [badSecret, badKey] = await Promise.all([
+      aws(server.url, ['sagemaker', 'delete-endpoint', '--endpoint-name', 'echo'], { accessKeyId: 'test', secretAccessKey: 'wrong' }),
+      aws(server.url, ['sagemaker', 'create-model', '--model-name', 'x', '--primary-container', 'Image=inferq/echo'], { accessKeyId: 'nobody', secretAccessKey: 'test' }),
+    ]);
+    assert.match(badSecret.stderr, /An error occurred \(InvalidSignatureException\) when calling the DeleteEndpoint operation: The request signature we calculated/);
+    assert.match(badKey.stderr, /An error occurred \(UnrecognizedClientException\) when calling the CreateModel operation/);
+    const models = await aws(server.url, ['sagemaker', 'list-models', '--name-contains', 'x', '--output', 'json']);
+    assert.deepEqual((JSON.parse(models.stdout) as { Models: unknown[] }).Models.filter((m) => (m as { ModelName: string }).ModelName === 'x'), []);
+  });
 });
 
 describe('inferq endpoints', () => {
