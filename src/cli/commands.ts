@@ -57,6 +57,13 @@ const STATUS_FLAGS = {
   ...HELP,
 } as const;
 
+const REQUESTS_FLAGS = {
+  status: { type: 'string', value: 'S', help: 'list only requests in status S: Queued, Running, Succeeded, Failed, Expired or Cancelled' },
+  'endpoint-url': ENDPOINT_URL,
+  json: { type: 'boolean', help: 'print the status documents as JSON instead of a table' },
+  ...HELP,
+} as const;
+
 const MODEL_FLAGS = {
   handler: { type: 'string', value: 'FILE', help: 'the module exporting invoke(body, ctx) and optionally load() (required; TypeScript: run node --import tsx)' },
   port: { type: 'string', value: 'N', help: 'port to listen on (default SAGEMAKER_BIND_TO_PORT, then PORT, then 8080)' },
@@ -108,6 +115,13 @@ export const COMMANDS = {
     summary: 'List, describe or delete the endpoints of a running server (SageMaker control plane).',
     description: 'Calls ListEndpoints, DescribeEndpoint or DeleteEndpoint on a running server: endpoints created through the SageMaker API and those of the configuration file (which cannot be deleted this way). describe prints the DescribeEndpoint answer as JSON.',
     flags: STATUS_FLAGS,
+    env: CLIENT_ENVIRONMENT,
+  },
+  requests: {
+    synopsis: 'requests list|get|cancel|retry ENDPOINT [ID] [--status S] [--endpoint-url URL] [--json]',
+    summary: 'List, inspect, cancel or re-run the asynchronous requests of an endpoint.',
+    description: '`list ENDPOINT` prints the endpoint\'s requests, newest first (up to 10,000; --status S only those in status S). `get ENDPOINT ID` prints one request\'s status. `cancel ENDPOINT ID` cancels a queued or running request (it ends Cancelled, with a failure object saying so). `retry ENDPOINT ID` runs a Failed, Expired or Cancelled request again, with the same InferenceId and locations.',
+    flags: REQUESTS_FLAGS,
     env: CLIENT_ENVIRONMENT,
   },
   version: {

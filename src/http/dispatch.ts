@@ -8,7 +8,8 @@
  * body (access key, scope, signing time, payload mode) is checked before the body is read and
  * before `100 Continue` is sent; bodies that must be read before their signature can be checked
  * draw on one shared budget. Errors are rendered here, in the shape of the API the request
- * belongs to.
+ * belongs to. Unsigned requests to `/ui` and below go to the dashboard (src/ui), which answers its
+ * own JSON errors; a signed one is routed like any other, so `/ui/…` stays S3's path-style space.
  */
 import { hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,6 +20,7 @@ import type { ControlPlaneApi } from '../controlplane/index.js';
 import { InferqError, toInferqError } from '../errors/index.js';
 import { routeRuntimeRequest, type RuntimeApi, type RuntimeRoute } from '../runtime/index.js';
 import { sendS3Error, type S3Api } from '../s3api/index.js';
+import { ownsRequest, type UiApi } from '../ui/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody, type UnverifiedBodyBudget } from './body.js';
 import { watchBodyProgress } from './body-timeout.js';
@@ -46,6 +48,8 @@ export interface HttpServerDeps {
   readonly maxUnverifiedBodyBytes: number;
   /** `server.bodyTimeoutSeconds` in ms: a body that makes no progress this long gets 408 and its connection is closed. */
   readonly bodyTimeoutMs: number;
+  /** The dashboard: unsigned requests to `/ui` and below (signed ones stay S3 path-style calls of bucket `ui`). */
+  readonly ui?: UiApi;
 }
 
 /** What all requests of one server share: its dependencies and the budget of unverified body bytes. */
@@ -225,6 +229,10 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
     if (req.method === 'GET' && req.url === '/ping' && req.headers.authorization === undefined) {
       res.writeHead(200, [...base, 'Content-Type', 'text/plain', 'Content-Length', '2']).end('ok');
       operation = 'Ping';
+      return;
+    }
+    if (ctx.ui !== undefined && ownsRequest(req)) {
+      operation = await ctx.ui.handle(req, res);
       return;
     }
     const request = signable(req);

@@ -61,6 +61,8 @@ sm.create_endpoint_config(EndpointConfigName='cfg-2', ProductionVariants=[{'Vari
 r['endpoint'] = sm.create_endpoint(EndpointName='ep-one', EndpointConfigName='cfg-1', Tags=[{'Key': 'team', 'Value': 'a'}])['EndpointArn']
 sm.create_endpoint(EndpointName='ep-two', EndpointConfigName='cfg-2')
 r['dupEndpoint'] = err(sm.create_endpoint, EndpointName='ep-one', EndpointConfigName='cfg-1')
+rt = boto3.client('sagemaker-runtime', config=botocore.config.Config(retries={'max_attempts': 1, 'mode': 'standard'}))
+r['invokeStored'] = err(rt.invoke_endpoint, EndpointName='ep-two', Body=b'{}', ContentType='application/json')
 d = sm.describe_endpoint(EndpointName='ep-one')
 r['describe'] = {k: d[k] for k in ['EndpointName', 'EndpointArn', 'EndpointConfigName', 'EndpointStatus', 'AsyncInferenceConfig']}
 r['variant'] = {k: d['ProductionVariants'][0][k] for k in ['VariantName', 'DesiredInstanceCount']}
@@ -105,6 +107,7 @@ print(json.dumps(r))
     assert.deepEqual(out['dupModel'], ['ValidationException', `Cannot create already existing model "${arn('model', 'my-model')}".`, 400]);
     assert.deepEqual(out['configMissingModel'], ['ValidationException', 'Could not find model "nope".', 400]);
     assert.deepEqual(out['dupEndpoint'], ['ValidationException', `Cannot create already existing endpoint "${arn('endpoint', 'ep-one')}".`, 400]);
+    assert.deepEqual(out['invokeStored'], ['ValidationError', 'Endpoint ep-two of account 000000000000 not found.', 400], 'an API-created endpoint is stored, not served');
     assert.deepEqual(out['describe'], {
       EndpointName: 'ep-one', EndpointArn: arn('endpoint', 'ep-one'), EndpointConfigName: 'cfg-1', EndpointStatus: 'Creating',
       AsyncInferenceConfig: { OutputConfig: { S3OutputPath: 's3://out-bucket/results', S3FailurePath: 's3://out-bucket/failures' }, ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 } },
