@@ -13,12 +13,15 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SigV4Verifier } from '../auth/index.js';
 import { InferqError, StartupError, isInferqError } from '../errors/index.js';
+import { createControlPlaneApi, type ConfigManagedEndpoint } from '../controlplane/index.js';
 import { createGatewayServer, type GatewayServer } from '../http/index.js';
 import type { EndpointConfig, ObjectsConfig, ResolvedConfig } from '../config/index.js';
 import type { ManagedModel } from '../models/index.js';
 import type { Job } from '../queue/index.js';
 import { openLocalObjectStore, openS3ObjectStore, type ObjectStore } from '../objects/index.js';
-import { openPostgresJobQueue, openSqliteJobQueue, type QueueBackend } from '../queue/index.js';
+import {
+  openPostgresJobQueue, openPostgresResourceStore, openSqliteJobQueue, openSqliteResourceStore, type QueueBackend, type ResourceStore,
+} from '../queue/index.js';
 import { createRuntimeApi, type RealtimeTarget } from '../runtime/index.js';
 import { SlotScheduler } from '../scheduling/index.js';
 import { createS3Api } from '../s3api/index.js';
@@ -98,6 +101,9 @@ interface Core {
   /** Told of every request this process's workers finish (the dashboard's counts). */
   onFinished?: (job: Job, result: ExecuteResult) => void;
 }
+
+/** The account of control-plane ARNs and of STS GetCallerIdentity (inferq has one account). */
+const CONTROL_PLANE_ACCOUNT = '000000000000';
 
 /** While work waits for a slot, capacity is re-read this often (a pool scaling out adds capacity without a health change). */
 const CAPACITY_RECHECK_MS = 100;
@@ -246,6 +252,26 @@ function listenError(err: unknown, host: string, port: number): unknown {
   return new StartupError('listen', address, `cannot listen on ${address}: ${reason}${hint}`, { cause: err });
 }
 
+/** Opens the control-plane resources in the queue database of the configured backend. */
+async function openResources(config: ResolvedConfig, logger: Logger): Promise<ResourceStore> {
+  const { server: cfg, queue: q } = config;
+  if (q.backend === 'sqlite') return openInDataDir(cfg.dataDir, 'queue database', () => openSqliteResourceStore(join(cfg.dataDir, QUEUE_DB)));
+  try {
+    return await openPostgresResourceStore({ url: q.url, schema: q.schema, logger: logger.child('resources'), ...(q.password !== undefined ? { password: q.password } : {}) });
+  } catch (err) {
+    const url = redactedUrl(q.url);
+    throw new StartupError('queue-open', url, `cannot open the control-plane resources in schema ${q.schema} of ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/** The configuration file's endpoints as the control plane lists them. */
+function configManagedEndpoints(core: Core, since: number): () => ConfigManagedEndpoint[] {
+  return () => [
+    ...[...(core.forwarding?.models ?? core.models)].map(([name, model]) => ({ name, status: 'InService' as const, instances: model.snapshot().instances, since })),
+    ...core.disabled.map((off) => ({ name: off.name, status: 'OutOfService' as const, failureReason: off.reason, instances: 0, since })),
+  ];
+}
+
 /** The dashboard's history of backlog and throughput: sampled while the server runs, counting what this process's workers finish. */
 function startHistory(core: Core, logger: Logger, clock: Clock): ActivityHistory {
   const history = new ActivityHistory(endpointStatus(core.models, core.disabled, core.queue, clock), clock, logger.child('ui'));
@@ -259,7 +285,7 @@ function startHistory(core: Core, logger: Logger, clock: Clock): ActivityHistory
   return history;
 }
 
-function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock: Clock): GatewayServer {
+function createServer(core: Core, resources: ResourceStore, config: ResolvedConfig, logger: Logger, clock: Clock): GatewayServer {
   const { server: cfg } = config;
   const secrets = new Map(cfg.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
   const credentials = { secretFor: (id: string) => secrets.get(id) };
@@ -287,6 +313,10 @@ function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock:
     s3: createS3Api({ store: core.store, region: cfg.region, virtualHostDomain: cfg.s3VirtualHostDomain, logger: logger.child('s3') }),
     runtime,
     ui,
+    account: CONTROL_PLANE_ACCOUNT,
+    controlPlane: createControlPlaneApi({ store: resources, clock, scope: { region: cfg.region, account: CONTROL_PLANE_ACCOUNT }, configEndpoints: configManagedEndpoints(core, clock.now()),
+      knownImage: (image) => Object.hasOwn(config.images, image),
+    }),
     logger,
     maxUnverifiedBodyBytes: cfg.maxUnverifiedBodyBytes,
     bodyTimeoutMs: cfg.bodyTimeoutSeconds * 1000,
@@ -302,19 +332,20 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
   const { server: cfg } = config;
   prepareServeDataDir(cfg.dataDir);
   const core = await openCore(config, logger, clock, config.worker.enabled);
-  if (!config.worker.enabled) {
-    try {
-      core.forwarding = await forwardingTargets(config, core.endpoints, core.queue, clock, logger.child('forward'));
-    } catch (err) {
-      await closeCore(core);
-      throw err;
-    }
+  let resources: ResourceStore;
+  try {
+    if (!config.worker.enabled) core.forwarding = await forwardingTargets(config, core.endpoints, core.queue, clock, logger.child('forward'));
+    resources = await openResources(config, logger);
+  } catch (err) {
+    await closeCore(core);
+    throw err;
   }
-  const server = createServer(core, config, logger, clock);
+  const server = createServer(core, resources, config, logger, clock);
   let url: string;
   try {
     url = await server.listen(cfg.host, cfg.port);
   } catch (err) {
+    await resources.close();
     await closeCore(core);
     throw listenError(err, cfg.host, cfg.port);
   }
@@ -323,10 +354,10 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
     await runCore(core, config, logger, clock, config.worker.enabled, hooks);
     core.stopRetention = startRetention(core.queue, cfg.requestRetentionSeconds * 1000, clock, logger.child('retention'));
   } catch (err) {
-    await stopCore(core, 0, () => server.close(0));
+    await stopCore(core, 0, () => server.close(0).then(() => resources.close()));
     throw err;
   }
-  return running(core, url, () => stopCore(core, graceMs, () => server.close(graceMs)));
+  return running(core, url, () => stopCore(core, graceMs, () => server.close(graceMs).then(() => resources.close())));
 }
 
 /** The public view of a started core; `stop` runs once however often it is called. */

@@ -30,7 +30,7 @@ export async function readAll(body: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Turns a non-2xx response into a ServerError (SageMaker JSON or S3 XML error shapes). */
+/** Turns a non-2xx response into a ServerError (SageMaker restJson, awsJson `__type` or S3 XML error shapes). */
 export async function failIfError(res: ClientResponse): Promise<ClientResponse> {
   if (res.status < 300) return res;
   const text = (await readAll(res.body)).toString('utf8');
@@ -38,14 +38,16 @@ export async function failIfError(res: ClientResponse): Promise<ClientResponse> 
   const xmlCode = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
   const xmlMessage = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
   let message = xmlMessage ?? text;
+  let jsonType: string | undefined;
   try {
-    const parsed = JSON.parse(text) as { Message?: unknown; message?: unknown };
+    const parsed = JSON.parse(text) as { Message?: unknown; message?: unknown; __type?: unknown };
     const m = parsed.Message ?? parsed.message;
     if (typeof m === 'string') message = m;
+    if (typeof parsed.__type === 'string') jsonType = parsed.__type.slice(parsed.__type.lastIndexOf('#') + 1);
   } catch {
     // not JSON: keep the text
   }
-  const code = (typeof typeHeader === 'string' ? typeHeader.split(':')[0] : undefined) ?? xmlCode ?? String(res.status);
+  const code = (typeof typeHeader === 'string' ? typeHeader.split(':')[0] : undefined) ?? jsonType ?? xmlCode ?? String(res.status);
   throw new ServerError(res.status, code, message);
 }
 

@@ -110,6 +110,13 @@ export const COMMANDS = {
     flags: STATUS_FLAGS,
     env: CLIENT_ENVIRONMENT,
   },
+  endpoints: {
+    synopsis: 'endpoints list | describe NAME | delete NAME [--endpoint-url URL] [--json]',
+    summary: 'List, describe or delete the endpoints of a running server (SageMaker control plane).',
+    description: 'Calls ListEndpoints, DescribeEndpoint or DeleteEndpoint on a running server: endpoints created through the SageMaker API and those of the configuration file (which cannot be deleted this way). describe prints the DescribeEndpoint answer as JSON.',
+    flags: STATUS_FLAGS,
+    env: CLIENT_ENVIRONMENT,
+  },
   requests: {
     synopsis: 'requests list|get|cancel|retry ENDPOINT [ID] [--status S] [--endpoint-url URL] [--json]',
     summary: 'List, inspect, cancel or re-run the asynchronous requests of an endpoint.',

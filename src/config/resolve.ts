@@ -168,6 +168,8 @@ export interface ResolvedConfig {
     readonly requestRetentionSeconds: number;
   };
   readonly endpoints: readonly EndpointConfig[];
+  /** See the `images` key: the configured images and the built-in `inferq/echo` and `inferq/vad`. */
+  readonly images: Readonly<Record<string, ImageModel>>;
   readonly worker: {
     readonly enabled: boolean;
     readonly leaseSeconds: number;
@@ -198,6 +200,25 @@ export interface ResolvedConfig {
   readonly modelBaseEnv: Readonly<Record<string, string | undefined>>;
   /** The file the configuration came from, if any. */
   readonly sourceFile?: string;
+}
+
+/** The model a control-plane container image stands for (the `images` key). */
+export type ImageModel =
+  | { readonly kind: 'builtin'; readonly builtin: 'echo' | 'vad' }
+  | { readonly kind: 'command'; readonly command: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly cwd?: string }
+  | { readonly kind: 'url'; readonly url: string };
+
+/** The images every inferq knows: the built-in models. */
+const BUILTIN_IMAGES: Readonly<Record<string, ImageModel>> = { 'inferq/echo': { kind: 'builtin', builtin: 'echo' }, 'inferq/vad': { kind: 'builtin', builtin: 'vad' } };
+
+function resolveImages(raw: z.output<typeof configFileSchema>['images'], configDir: string): Record<string, ImageModel> {
+  const images: Record<string, ImageModel> = Object.assign({}, BUILTIN_IMAGES);
+  for (const [image, m] of Object.entries(raw)) {
+    images[image] = m.command !== undefined
+      ? { kind: 'command', command: m.command, env: m.env ?? {}, ...(m.cwd !== undefined ? { cwd: resolvePath(configDir, m.cwd) } : {}) }
+      : { kind: 'url', url: m.url ?? '' };
+  }
+  return images;
 }
 
 /** Default async output/failure bucket. */
@@ -459,6 +480,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = pro
   }
   return deepFreeze({
     endpoints: resolveEndpoints(endpointsRaw, configDir, topics),
+    images: resolveImages(parsed.data.images, configDir),
     topics,
     notifications: { initialBackoffMs: n.initialBackoffSeconds * 1000, maxBackoffMs: n.maxBackoffSeconds * 1000, maxAgeMs: n.maxAgeSeconds * 1000, pollIntervalMs: n.pollIntervalSeconds * 1000 },
     worker: resolveWorker(parsed.data.worker, usingDevCredentials ? [DEV_CREDENTIALS] : configured),

@@ -103,6 +103,23 @@ export const notificationConfigSchema = z.strictObject({
   includeInferenceResponseIn: z.array(z.enum(['SUCCESS_NOTIFICATION_TOPIC', 'ERROR_NOTIFICATION_TOPIC'])).max(2).default([]),
 });
 
+/**
+ * One entry of `images:`: the model a SageMaker `PrimaryContainer.Image` stands for, a process
+ * (`command`, with `cwd` and `env`) or a server already running (`url`).
+ */
+export const imageSchema = z
+  .strictObject({
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    command: z.array(z.string().min(1)).min(1).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().min(1).optional(),
+  })
+  .superRefine((m, ctx) => {
+    if ((m.url === undefined) === (m.command === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of url or command' });
+    if (m.env !== undefined && m.command === undefined) ctx.addIssue({ code: 'custom', path: ['env'], message: 'env is only for command images' });
+    if (m.cwd !== undefined && m.command === undefined) ctx.addIssue({ code: 'custom', path: ['cwd'], message: 'cwd is only for command images' });
+  });
+
 /** Failure classes the retry policy may retry: model answers 5xx or 429, invocation timeouts, lost connections. */
 export const RETRY_ON = ['5xx', '429', 'timeout', 'connection'] as const;
 
@@ -292,6 +309,8 @@ export const configFileSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   /** Endpoints; when absent, the built-in `echo` and `vad` endpoints are served. */
   endpoints: z.array(endpointSchema).optional(),
+  /** Container images of the SageMaker control plane (CreateModel `Image`) and the models they run; `inferq/echo` and `inferq/vad` are built in. */
+  images: z.record(z.string().min(1).max(255), imageSchema).default({}),
   worker: workerSchema.default(workerSchema.parse({})),
   objects: objectsSchema.default(objectsSchema.parse({})),
   queue: queueSchema.default(queueSchema.parse({})),

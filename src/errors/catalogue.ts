@@ -72,6 +72,11 @@ export const ERROR_CATALOGUE = {
   ValidationError: spec(400, false, 'InvalidArgument', 'ValidationError', 'A SageMaker Runtime request parameter is invalid or the endpoint does not exist.'),
   InvocationStateConflict: spec(409, false, 'InvalidRequest', 'ValidationError', 'The asynchronous request is not in a state that allows this: cancel of a finished request, re-run of one that did not fail, expire or get cancelled.'),
   InferenceIdConflict: spec(400, false, 'InvalidArgument', 'ValidationError', 'The InferenceId is already used by a different request on this endpoint.'),
+  // Control plane (SageMaker JSON 1.1: the `sagemaker` name is the `__type`)
+  ControlPlaneValidation: spec(400, false, 'InvalidArgument', 'ValidationException', 'A SageMaker control-plane request is invalid, names a model, endpoint config or endpoint that does not exist (as SageMaker reports "Could not find …"), or tries to change a configuration-managed endpoint.'),
+  ResourceInUse: spec(400, false, 'InvalidRequest', 'ResourceInUse', 'The model or endpoint config is used by an endpoint, or the endpoint is busy with another change.'),
+  ResourceLimitExceeded: spec(400, false, 'InvalidRequest', 'ResourceLimitExceeded', 'Creating the resource would exceed a limit of this inferq.'),
+  ResourceNotFound: spec(400, false, 'InvalidRequest', 'ResourceNotFound', 'The resource named by the control-plane call does not exist.'),
   // Real-time inference
   ModelError: spec(424, false, 'InvalidRequest', 'ModelError', 'The model answered a real-time call with a non-2xx status, closed the connection, or did not answer within realtime.timeoutSeconds (OriginalStatusCode 0).'),
   ModelNotReady: spec(429, true, 'SlowDown', 'ModelNotReadyException', 'No healthy model instance became available within realtime.startTimeoutSeconds; retry later.'),

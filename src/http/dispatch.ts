@@ -1,6 +1,7 @@
 /**
  * Request dispatch of the one HTTP server: health check, authentication, and routing by
- * credential-scope service (`s3` → S3 front, `sagemaker` → SageMaker Runtime front; calls to
+ * credential-scope service (`s3` → S3 front, `sagemaker` → SageMaker Runtime front, `sagemaker`
+ * with `X-Amz-Target: SageMaker.*` → the control plane, `sts` GetCallerIdentity; calls to
  * other services or operations are refused in their own protocol, see foreign-errors.ts, and a
  * SageMaker Runtime path under another scope is refused). A request's authentication is parsed
  * once and that one parse is what both routing and verification read. Everything that needs no
@@ -15,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   claimedService, parseRequestCredentials, verifySigV2Presigned, type Claims, type CredentialLookup, type RequestCredentials, type SignableRequest, type SigV4Verifier,
 } from '../auth/index.js';
+import type { ControlPlaneApi } from '../controlplane/index.js';
 import { InferqError, toInferqError } from '../errors/index.js';
 import { routeRuntimeRequest, type RuntimeApi, type RuntimeRoute } from '../runtime/index.js';
 import { sendS3Error, type S3Api } from '../s3api/index.js';
@@ -23,6 +25,7 @@ import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody, type UnverifiedBodyBudget } from './body.js';
 import { watchBodyProgress } from './body-timeout.js';
 import { foreignCall, refuseForeignCall, sendForeignError, type ForeignCall } from './foreign-errors.js';
+import { serveControlPlane, serveSts } from './rpc.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
 /** An over-limit real-time body is still read (and dropped) up to this much beyond the limit, so the client sees the ValidationError. */
@@ -36,6 +39,10 @@ export interface HttpServerDeps {
   readonly clock: Clock;
   readonly s3: S3Api;
   readonly runtime: RuntimeApi;
+  /** The SageMaker control plane (`X-Amz-Target: SageMaker.*` under scope `sagemaker`); without it those calls are refused as foreign. */
+  readonly controlPlane?: ControlPlaneApi;
+  /** The account STS GetCallerIdentity reports; without it STS calls are refused as foreign. */
+  readonly account?: string;
   readonly logger: Logger;
   /** `server.maxUnverifiedBodyBytes`: bytes of bodies held, all requests together, before their signature is checked. */
   readonly maxUnverifiedBodyBytes: number;
@@ -196,6 +203,14 @@ function answerBodyTimeout(ctx: DispatchContext, req: IncomingMessage, res: Serv
   sendError(req, res, family, new InferqError('RequestTimeout', `No part of the request body arrived for ${ctx.bodyTimeoutMs / 1000} seconds (server.bodyTimeoutSeconds).`), requestId);
 }
 
+/** The X-Amz-Target of a control-plane call (scope `sagemaker`, awsJson, a target the control plane serves), else undefined. */
+function controlPlaneTarget(ctx: DispatchContext, req: IncomingMessage, service: string, foreign: ForeignCall | undefined): string | undefined {
+  if (ctx.controlPlane === undefined || service !== 'sagemaker' || foreign?.protocol !== 'json') return undefined;
+  const raw = req.headers['x-amz-target'];
+  const target = Array.isArray(raw) ? raw[0] : raw;
+  return target !== undefined && ctx.controlPlane.serves(target) ? target : undefined;
+}
+
 /**
  * Serves one request: health check, authentication, dispatch by credential-scope service, and
  * the error in the shape of the API the request belongs to. `expectsContinue`: the client sent
@@ -224,6 +239,17 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
     const credentials = parseRequestCredentials(request);
     const service = claimedService(credentials);
     const foreign = family === 'sagemaker' || credentials.kind !== 'sigv4' ? undefined : foreignCall(req, service);
+    const target = controlPlaneTarget(ctx, req, service, foreign);
+    if (target !== undefined && foreign !== undefined && credentials.kind === 'sigv4') {
+      family = foreign;
+      operation = await serveControlPlane(ctx.controlPlane!, ctx.verifier, req, res, request, credentials.claims, target, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
+      return;
+    }
+    if (foreign?.protocol === 'query' && service === 'sts' && ctx.account !== undefined && credentials.kind === 'sigv4') {
+      family = foreign;
+      operation = await serveSts(ctx.verifier, req, res, request, credentials.claims, ctx.account, requestId, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
+      return;
+    }
     if (foreign !== undefined && credentials.kind === 'sigv4') {
       family = foreign;
       operation = `${service}:foreign`;

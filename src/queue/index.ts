@@ -1,4 +1,4 @@
-/** Public surface of the job queue: the JobQueue and WorkerRegistry ports, the SQLite and PostgreSQL backends. */
+/** Public surface of the job queue: the JobQueue, WorkerRegistry and ResourceStore ports, the SQLite and PostgreSQL backends. */
 export type {
   CancelResult,
   EndpointDemand,
@@ -31,3 +31,7 @@ export { MAX_INLINE_BODY_BYTES, openSqliteJobQueue } from './sqlite/index.js';
 export type { QueueDurability, SeedOptions, SqliteJobQueue, SqliteJobQueueOptions } from './sqlite/index.js';
 export { openPostgresJobQueue } from './postgres/index.js';
 export type { PostgresJobQueue, PostgresJobQueueOptions } from './postgres/index.js';
+export type { ResourceKind, ResourceStore, StoredResource } from './resources.js';
+export { openSqliteResourceStore } from './sqlite/resources.js';
+export { openPostgresResourceStore } from './postgres/resources.js';
+export type { PostgresResourceStoreOptions } from './postgres/resources.js';

@@ -22,15 +22,14 @@ before(async () => {
 });
 after(() => h.cleanup());
 
-const NOT_SERVED = 'it serves only Amazon S3 (scope s3) and the Amazon SageMaker Runtime (scope sagemaker).';
+const NOT_SERVED = 'it serves only Amazon S3 (scope s3), the Amazon SageMaker Runtime and control plane (scope sagemaker) and STS GetCallerIdentity.';
 
 describe('the aws CLI against services inferq does not serve', () => {
   const cases: [string[], string, string, string][] = [
-    [['sts', 'get-caller-identity'], 'InvalidAction', 'GetCallerIdentity', 'inferq does not serve the sts operation GetCallerIdentity;'],
     [['iam', 'list-users'], 'InvalidAction', 'ListUsers', 'inferq does not serve the iam operation ListUsers;'],
     [['ec2', 'describe-instances'], 'InvalidAction', 'DescribeInstances', 'inferq does not serve the ec2 operation DescribeInstances;'],
     [['dynamodb', 'list-tables'], 'UnknownOperationException', 'ListTables', 'inferq does not serve the dynamodb operation ListTables (X-Amz-Target DynamoDB_20120810.ListTables);'],
-    [['sagemaker', 'list-endpoints'], 'UnknownOperationException', 'ListEndpoints', 'inferq does not serve the sagemaker operation ListEndpoints (X-Amz-Target SageMaker.ListEndpoints);'],
+    [['sagemaker', 'list-training-jobs'], 'UnknownOperationException', 'ListTrainingJobs', 'inferq does not serve the sagemaker operation ListTrainingJobs (X-Amz-Target SageMaker.ListTrainingJobs);'],
     [['lambda', 'list-functions'], 'UnknownOperationException', 'ListFunctions', 'inferq does not serve the lambda operation GET /2015-03-31/functions;'],
   ];
   test('each prints "An error occurred (<Code>) when calling the <Operation> operation: inferq does not serve …"', async () => {

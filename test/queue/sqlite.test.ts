@@ -141,14 +141,15 @@ void describe('sqlite job queue: schema upgrade', () => {
     await withQueue(file, async (queue) => {
       await Promise.all(['a', 'b'].map((id) => queue.enqueue(newJob('ep', id))));
     });
-    // Turn the file back into what version 1 wrote: the insert trigger that counted every row, and no routing tables (version 3).
+    // Turn the file back into what version 1 wrote: the insert trigger that counted every row, no routing
+    // tables (version 3) and no resources table (the control-plane migration).
     const db = new Database(file);
-    db.exec('DROP TABLE worker_routes; DROP TABLE endpoint_demand;');
+    db.exec('DROP TABLE worker_routes; DROP TABLE endpoint_demand; DROP TABLE resources;');
     db.exec(`CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
       INSERT INTO job_counts (endpoint, state, n) VALUES (new.endpoint, new.state, 1)
         ON CONFLICT (endpoint, state) DO UPDATE SET n = n + 1;
     END;`);
-    db.exec('DROP TABLE outbox'); // added by version 5
+    db.exec('DROP TABLE outbox'); // added by version 6
     db.pragma('user_version = 1');
     db.close();
     await withQueue(file, async (queue) => {
@@ -167,8 +168,8 @@ void describe('sqlite job queue: schema upgrade', () => {
   });
 });
 
-void describe('sqlite job queue: schema upgrade from version 2 (routes, cancel and retry, the outbox)', () => {
-  void it('rebuilds a version-2 database with rows (through versions 3 and 5): jobs, states, counts and the id counter survive, the outbox is there', async () => {
+void describe('sqlite job queue: schema upgrade from version 2 (routes, cancel and retry, resources, the outbox)', () => {
+  void it('rebuilds a version-2 database with rows (through versions 3 to 6): jobs, states, counts and the id counter survive, the outbox is there', async () => {
     const file = freshFile();
     const db = new Database(file);
     db.exec(readFileSync(join(import.meta.dirname, 'fixtures/schema-v2.sql'), 'utf8'));
@@ -197,7 +198,7 @@ void describe('sqlite job queue: schema upgrade from version 2 (routes, cancel a
     });
     const check = new Database(file, { readonly: true });
     assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-    assert.equal(check.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox').get()?.n, 0, 'version 5 added the (empty) outbox');
+    assert.equal(check.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox').get()?.n, 0, 'version 6 added the (empty) outbox');
     check.close();
   });
 });

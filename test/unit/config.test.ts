@@ -194,6 +194,20 @@ test('topics and endpoint notifications resolve; unknown topics and bad targets 
   assert.equal(configError(() => resolveConfig({ configFile: file('notifications: { initialBackoffSeconds: 10, maxBackoffSeconds: 5 }\n') })).key, 'notifications.maxBackoffSeconds');
 });
 
+test('images: the built-in images, command images with cwd relative to the file, url images; a bad entry names its key', () => {
+  const c = resolveConfig({ configFile: file('images:\n  "reg/my:1": { command: ["python3", "serve.py"], cwd: ./models, env: { A: "1" } }\n  "reg/tgi": { url: "http://gpu:8080" }\n') }, '/tmp/x');
+  assert.deepEqual(c.images, {
+    'inferq/echo': { kind: 'builtin', builtin: 'echo' },
+    'inferq/vad': { kind: 'builtin', builtin: 'vad' },
+    'reg/my:1': { kind: 'command', command: ['python3', 'serve.py'], env: { A: '1' }, cwd: join(dir, 'models') },
+    'reg/tgi': { kind: 'url', url: 'http://gpu:8080' },
+  });
+  assert.ok(Object.isFrozen(c.images));
+  const err = configError(() => resolveConfig({ configFile: file('images:\n  "reg/x": { url: "http://a:1", command: ["x"] }\n') }, '/tmp/x'));
+  assert.equal(err.key, 'images.reg/x');
+  assert.match(err.message, /exactly one of url or command/);
+});
+
 test('async.retry: off by default; defaults, 429 as a number, the backoff cap, bad keys named', () => {
   const endpoint = (retry: string): string => file(`endpoints:\n  - name: e\n    model: { builtin: echo }\n    async: ${retry}\n`);
   assert.equal(resolveConfig({ configFile: endpoint('{}') }).endpoints[0]?.async.retry, undefined);

@@ -148,7 +148,18 @@ function migrations(S: string, channel: string): readonly string[] {
     CREATE INDEX jobs_list_state ON ${S}.jobs (endpoint, state, seq);
     CREATE INDEX jobs_cancel ON ${S}.jobs (seq) WHERE cancel_requested;
     `,
-    // 4: the notification outbox, written by the statement that finishes a job (notify/).
+    // 4: control-plane resources (models, endpoint configs, endpoints) as JSON documents (resources.ts).
+    `
+    CREATE TABLE ${S}.resources (
+      kind        text NOT NULL,
+      key         text NOT NULL,
+      doc         text NOT NULL,
+      created_at  bigint NOT NULL,
+      modified_at bigint NOT NULL,
+      PRIMARY KEY (kind, key)
+    );
+    `,
+    // 5: the notification outbox, written by the statement that finishes a job (notify/).
     `
     CREATE TABLE ${S}.outbox (
       seq             bigserial PRIMARY KEY,

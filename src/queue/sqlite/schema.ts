@@ -152,7 +152,18 @@ const MIGRATIONS: readonly string[] = [
     UPDATE job_counts SET n = n - 1 WHERE endpoint = old.endpoint AND state = old.state;
   END;
   `,
-  // 5: the notification outbox, written in the transaction that finishes a job (notify/).
+  // 5: control-plane resources (models, endpoint configs, endpoints) as JSON documents (resources.ts).
+  `
+  CREATE TABLE resources (
+    kind        TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, key)
+  ) STRICT, WITHOUT ROWID;
+  `,
+  // 6: the notification outbox, written in the transaction that finishes a job (notify/).
   `
   CREATE TABLE outbox (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,

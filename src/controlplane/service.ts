@@ -1,0 +1,250 @@
+/**
+ * The control-plane operations over the ResourceStore: models, endpoint configs and endpoints
+ * with SageMaker's names, ARNs, timestamps and errors ("Could not find …" and "Cannot create
+ * already existing …" are ValidationException, as SageMaker answers them). Endpoints from the
+ * configuration file are listed and described too, and refuse API changes. An endpoint keeps a
+ * copy of the endpoint config it was created or updated with, as SageMaker's do.
+ */
+import type { z } from 'zod';
+import { InferqError } from '../errors/index.js';
+import type { ResourceKind, ResourceStore, StoredResource } from '../queue/index.js';
+import type { Clock } from '../util/index.js';
+import {
+  ConfigDoc, EndpointDoc, ModelDoc, arnOf, epochSeconds, readDoc, type ArnScope, type ConfigDocT, type EndpointDocT, type ModelDocT,
+} from './documents.js';
+import { listPage, type Listed } from './listing.js';
+import type { CreateEndpoint, CreateEndpointConfig, CreateModel, ListRequest, UpdateEndpoint } from './wire.js';
+
+/** An endpoint of the configuration file, as the control plane shows it. */
+export interface ConfigManagedEndpoint {
+  readonly name: string;
+  readonly status: 'InService' | 'OutOfService';
+  readonly failureReason?: string;
+  readonly instances: number;
+  /** Epoch ms (when this process started serving it). */
+  readonly since: number;
+}
+
+/** What the control plane works on. */
+export interface ControlPlaneDeps {
+  readonly store: ResourceStore;
+  readonly clock: Clock;
+  readonly scope: ArnScope;
+  /** The configuration file's endpoints (read on every call). */
+  readonly configEndpoints: () => readonly ConfigManagedEndpoint[];
+  /** Whether a container image is in the `images` map (built-in images included). */
+  readonly knownImage: (image: string) => boolean;
+}
+
+type Doc = Record<string, unknown>;
+const KIND_WORDS: Record<ResourceKind, string> = { model: 'model', 'endpoint-config': 'endpoint configuration', endpoint: 'endpoint' };
+
+function notFound(kind: ResourceKind, name: string): InferqError {
+  return new InferqError('ControlPlaneValidation', `Could not find ${KIND_WORDS[kind]} "${name}".`);
+}
+
+function configManaged(name: string): InferqError {
+  return new InferqError('ControlPlaneValidation', `Endpoint ${name} is managed by the configuration file (endpoints: in the inferq configuration) and cannot be changed through the SageMaker API; change the file and restart inferq.`);
+}
+
+/** The control plane of one inferq deployment. */
+export class ControlPlane {
+  constructor(private readonly deps: ControlPlaneDeps) {}
+
+  private arn(kind: ResourceKind, name: string): string {
+    return arnOf(this.deps.scope, kind, name);
+  }
+
+  private configEndpoint(name: string): ConfigManagedEndpoint | undefined {
+    const key = name.toLowerCase();
+    return this.deps.configEndpoints().find((e) => e.name.toLowerCase() === key);
+  }
+
+  private async load(kind: ResourceKind, name: string): Promise<StoredResource> {
+    const stored = await this.deps.store.get(kind, name.toLowerCase());
+    if (stored === undefined) throw notFound(kind, name);
+    return stored;
+  }
+
+  private async createResource(kind: ResourceKind, name: string, doc: object): Promise<string> {
+    const now = this.deps.clock.now();
+    const arn = this.arn(kind, name);
+    const created = await this.deps.store.create({ kind, key: name.toLowerCase(), doc: JSON.stringify(doc), createdAt: now, modifiedAt: now });
+    if (!created) throw new InferqError('ControlPlaneValidation', `Cannot create already existing ${KIND_WORDS[kind]} "${arn}".`);
+    return arn;
+  }
+
+  /** Endpoints (stored ones) that use `kind` resource `name`. */
+  private async usersOf(kind: 'model' | 'endpoint-config', name: string): Promise<string[]> {
+    const key = name.toLowerCase();
+    const users: string[] = [];
+    for (const stored of await this.deps.store.list('endpoint')) {
+      const doc = readDoc(EndpointDoc, stored);
+      const variants = Array.isArray(doc.config['ProductionVariants']) ? (doc.config['ProductionVariants'] as Doc[]) : [];
+      const uses = kind === 'endpoint-config'
+        ? doc.configName.toLowerCase() === key
+        : variants.some((v) => typeof v['ModelName'] === 'string' && v['ModelName'].toLowerCase() === key);
+      if (uses) users.push(doc.name);
+    }
+    return users;
+  }
+
+  private async deleteUnused(kind: 'model' | 'endpoint-config', name: string): Promise<void> {
+    const users = await this.usersOf(kind, name);
+    if (users.length > 0) throw new InferqError('ResourceInUse', `Cannot delete ${KIND_WORDS[kind]} "${name}": endpoint ${users.join(', ')} uses it; delete or update the endpoint first.`);
+    if (!(await this.deps.store.delete(kind, name.toLowerCase()))) throw notFound(kind, name);
+  }
+
+  async createModel(req: z.infer<typeof CreateModel>): Promise<Doc> {
+    if (req.PrimaryContainer === undefined && (req.Containers ?? []).length === 0) {
+      throw new InferqError('ControlPlaneValidation', 'Either PrimaryContainer or Containers must be given.');
+    }
+    for (const container of [...(req.PrimaryContainer ? [req.PrimaryContainer] : []), ...(req.Containers ?? [])]) {
+      if (container.Image === undefined) throw new InferqError('ControlPlaneValidation', 'Every container needs an Image.');
+      if (!this.deps.knownImage(container.Image)) {
+        throw new InferqError('ControlPlaneValidation', `Image "${container.Image}" is not in the images map of the inferq configuration (images:); inferq/echo and inferq/vad are built in.`);
+      }
+    }
+    const { Tags, ...request } = req;
+    const doc: ModelDocT = { name: req.ModelName, request, tags: Tags ?? [] };
+    return { ModelArn: await this.createResource('model', req.ModelName, doc) };
+  }
+
+  async describeModel(name: string): Promise<Doc> {
+    const stored = await this.load('model', name);
+    const doc = readDoc(ModelDoc, stored);
+    return Object.assign({}, doc.request, { ModelName: doc.name, ModelArn: this.arn('model', doc.name), CreationTime: epochSeconds(stored.createdAt) });
+  }
+
+  async deleteModel(name: string): Promise<Doc> {
+    await this.deleteUnused('model', name);
+    return {};
+  }
+
+  async listModels(req: z.infer<typeof ListRequest>): Promise<Doc> {
+    const items = (await this.deps.store.list('model')).map((s) => ({ name: readDoc(ModelDoc, s).name, createdAt: s.createdAt, modifiedAt: s.modifiedAt }));
+    const { page, nextToken } = listPage(items, req);
+    return { Models: page.map((m) => ({ ModelName: m.name, ModelArn: this.arn('model', m.name), CreationTime: epochSeconds(m.createdAt) })), ...(nextToken ? { NextToken: nextToken } : {}) };
+  }
+
+  async createEndpointConfig(req: z.infer<typeof CreateEndpointConfig>): Promise<Doc> {
+    for (const variant of req.ProductionVariants) {
+      if (variant.ModelName === undefined) throw new InferqError('ControlPlaneValidation', `ProductionVariant ${variant.VariantName} names no ModelName.`);
+      if ((await this.deps.store.get('model', variant.ModelName.toLowerCase())) === undefined) throw notFound('model', variant.ModelName);
+    }
+    const { Tags, ...request } = req;
+    const doc: ConfigDocT = { name: req.EndpointConfigName, request, tags: Tags ?? [] };
+    return { EndpointConfigArn: await this.createResource('endpoint-config', req.EndpointConfigName, doc) };
+  }
+
+  async describeEndpointConfig(name: string): Promise<Doc> {
+    const stored = await this.load('endpoint-config', name);
+    const doc = readDoc(ConfigDoc, stored);
+    return Object.assign({}, doc.request, { EndpointConfigName: doc.name, EndpointConfigArn: this.arn('endpoint-config', doc.name), CreationTime: epochSeconds(stored.createdAt) });
+  }
+
+  async deleteEndpointConfig(name: string): Promise<Doc> {
+    await this.deleteUnused('endpoint-config', name);
+    return {};
+  }
+
+  async listEndpointConfigs(req: z.infer<typeof ListRequest>): Promise<Doc> {
+    const items = (await this.deps.store.list('endpoint-config')).map((s) => ({ name: readDoc(ConfigDoc, s).name, createdAt: s.createdAt, modifiedAt: s.modifiedAt }));
+    const { page, nextToken } = listPage(items, req);
+    return {
+      EndpointConfigs: page.map((c) => ({ EndpointConfigName: c.name, EndpointConfigArn: this.arn('endpoint-config', c.name), CreationTime: epochSeconds(c.createdAt) })),
+      ...(nextToken ? { NextToken: nextToken } : {}),
+    };
+  }
+
+  private async configSnapshot(configName: string): Promise<Doc> {
+    return readDoc(ConfigDoc, await this.load('endpoint-config', configName)).request;
+  }
+
+  async createEndpoint(req: z.infer<typeof CreateEndpoint>): Promise<Doc> {
+    if (this.configEndpoint(req.EndpointName) !== undefined) {
+      throw new InferqError('ControlPlaneValidation', `Cannot create already existing endpoint "${this.arn('endpoint', req.EndpointName)}" (it is managed by the configuration file).`);
+    }
+    const config = await this.configSnapshot(req.EndpointConfigName);
+    const doc: EndpointDocT = { name: req.EndpointName, configName: req.EndpointConfigName, config, status: 'Creating', tags: req.Tags ?? [] };
+    return { EndpointArn: await this.createResource('endpoint', req.EndpointName, doc) };
+  }
+
+  async updateEndpoint(req: z.infer<typeof UpdateEndpoint>): Promise<Doc> {
+    if (this.configEndpoint(req.EndpointName) !== undefined) throw configManaged(req.EndpointName);
+    const stored = await this.load('endpoint', req.EndpointName);
+    const doc = readDoc(EndpointDoc, stored);
+    if (doc.status === 'Deleting') throw new InferqError('ResourceInUse', `Cannot update endpoint "${doc.name}" while it is being deleted.`);
+    const config = await this.configSnapshot(req.EndpointConfigName);
+    const next: EndpointDocT = Object.assign({}, doc, { configName: req.EndpointConfigName, config });
+    await this.deps.store.replace('endpoint', stored.key, JSON.stringify(next), this.deps.clock.now());
+    return { EndpointArn: this.arn('endpoint', doc.name) };
+  }
+
+  async deleteEndpoint(name: string): Promise<Doc> {
+    if (this.configEndpoint(name) !== undefined) throw configManaged(name);
+    if (!(await this.deps.store.delete('endpoint', name.toLowerCase()))) throw notFound('endpoint', name);
+    return {};
+  }
+
+  private describeStoredEndpoint(stored: StoredResource): Doc {
+    const doc = readDoc(EndpointDoc, stored);
+    const variants = Array.isArray(doc.config['ProductionVariants']) ? (doc.config['ProductionVariants'] as Doc[]) : [];
+    return {
+      EndpointName: doc.name,
+      EndpointArn: this.arn('endpoint', doc.name),
+      EndpointConfigName: doc.configName,
+      ProductionVariants: variants.map((v) => ({
+        VariantName: v['VariantName'],
+        CurrentWeight: v['InitialVariantWeight'] ?? 1,
+        DesiredWeight: v['InitialVariantWeight'] ?? 1,
+        DesiredInstanceCount: v['InitialInstanceCount'] ?? 1,
+        ...(doc.status === 'InService' ? { CurrentInstanceCount: v['InitialInstanceCount'] ?? 1 } : {}),
+      })),
+      EndpointStatus: doc.status,
+      ...(doc.failureReason !== undefined ? { FailureReason: doc.failureReason } : {}),
+      CreationTime: epochSeconds(stored.createdAt),
+      LastModifiedTime: epochSeconds(stored.modifiedAt),
+      ...(doc.config['AsyncInferenceConfig'] !== undefined ? { AsyncInferenceConfig: doc.config['AsyncInferenceConfig'] } : {}),
+    };
+  }
+
+  private describeConfigEndpoint(e: ConfigManagedEndpoint): Doc {
+    return {
+      EndpointName: e.name,
+      EndpointArn: this.arn('endpoint', e.name),
+      EndpointConfigName: e.name,
+      ProductionVariants: [{ VariantName: 'AllTraffic', CurrentWeight: 1, DesiredWeight: 1, CurrentInstanceCount: e.instances, DesiredInstanceCount: e.instances }],
+      EndpointStatus: e.status,
+      ...(e.failureReason !== undefined ? { FailureReason: e.failureReason } : {}),
+      CreationTime: epochSeconds(e.since),
+      LastModifiedTime: epochSeconds(e.since),
+      Tags: [{ Key: 'inferq:managed-by', Value: 'configuration-file' }],
+    };
+  }
+
+  async describeEndpoint(name: string): Promise<Doc> {
+    const managed = this.configEndpoint(name);
+    if (managed !== undefined) {
+      const { Tags: _tags, ...doc } = this.describeConfigEndpoint(managed);
+      return doc;
+    }
+    return this.describeStoredEndpoint(await this.load('endpoint', name));
+  }
+
+  async listEndpoints(req: z.infer<typeof ListRequest>): Promise<Doc> {
+    const items: (Listed & { name: string; status: string })[] = [];
+    for (const e of this.deps.configEndpoints()) items.push({ name: e.name, createdAt: e.since, modifiedAt: e.since, status: e.status });
+    for (const s of await this.deps.store.list('endpoint')) {
+      const doc = readDoc(EndpointDoc, s);
+      items.push({ name: doc.name, createdAt: s.createdAt, modifiedAt: s.modifiedAt, status: doc.status });
+    }
+    const { page, nextToken } = listPage(items, req);
+    return {
+      Endpoints: page.map((e) => ({
+        EndpointName: e.name, EndpointArn: this.arn('endpoint', e.name), CreationTime: epochSeconds(e.createdAt), LastModifiedTime: epochSeconds(e.modifiedAt), EndpointStatus: e.status,
+      })),
+      ...(nextToken ? { NextToken: nextToken } : {}),
+    };
+  }
+}
