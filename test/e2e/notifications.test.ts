@@ -10,12 +10,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { Harness, awaitTerminal, getStatus, invokeRaw, readObject, signed } from '../helpers/async.js';
 import { python } from '../helpers/clients.js';
 import { startMoto, type MotoServer } from '../helpers/moto.js';
 import { waitForOutput } from '../helpers/server.js';
 import { countingModel, modelCalls } from '../helpers/side-effects.js';
-import { openSqliteJobQueue } from '../../src/queue/index.js';
 import { WebhookReceiver, awaitNotification, expectedSignature, startUrlModel, type Received } from '../helpers/webhook.js';
 
 const SECRET = 'hook-secret';
@@ -222,10 +222,13 @@ void describe('notifications of cancelled and retried requests', () => {
     const res = await invokeRaw(apiOnly.url, 'k', { 'x-amzn-sagemaker-inference-id': 'kx-lost', 'x-amzn-sagemaker-content-type': 'text/plain' }, Buffer.from('x'));
     assert.equal(res.status, 202, res.body.toString('utf8'));
     await h.kill(apiOnly);
-    // What an API process leaves when it dies between leasing a queued request for its cancel and finishing it.
-    const queue = openSqliteJobQueue({ file: join(apiOnly.dataDir, 'queue/jobs.db'), thread: false });
-    assert.equal((await queue.cancel('k', 'kx-lost', 'api:dead', 1, Date.now()))?.outcome, 'leased');
-    await queue.close();
+    // What an API process leaves when it dies between leasing a queued request for its cancel (the
+    // queue's cancel statement) and finishing it: running, cancel requested, its lease run out.
+    const db = new Database(join(apiOnly.dataDir, 'queue/jobs.db'));
+    const leased = db.prepare(`UPDATE jobs SET state = 'running', cancel_requested = 1, lease_owner = 'api:dead', lease_until = 1, lease_counted = 0,
+      not_before = NULL WHERE endpoint = 'k' AND inference_id = 'kx-lost' AND state = 'queued'`).run();
+    db.close();
+    assert.equal(leased.changes, 1);
     const server = await h.start(config(true), apiOnly.dataDir);
     assert.deepEqual(await awaitNotification(server.url, 'k', 'kx-lost', 'Delivered'), { Topic: 'hooks', State: 'Delivered', Attempts: 1 });
     const status = await getStatus(server.url, 'k', 'kx-lost');
