@@ -15,6 +15,7 @@ import { SigV4Verifier } from '../auth/index.js';
 import { InferqError, StartupError, isInferqError } from '../errors/index.js';
 import { createGatewayServer, type GatewayServer } from '../http/index.js';
 import type { EndpointConfig, ObjectsConfig, ResolvedConfig } from '../config/index.js';
+import type { Metrics } from '../metrics/index.js';
 import type { ManagedModel } from '../models/index.js';
 import { openLocalObjectStore, openS3ObjectStore, type ObjectStore } from '../objects/index.js';
 import { openPostgresJobQueue, openSqliteJobQueue, type QueueBackend } from '../queue/index.js';
@@ -25,6 +26,8 @@ import { systemClock, systemErrorReason, type Clock, type Logger } from '../util
 import { startWorkerPool, type WorkerPool } from '../worker/index.js';
 import { QUEUE_DB, openInDataDir, prepareServeDataDir, prepareWorkerDataDir } from './data-dir.js';
 import { availableEndpoints, type DisabledEndpoint } from './endpoints.js';
+import { createAppMetrics } from './metrics.js';
+import type { MetricsScrape } from '../http/index.js';
 import { createModelClients } from './models.js';
 import { startRetention } from './retention.js';
 import { endpointStatus, startStatusLog } from './status.js';
@@ -81,6 +84,9 @@ interface Core {
   models: Map<string, ManagedModel>;
   slots: Map<string, SlotScheduler>;
   pool: WorkerPool | undefined;
+  /** What features record through, and the `/metrics` scrape (undefined when off). */
+  metrics: Metrics;
+  scrape: MetricsScrape | undefined;
   /** Stops the capacity watch, the health subscriptions of the schedulers and the status log. */
   unwatch: () => void;
   /** Stops the retention purge (serve only). */
@@ -175,7 +181,8 @@ async function openCore(config: ResolvedConfig, logger: Logger, clock: Clock, wi
   const { endpoints, disabled } = availableEndpoints(config.endpoints);
   const models = createModelClients(endpoints, config.modelBaseEnv, logger.child('model'));
   const { slots, unwatch } = createSchedulers(endpoints, models, clock);
-  return { endpoints, disabled, store, queue, models, slots, pool: undefined, unwatch, stopRetention: () => Promise.resolve() };
+  const { metrics, scrape } = createAppMetrics(config, models, queue, clock);
+  return { endpoints, disabled, store, queue, models, slots, pool: undefined, metrics, scrape, unwatch, stopRetention: () => Promise.resolve() };
 }
 
 /** Starts what runs: output buckets, the status log, and with `withWorkers` the models and the worker pool. */
@@ -193,7 +200,7 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
     leaseMs: config.worker.leaseSeconds * 1000,
     sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
     storageRetry: { initialMs: config.worker.storageRetryInitialSeconds * 1000, maxMs: config.worker.storageRetryMaxSeconds * 1000 },
-    clock, logger: logger.child('worker'),
+    clock, logger: logger.child('worker'), metrics: core.metrics,
   });
 }
 
@@ -236,11 +243,14 @@ function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock:
     s3: createS3Api({ store: core.store, region: cfg.region, virtualHostDomain: cfg.s3VirtualHostDomain, logger: logger.child('s3') }),
     runtime: createRuntimeApi({
       endpoints: core.endpoints, queue: core.queue, status: endpointStatus(core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
-      realtime: realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
+      realtime: realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'), metrics: core.metrics,
     }),
     logger,
     maxUnverifiedBodyBytes: cfg.maxUnverifiedBodyBytes,
     bodyTimeoutMs: cfg.bodyTimeoutSeconds * 1000,
+    metrics: core.metrics,
+    scrape: core.scrape,
+    accessLog: cfg.accessLog,
   });
 }
 

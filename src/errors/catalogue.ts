@@ -33,6 +33,7 @@ export const ERROR_CATALOGUE = {
   MissingAuthentication: spec(403, false, 'AccessDenied', 'MissingAuthenticationTokenException', 'The request carries no AWS Signature Version 4 authentication.'),
   IncompleteSignature: spec(403, false, 'AuthorizationHeaderMalformed', 'IncompleteSignatureException', 'The Authorization header or presigned query is malformed or incomplete.'),
   AccessDenied: spec(403, false, 'AccessDenied', 'AccessDeniedException', 'The credentials are not allowed to perform this request.'),
+  MetricsUnauthorized: spec(401, false, 'AccessDenied', 'AccessDeniedException', 'GET /metrics without the bearer token server.metrics.bearerToken (required when the server is bound to a non-loopback address).'),
   XAmzContentSHA256Mismatch: spec(400, false, 'XAmzContentSHA256Mismatch', 'InvalidSignatureException', 'The body does not match the signed x-amz-content-sha256.'),
   // Request shape
   InvalidArgument: spec(400, false, 'InvalidArgument', 'ValidationError', 'A parameter is invalid.'),

@@ -15,12 +15,14 @@ import {
   claimedService, parseRequestCredentials, verifySigV2Presigned, type Claims, type CredentialLookup, type RequestCredentials, type SignableRequest, type SigV4Verifier,
 } from '../auth/index.js';
 import { InferqError, toInferqError } from '../errors/index.js';
+import type { Metrics } from '../metrics/index.js';
 import { routeRuntimeRequest, type RuntimeApi, type RuntimeRoute } from '../runtime/index.js';
 import { sendS3Error, type S3Api } from '../s3api/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody, type UnverifiedBodyBudget } from './body.js';
 import { watchBodyProgress } from './body-timeout.js';
 import { foreignCall, refuseForeignCall, sendForeignError, type ForeignCall } from './foreign-errors.js';
+import { isMetricsScrape, serveMetrics, type MetricsScrape } from './metrics-route.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
 /** An over-limit real-time body is still read (and dropped) up to this much beyond the limit, so the client sees the ValidationError. */
@@ -39,6 +41,12 @@ export interface HttpServerDeps {
   readonly maxUnverifiedBodyBytes: number;
   /** `server.bodyTimeoutSeconds` in ms: a body that makes no progress this long gets 408 and its connection is closed. */
   readonly bodyTimeoutMs: number;
+  /** Counts every answered request (`inferq_http_requests_total`). */
+  readonly metrics: Metrics;
+  /** `GET /metrics`; undefined when `server.metrics.enabled` is false (the route answers 404). */
+  readonly scrape: MetricsScrape | undefined;
+  /** `server.accessLog`: one info line per request. */
+  readonly accessLog: boolean;
 }
 
 /** What all requests of one server share: its dependencies and the budget of unverified body bytes. */
@@ -144,7 +152,13 @@ async function serveS3(ctx: DispatchContext, req: IncomingMessage, res: ServerRe
   return ctx.s3.handle(req, res, auth);
 }
 
-async function serveRuntime(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, claims: Claims, base: readonly string[], expect: ContinueState): Promise<string> {
+/** What a served request was, for the request counter and the access log. */
+interface Served {
+  operation: string;
+  endpoint?: string;
+}
+
+async function serveRuntime(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, claims: Claims, base: readonly string[], expect: ContinueState, served: Served): Promise<string> {
   const checked = ctx.verifier.check(request, claims);
   const route = routeOrError(req.method ?? 'GET', req.url ?? '/');
   const limit = ctx.runtime.bodyLimit(route);
@@ -167,6 +181,8 @@ async function serveRuntime(ctx: DispatchContext, req: IncomingMessage, res: Ser
     body.release();
   }
   if (route instanceof InferqError) throw route; // reported only to an authenticated caller
+  served.endpoint = route.endpointName;
+  served.operation = route.operation;
   await ctx.runtime.handle(req, res, route, { bytes: body.bytes, sha256Hex: bodySha256Hex }, base);
   return route.operation;
 }
@@ -204,12 +220,19 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
   const started = performance.now();
   const expect: ContinueState = { pending: expectsContinue };
   let family: Family = familyWithoutAuth(req);
-  let operation = 'unknown';
+  const served: Served = { operation: 'unknown' };
+  let failed: string | undefined;
+  if (ctx.accessLog) logWhenClosed(ctx, req, res, requestId, started, served, () => failed);
   watchBodyProgress(req, ctx.bodyTimeoutMs, () => answerBodyTimeout(ctx, req, res, family, requestId));
   try {
     if (req.method === 'GET' && req.url === '/ping' && req.headers.authorization === undefined) {
       res.writeHead(200, [...base, 'Content-Type', 'text/plain', 'Content-Length', '2']).end('ok');
-      operation = 'Ping';
+      served.operation = 'Ping';
+      return;
+    }
+    if (isMetricsScrape(req)) {
+      served.operation = 'Metrics';
+      await serveMetrics(ctx.scrape, req, res, base);
       return;
     }
     const request = signable(req);
@@ -218,17 +241,17 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
     const foreign = family === 'sagemaker' || credentials.kind !== 'sigv4' ? undefined : foreignCall(req, service);
     if (foreign !== undefined && credentials.kind === 'sigv4') {
       family = foreign;
-      operation = `${service}:foreign`;
+      served.operation = `${service}:foreign`;
       await refuseForeignCall(ctx.verifier, req, request, credentials.claims, foreign, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
     }
     family = familyOf(service, family);
     if (family === 's3') setHeaderList(res, base);
-    operation = credentials.kind === 'sigv4' && family === 'sagemaker'
-      ? await serveRuntime(ctx, req, res, request, credentials.claims, base, expect)
+    served.operation = credentials.kind === 'sigv4' && family === 'sagemaker'
+      ? await serveRuntime(ctx, req, res, request, credentials.claims, base, expect, served)
       : await serveS3(ctx, req, res, request, credentials, expect);
   } catch (raw) {
     const err = toInferqError(raw);
-    operation = `${operation}!${err.code}`;
+    failed = err.code;
     const gone = connectionGone(req, res);
     if (gone) logger.debug('connection closed before the request was served', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.message : String(raw) });
     else if (err.code === 'InternalError') logger.error('request failed', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.stack : String(raw) });
@@ -237,6 +260,24 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
     settleUnreadBody(req, res, expect);
     sendError(req, res, family, err, requestId);
   } finally {
-    logger.debug('request', { requestId, method: req.method, url: req.url, operation, status: res.statusCode, ms: Math.round(performance.now() - started) });
+    ctx.metrics.recordHttpRequest(served.operation.includes(':') ? 'Foreign' : served.operation, res.statusCode); // the service name is the client's: not a label
+    logger.debug('request', { requestId, method: req.method, url: req.url, operation: failed === undefined ? served.operation : `${served.operation}!${failed}`, status: res.statusCode, ms: Math.round(performance.now() - started) });
   }
+}
+
+/**
+ * Writes the access-log line of a request once its response is done (`close`): bytes are the
+ * connection's bytes read and written meanwhile (headers included; a pipelined request read
+ * early counts toward the request before it).
+ */
+function logWhenClosed(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, requestId: string, started: number, served: Served, error: () => string | undefined): void {
+  const socket = req.socket;
+  const readBefore = socket.bytesRead;
+  const writtenBefore = socket.bytesWritten;
+  res.once('close', () => {
+    ctx.logger.info('access', {
+      requestId, method: req.method, operation: served.operation, endpoint: served.endpoint, status: res.statusCode, error: error(),
+      ms: Math.round((performance.now() - started) * 10) / 10, bytesIn: socket.bytesRead - readBefore, bytesOut: socket.bytesWritten - writtenBefore,
+    });
+  });
 }

@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { isInferqError, isStorageFault, toInferqError, type InferqError } from '../errors/index.js';
 import { ModelCallError, type ModelClient } from '../models/index.js';
 import type { ObjectStore } from '../objects/index.js';
+import type { FailureKind, Metrics } from '../metrics/index.js';
 import type { Job, JobOutcome, ObjectLocation } from '../queue/index.js';
 import type { Logger } from '../util/index.js';
 
@@ -24,6 +25,8 @@ export interface ExecuteContext {
   readonly maxAttempts: number;
   /** Fetches a `url` input (only allow-listed URLs are ever queued). */
   readonly fetchUrl: (url: string, signal: AbortSignal) => Promise<{ body: Readable; length?: number }>;
+  /** Records each model call's latency (mode `async`). */
+  readonly metrics?: Pick<Metrics, 'observeModelLatency'>;
 }
 
 /**
@@ -32,7 +35,7 @@ export interface ExecuteContext {
  * to run again later, its attempt not counted.
  */
 export type ExecuteResult =
-  | JobOutcome
+  | (JobOutcome & { readonly failureKind?: FailureKind })
   | { readonly state: 'release'; readonly why: string }
   | { readonly state: 'storage-fault'; readonly error: InferqError };
 
@@ -101,9 +104,14 @@ export async function writeFailureReason(ctx: Pick<ExecuteContext, 'store'>, job
   await deleteQuietly(ctx, job, job.output);
 }
 
-async function failWith(ctx: ExecuteContext, job: Job, reason: string, state: 'failed' | 'expired' = 'failed'): Promise<JobOutcome> {
+async function failWith(ctx: ExecuteContext, job: Job, reason: string, failureKind: FailureKind): Promise<ExecuteResult> {
   await storeWrite(() => writeFailureReason(ctx, job, reason));
-  return { state, failureReason: reason };
+  return { state: 'failed', failureReason: reason, failureKind };
+}
+
+/** The metrics reason of a request that got no (complete) answer. */
+function noResponseKind(err: ModelCallError): FailureKind {
+  return err.failure === 'timeout' ? 'timeout' : 'no-response';
 }
 
 function timeout(signal: AbortSignal, shutdown: AbortSignal): boolean {
@@ -130,7 +138,7 @@ function modelErrorReason(status: number): string {
 export async function executeJob(ctx: ExecuteContext, job: Job, shutdown: AbortSignal): Promise<ExecuteResult> {
   try {
     if (job.attempts > ctx.maxAttempts) {
-      return await failWith(ctx, job, `InternalFailure: the request was started ${job.attempts - 1} times and the worker running it stopped each time; giving up.`);
+      return await failWith(ctx, job, `InternalFailure: the request was started ${job.attempts - 1} times and the worker running it stopped each time; giving up.`, 'max-attempts');
     }
     return await withTimeout(ctx, job, shutdown);
   } catch (err) {
@@ -170,7 +178,7 @@ async function attempt(ctx: ExecuteContext, job: Job, signal: AbortSignal, shutd
       // The store being unreachable is inferq's fault, not the input's: retried with backoff.
       if (isStorageFault(err)) throw new StoreWriteFault(err);
       const detail = isInferqError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
-      return failWith(ctx, job, `ClientError: Could not read the input at ${describeInput(job)} (${detail}).`);
+      return failWith(ctx, job, `ClientError: Could not read the input at ${describeInput(job)} (${detail}).`, 'input');
     }
     const result = await callModel(ctx, job, input, signal, shutdown, stale);
     if (!(result instanceof ModelCallError)) return result;
@@ -185,6 +193,8 @@ async function attempt(ctx: ExecuteContext, job: Job, signal: AbortSignal, shutd
  */
 async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, signal: AbortSignal, shutdown: AbortSignal, stale: ModelCallError | undefined): Promise<ExecuteResult | ModelCallError> {
   let response;
+  const sent = performance.now();
+  const latency = (): void => ctx.metrics?.observeModelLatency(job.endpoint, 'async', (performance.now() - sent) / 1000);
   try {
     response = await ctx.model.invoke({
       body: input.body,
@@ -195,7 +205,9 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
       inferenceId: job.inferenceId,
       signal,
     });
+    latency();
   } catch (err) {
+    if (!(err instanceof ModelCallError && err.failure === 'stale-connection')) latency();
     if (!Buffer.isBuffer(input.body)) input.body.destroy();
     if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
     if (err instanceof ModelCallError && err.failure === 'stale-connection' && stale === undefined) return err;
@@ -203,10 +215,10 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
       // Unreachable right after a lost connection: the model process went away with the request
       // (it crashed on it or was killed), so this is a lost connection, not a model still starting;
       // releasing it would send it to the restarted model again, without counting an attempt.
-      if (stale !== undefined) return failWith(ctx, job, noResponseReason(new ModelCallError('connection-lost', `the connection was lost before a response, and right after: ${err.message}`, { cause: stale }), job));
+      if (stale !== undefined) return failWith(ctx, job, noResponseReason(new ModelCallError('connection-lost', `the connection was lost before a response, and right after: ${err.message}`, { cause: stale }), job), 'no-response');
       return { state: 'release', why: err.message };
     }
-    if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job));
+    if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job), noResponseKind(err));
     throw err;
   }
   const ok = response.status >= 200 && response.status < 300;
@@ -219,13 +231,13 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
   } catch (err) {
     response.body.destroy();
     if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
-    if (timeout(signal, shutdown)) return failWith(ctx, job, noResponseReason(new ModelCallError('timeout', 'timed out while streaming the response'), job));
-    if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job));
+    if (timeout(signal, shutdown)) return failWith(ctx, job, noResponseReason(new ModelCallError('timeout', 'timed out while streaming the response'), job), 'timeout');
+    if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job), noResponseKind(err));
     // The store reports its own failures (a full disk, …) as InferqErrors: inferq's fault, retried
     // later. Anything else is an error of the model's response stream.
     if (isInferqError(err)) throw new StoreWriteFault(err);
-    return failWith(ctx, job, noResponseReason(new ModelCallError('connection-lost', err instanceof Error ? err.message : String(err)), job));
+    return failWith(ctx, job, noResponseReason(new ModelCallError('connection-lost', err instanceof Error ? err.message : String(err)), job), 'no-response');
   }
   await storeWrite(() => deleteQuietly(ctx, job, ok ? job.failure : job.output));
-  return ok ? { state: 'succeeded' } : { state: 'failed', failureReason: modelErrorReason(response.status) };
+  return ok ? { state: 'succeeded' } : { state: 'failed', failureReason: modelErrorReason(response.status), failureKind: 'model-error' };
 }
