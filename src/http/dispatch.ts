@@ -11,6 +11,7 @@
  */
 import { hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import {
   claimedService, parseRequestCredentials, verifySigV2Presigned, type Claims, type CredentialLookup, type RequestCredentials, type SignableRequest, type SigV4Verifier,
 } from '../auth/index.js';
@@ -265,19 +266,24 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
   }
 }
 
+/** Bytes of a connection already counted in access-log lines. */
+const accounted = new WeakMap<Socket, { read: number; written: number }>();
+
 /**
- * Writes the access-log line of a request once its response is done (`close`): bytes are the
- * connection's bytes read and written meanwhile (headers included; a pipelined request read
- * early counts toward the request before it).
+ * Writes the access-log line of a request once its response is done (`close`). Bytes are counted
+ * on the connection: in, what it read since the previous request's line (request line, headers
+ * and body); out, what it wrote meanwhile (headers included). A pipelined request already read
+ * while the one before it was answered counts toward that one.
  */
 function logWhenClosed(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, requestId: string, started: number, served: Served, error: () => string | undefined): void {
   const socket = req.socket;
-  const readBefore = socket.bytesRead;
-  const writtenBefore = socket.bytesWritten;
   res.once('close', () => {
+    const before = accounted.get(socket) ?? { read: 0, written: 0 };
+    const now = { read: socket.bytesRead, written: socket.bytesWritten };
+    accounted.set(socket, now);
     ctx.logger.info('access', {
       requestId, method: req.method, operation: served.operation, endpoint: served.endpoint, status: res.statusCode, error: error(),
-      ms: Math.round((performance.now() - started) * 10) / 10, bytesIn: socket.bytesRead - readBefore, bytesOut: socket.bytesWritten - writtenBefore,
+      ms: Math.round((performance.now() - started) * 10) / 10, bytesIn: now.read - before.read, bytesOut: now.written - before.written,
     });
   });
 }
