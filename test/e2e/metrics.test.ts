@@ -3,15 +3,18 @@
  * known traffic (async successes, failures by reason, real-time calls, an expired request), the
  * backlog gauges read from the queue, a bucket named "metrics" still served by the S3 API, the
  * JSON access log, and who may scrape: open on loopback, a bearer token on a non-loopback address
- * (401 without it), 404 when `server.metrics.enabled` is false.
+ * (401 without it), 404 when `server.metrics.enabled` is false. Also `inferq status --watch`
+ * (table redrawn every second, or one JSON line a second) against the same server.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { s3Client } from '../helpers/clients.js';
 import { holdPort, type HeldPort } from '../helpers/ports.js';
-import { waitForOutput, type ServerProcess } from '../helpers/server.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { awsEnv, s3Client } from '../helpers/clients.js';
+import { CLI, awaitOutput, collectOutput, waitForOutput, type ServerProcess } from '../helpers/server.js';
 import { Harness, awaitTerminal, fixtureModel, invokeRaw, signed, type AsyncStatus } from '../helpers/async.js';
 
 const h = new Harness();
@@ -160,6 +163,39 @@ test('a request that outlives its RequestTTLSeconds counts as expired', async ()
   const { text } = await scrape(server.url);
   assert.equal(sample(text, 'inferq_expired_requests_total', { endpoint: 'never' }), 1);
   assert.equal(sample(text, 'inferq_approximate_backlog_size', { endpoint: 'never' }), 0);
+});
+
+describe('inferq status --watch', () => {
+  /** Runs `inferq status --watch` until `done` matches its output, then Ctrl-C; resolves with the output and the exit code. */
+  async function watch(args: string[], done: (out: string) => true | undefined): Promise<{ out: string; code: number | null }> {
+    const proc = spawn(process.execPath, [CLI, 'status', '--watch', ...args, '--endpoint-url', server.url], { env: awsEnv(server.url), stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(proc, 'exit');
+    const out = collectOutput(proc);
+    await awaitOutput(proc, out, done, 'status --watch output', 30_000);
+    proc.kill('SIGINT');
+    const [code] = (await exited) as [number | null];
+    return { out: out(), code };
+  }
+
+  test('--json --watch prints one JSON line per second until Ctrl-C', async () => {
+    const started = Date.now();
+    const { out, code } = await watch(['--json'], (o) => (o.split('\n').filter((l) => l.startsWith('{')).length >= 3 ? true : undefined));
+    assert.equal(code, 0);
+    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { time: string; Endpoints: { EndpointName: string }[] });
+    assert.deepEqual(lines[0]!.Endpoints.map((e) => e.EndpointName).sort(), ['echo', 'fixture', 'never']);
+    const gap = Date.parse(lines[2]!.time) - Date.parse(lines[0]!.time);
+    assert.ok(gap >= 1500 && gap < 10_000, `two redraws took ${gap} ms`);
+    assert.ok(Date.now() - started >= 1500);
+  });
+
+  test('--watch clears the screen and redraws the table', async () => {
+    const { out, code } = await watch([], (o) => (o.split('\x1b[H\x1b[2J').length >= 3 ? true : undefined));
+    assert.equal(code, 0);
+    const frames = out.split('\x1b[H\x1b[2J').filter((f) => f !== '');
+    assert.ok(frames.length >= 2);
+    assert.match(frames[0]!, /^ENDPOINT +HEALTH +INSTANCES/m);
+    assert.match(frames[0]!, /^echo +/m);
+  });
 });
 
 describe('who may scrape', () => {
