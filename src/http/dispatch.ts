@@ -145,18 +145,18 @@ function sendError(req: IncomingMessage, res: ServerResponse, family: Family, er
   else sendSageMakerError(res, err);
 }
 
-async function serveS3(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, credentials: RequestCredentials, expect: ContinueState): Promise<string> {
-  const auth = credentials.kind === 'sigv2'
-    ? verifySigV2Presigned(request, credentials.claims, ctx.credentials, ctx.clock, ctx.s3.address(req).bucketFromHost)
-    : ctx.verifier.verifyChecked(request, ctx.verifier.check(request, credentials.claims));
-  proceed(res, expect);
-  return ctx.s3.handle(req, res, auth);
-}
-
 /** What a served request was, for the request counter and the access log. */
 interface Served {
   operation: string;
   endpoint?: string;
+}
+
+async function serveS3(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, credentials: RequestCredentials, expect: ContinueState, served: Served): Promise<string> {
+  const auth = credentials.kind === 'sigv2'
+    ? verifySigV2Presigned(request, credentials.claims, ctx.credentials, ctx.clock, ctx.s3.address(req).bucketFromHost)
+    : ctx.verifier.verifyChecked(request, ctx.verifier.check(request, credentials.claims));
+  proceed(res, expect);
+  return ctx.s3.handle(req, res, auth, (operation) => { served.operation = operation; });
 }
 
 async function serveRuntime(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, claims: Claims, base: readonly string[], expect: ContinueState, served: Served): Promise<string> {
@@ -249,7 +249,7 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
     if (family === 's3') setHeaderList(res, base);
     served.operation = credentials.kind === 'sigv4' && family === 'sagemaker'
       ? await serveRuntime(ctx, req, res, request, credentials.claims, base, expect, served)
-      : await serveS3(ctx, req, res, request, credentials, expect);
+      : await serveS3(ctx, req, res, request, credentials, expect, served);
   } catch (raw) {
     const err = toInferqError(raw);
     failed = err.code;

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { holdPort, type HeldPort } from '../helpers/ports.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -149,9 +149,12 @@ test('a bucket named "metrics" is still the S3 API\'s: signed requests for /metr
     await s3.send(new PutObjectCommand({ Bucket: 'metrics', Key: 'a.txt', Body: 'x' }));
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'metrics' }));
     assert.deepEqual(listed.Contents?.map((c) => c.Key), ['a.txt']);
+    await assert.rejects(s3.send(new GetObjectCommand({ Bucket: 'metrics', Key: 'absent.txt' })), { name: 'NoSuchKey' });
     const unsigned = await scrape(server.url);
     assert.equal(unsigned.status, 200);
     assert.match(unsigned.text, /^# HELP /m);
+    assert.equal(sample(unsigned.text, 'inferq_http_requests_total', { operation: 'ListObjectsV2', status: '200' }), 1);
+    assert.equal(sample(unsigned.text, 'inferq_http_requests_total', { operation: 'GetObject', status: '404' }), 1, 'a failed S3 call is counted under its operation');
   } finally {
     s3.destroy();
   }
