@@ -27,6 +27,9 @@ export default tseslint.config(
   // Plain JavaScript helpers (a node:test reporter: Node 20 loads reporters before --import hooks) are linted without types.
   { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.mjs'], rules: { '@typescript-eslint/explicit-module-boundary-types': 'off' } },
+  // The dashboard's browser script (ui-assets/, served as it is) is linted without types.
+  { files: ['ui-assets/**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['ui-assets/**/*.js'], rules: { '@typescript-eslint/explicit-module-boundary-types': 'off' } },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {

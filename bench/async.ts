@@ -29,7 +29,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const CREDS = { accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1' };
 
 /** Pre-signs `n` InvokeEndpointAsync requests with inline bodies and distinct InferenceIds. */
-function asyncRequests(base: string, endpoint: string, n: number, prefix = randomUUID().slice(0, 8)): { buffers: Buffer[]; ids: string[] } {
+export function asyncRequests(base: string, endpoint: string, n: number, prefix = randomUUID().slice(0, 8)): { buffers: Buffer[]; ids: string[] } {
   const url = new URL(`/endpoints/${endpoint}/async-invocations`, base);
   const buffers: Buffer[] = [];
   const ids: string[] = [];
@@ -75,7 +75,7 @@ async function acceptRate(server: BenchServer, n: number): Promise<{ rate: numbe
 }
 
 /** Waits until the endpoint has nothing queued or running (polls the endpoint status every 20 ms). */
-async function awaitDrained(base: string, endpoint: string): Promise<void> {
+export async function awaitDrained(base: string, endpoint: string): Promise<void> {
   for (;;) {
     const url = new URL(`/endpoints/${endpoint}`, base);
     const res = await send('GET', url.href, signedHeaders('GET', url));
@@ -90,7 +90,7 @@ async function awaitDrained(base: string, endpoint: string): Promise<void> {
 const DEFAULT_ECHO = 'endpoints:\n  - name: echo\n    model: { builtin: echo }\n';
 
 /** Checks, through the status API, that every request succeeded. */
-async function checkAllSucceeded(server: BenchServer, ids: readonly string[]): Promise<void> {
+export async function checkAllSucceeded(server: BenchServer, ids: readonly string[]): Promise<void> {
   const failed: string[] = [];
   await throughput(ids.length, 64, async (i) => {
     const url = new URL(`/endpoints/echo/async-invocations/${ids[i]!}`, server.url);

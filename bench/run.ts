@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: starts the real inferq server (built dist) and a bare node:http baseline, runs
  * each benchmark against both in the same run and prints tables. Not a test: numbers only.
- * `--quick` runs smaller counts; `--only=s3|async|realtime|pipeline|cli` runs one group (`pipeline`:
- * the async row (b) alone). `--compare=DIR` adds another built checkout (e.g. a `git worktree` of an
+ * `--quick` runs smaller counts; `--only=s3|async|realtime|pipeline|cli|scale` runs one group
+ * (`pipeline`: the async row (b) alone; `scale`: PostgreSQL with 1 and 2 worker processes beside
+ * SQLite, bench/scale.ts). `--compare=DIR` adds another built checkout (e.g. a `git worktree` of an
  * older commit, with its own dist/) to row (b) and the real-time echo rows, measured in the same
  * rounds: an A/B of two builds. (The cli group has its own `--cli-before=DIST`.)
  */
@@ -13,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { benchAsync, benchPipeline, type PipelineBuild } from './async.js';
 import { benchCli } from './cli.js';
 import { benchRealtime } from './realtime.js';
+import { benchScale } from './scale.js';
 import { benchObjectStore } from './s3.js';
 import { startProcess, type BenchServer } from './process.js';
 
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     if (only === 'pipeline') await benchPipeline([{ name: 'this build', start: startInferq }, ...(compare ? [compare] : [])], baseline, quick);
     if (!only || only === 'realtime') await benchRealtime(startInferq, quick, compare === undefined ? undefined : { label: compare.name, start: compare.start });
     if (!only || only === 'cli') await benchCli(startInferq, quick);
+    if (only === 'scale') await benchScale(quick);
   } finally {
     await baseline.stop();
   }

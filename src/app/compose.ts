@@ -15,17 +15,20 @@ import { SigV4Verifier } from '../auth/index.js';
 import { InferqError, StartupError, isInferqError } from '../errors/index.js';
 import { createGatewayServer, type GatewayServer } from '../http/index.js';
 import type { EndpointConfig, ObjectsConfig, ResolvedConfig } from '../config/index.js';
-import type { Metrics } from '../metrics/index.js';
+import { noopMetrics, type Metrics } from '../metrics/index.js';
 import type { ManagedModel } from '../models/index.js';
+import type { Job } from '../queue/index.js';
 import { openLocalObjectStore, openS3ObjectStore, type ObjectStore } from '../objects/index.js';
 import { openPostgresJobQueue, openSqliteJobQueue, type QueueBackend } from '../queue/index.js';
 import { createRuntimeApi, type RealtimeTarget } from '../runtime/index.js';
 import { SlotScheduler } from '../scheduling/index.js';
 import { createS3Api } from '../s3api/index.js';
 import { systemClock, systemErrorReason, type Clock, type Logger } from '../util/index.js';
-import { startWorkerPool, type WorkerPool } from '../worker/index.js';
+import { ActivityHistory, createUiApi } from '../ui/index.js';
+import { startWorkerPool, type ExecuteResult, type WorkerPool } from '../worker/index.js';
 import { QUEUE_DB, openInDataDir, prepareServeDataDir, prepareWorkerDataDir } from './data-dir.js';
 import { availableEndpoints, type DisabledEndpoint } from './endpoints.js';
+import { forwardingTargets, startForwardListener, type ForwardingTargets, type ForwardListener } from './forwarding.js';
 import { createAppMetrics } from './metrics.js';
 import type { MetricsScrape } from '../http/index.js';
 import { createModelClients } from './models.js';
@@ -91,6 +94,12 @@ interface Core {
   unwatch: () => void;
   /** Stops the retention purge (serve only). */
   stopRetention: () => Promise<void>;
+  /** The forwarding listener of a process running workers. */
+  forward: ForwardListener | undefined;
+  /** The forwarding targets of an API-only process. */
+  forwarding: ForwardingTargets | undefined;
+  /** Told of every request this process's workers finish (the dashboard's counts). */
+  onFinished?: (job: Job, result: ExecuteResult) => void;
 }
 
 /** While work waits for a slot, capacity is re-read this often (a pool scaling out adds capacity without a health change). */
@@ -159,7 +168,7 @@ async function openQueue(config: ResolvedConfig, logger: Logger, clock: Clock, w
     return openInDataDir(cfg.dataDir, 'queue database', () => openSqliteJobQueue({ file: join(cfg.dataDir, QUEUE_DB), clock, logger: logger.child('queue'), durability: cfg.queueDurability }));
   }
   try {
-    return await openPostgresJobQueue({ url: q.url, schema: q.schema, listen: withWorkers, logger: logger.child('queue'), ...(q.password !== undefined ? { password: q.password } : {}) });
+    return await openPostgresJobQueue({ url: q.url, schema: q.schema, maxConnections: q.maxConnections, listen: withWorkers, logger: logger.child('queue'), ...(q.password !== undefined ? { password: q.password } : {}) });
   } catch (err) {
     const url = redactedUrl(q.url);
     const cause: unknown = err instanceof Error ? err.cause : undefined;
@@ -181,8 +190,14 @@ async function openCore(config: ResolvedConfig, logger: Logger, clock: Clock, wi
   const { endpoints, disabled } = availableEndpoints(config.endpoints);
   const models = createModelClients(endpoints, config.modelBaseEnv, logger.child('model'));
   const { slots, unwatch } = createSchedulers(endpoints, models, clock);
-  const { metrics, scrape } = createAppMetrics(config, models, queue, clock);
-  return { endpoints, disabled, store, queue, models, slots, pool: undefined, metrics, scrape, unwatch, stopRetention: () => Promise.resolve() };
+  const core: Core = {
+    endpoints, disabled, store, queue, models, slots, pool: undefined, metrics: noopMetrics, scrape: undefined, unwatch, stopRetention: () => Promise.resolve(), forward: undefined, forwarding: undefined,
+  };
+  // The gauges read the models this process serves with: an API-only process's forwarding view once set.
+  const { metrics, scrape } = createAppMetrics(config, () => core.forwarding?.models ?? core.models, queue, clock);
+  core.metrics = metrics;
+  core.scrape = scrape;
+  return core;
 }
 
 /** Starts what runs: output buckets, the status log, and with `withWorkers` the models and the worker pool. */
@@ -190,7 +205,7 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
   for (const off of core.disabled) logger.warn(`endpoint ${off.name} is off`, { reason: off.reason });
   const { endpoints, models, slots, queue, store } = core;
   await ensureBuckets(store, endpoints, config.objects);
-  const stopStatusLog = startStatusLog(endpointStatus(models, core.disabled, queue, clock), logger.child('status'));
+  const stopStatusLog = startStatusLog(endpointStatus(core.forwarding?.models ?? models, core.disabled, queue, clock), logger.child('status'));
   const unwatchSlots = core.unwatch;
   core.unwatch = (): void => { unwatchSlots(); stopStatusLog(); };
   if (!withWorkers) return;
@@ -201,7 +216,9 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
     sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
     storageRetry: { initialMs: config.worker.storageRetryInitialSeconds * 1000, maxMs: config.worker.storageRetryMaxSeconds * 1000 },
     clock, logger: logger.child('worker'), metrics: core.metrics,
+    ...(core.onFinished ? { onFinished: core.onFinished } : {}),
   });
+  core.forward = await startForwardListener(config, endpoints, models, realtimeTargets(core, true), queue, clock, logger.child('forward'));
 }
 
 /**
@@ -209,8 +226,9 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
  * models, then storage.
  */
 async function stopCore(core: Core, graceMs: number, drainHttp?: () => Promise<void>): Promise<void> {
-  await Promise.all([core.pool?.stop(graceMs), drainHttp?.(), core.stopRetention()]);
+  await Promise.all([core.pool?.stop(graceMs), drainHttp?.(), core.stopRetention(), core.forward?.stop(graceMs)]);
   core.unwatch();
+  core.forwarding?.stop();
   await Promise.all([...core.models.values()].map((m) => m.stop()));
   await core.queue.close();
   await core.store.close();
@@ -219,6 +237,7 @@ async function stopCore(core: Core, graceMs: number, drainHttp?: () => Promise<v
 /** Undoes {@link openCore} when nothing was started yet (no model process runs). */
 async function closeCore(core: Core): Promise<void> {
   core.unwatch();
+  core.forwarding?.stop();
   await core.queue.close();
   await core.store.close();
 }
@@ -232,19 +251,45 @@ function listenError(err: unknown, host: string, port: number): unknown {
   return new StartupError('listen', address, `cannot listen on ${address}: ${reason}${hint}`, { cause: err });
 }
 
+/** The dashboard's history of backlog and throughput: sampled while the server runs, counting what this process's workers finish. */
+function startHistory(core: Core, logger: Logger, clock: Clock): ActivityHistory {
+  const history = new ActivityHistory(endpointStatus(core.models, core.disabled, core.queue, clock), clock, logger.child('ui'));
+  core.onFinished = (job, result) => {
+    if (result.state === 'succeeded') history.finished(job.endpoint, true);
+    else if (result.state === 'failed' || result.state === 'expired') history.finished(job.endpoint, false);
+  };
+  const unwatch = core.unwatch;
+  core.unwatch = (): void => { unwatch(); history.stop(); };
+  history.start();
+  return history;
+}
+
 function createServer(core: Core, config: ResolvedConfig, logger: Logger, clock: Clock): GatewayServer {
   const { server: cfg } = config;
   const secrets = new Map(cfg.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
   const credentials = { secretFor: (id: string) => secrets.get(id) };
+  const runtime = createRuntimeApi({
+    endpoints: core.endpoints, queue: core.queue, store: core.store, status: endpointStatus(core.forwarding?.models ?? core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
+    realtime: core.forwarding?.targets ?? realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'), metrics: core.metrics,
+    onCancelled: (job) => { const now = clock.now(); core.metrics.recordFailure({ endpoint: job.endpoint, receivedAt: job.receivedAt, startedAt: now, finishedAt: now }, 'cancelled'); },
+  });
+  const dev = cfg.usingDevCredentials ? cfg.credentials[0] : undefined;
+  const ui = createUiApi({
+    runtime, credentials, region: cfg.region, history: startHistory(core, logger, clock), clock,
+    control: {
+      list: async (endpoint, status, limit) => (await runtime.lifecycle.list(endpoint, new URLSearchParams({ maxResults: String(limit), ...(status !== undefined ? { status } : {}) }).toString())).Invocations,
+      cancel: (endpoint, id) => runtime.lifecycle.cancel(endpoint, id),
+      retry: (endpoint, id) => runtime.lifecycle.rerun(endpoint, id),
+    }, logger: logger.child('ui'),
+    ...(dev ? { devCredentials: { accessKeyId: dev.accessKeyId, secretAccessKey: dev.secretAccessKey } } : {}),
+  });
   return createGatewayServer({
     verifier: new SigV4Verifier(credentials, clock, { maxClockSkewSeconds: cfg.maxClockSkewSeconds }),
     credentials,
     clock,
     s3: createS3Api({ store: core.store, region: cfg.region, virtualHostDomain: cfg.s3VirtualHostDomain, logger: logger.child('s3') }),
-    runtime: createRuntimeApi({
-      endpoints: core.endpoints, queue: core.queue, status: endpointStatus(core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
-      realtime: realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'), metrics: core.metrics,
-    }),
+    runtime,
+    ui,
     logger,
     maxUnverifiedBodyBytes: cfg.maxUnverifiedBodyBytes,
     bodyTimeoutMs: cfg.bodyTimeoutSeconds * 1000,
@@ -263,6 +308,14 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
   const { server: cfg } = config;
   prepareServeDataDir(cfg.dataDir);
   const core = await openCore(config, logger, clock, config.worker.enabled);
+  if (!config.worker.enabled) {
+    try {
+      core.forwarding = await forwardingTargets(config, core.endpoints, core.queue, clock, logger.child('forward'));
+    } catch (err) {
+      await closeCore(core);
+      throw err;
+    }
+  }
   const server = createServer(core, config, logger, clock);
   let url: string;
   try {

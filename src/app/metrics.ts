@@ -17,8 +17,8 @@ export interface AppMetrics {
 }
 
 /** Reads each endpoint's backlog and instances. */
-function gaugesOf(models: ReadonlyMap<string, ManagedModel>, queue: JobQueue, clock: Clock): () => Promise<EndpointGauges[]> {
-  return () => Promise.all([...models].map(async ([endpoint, model]) => {
+function gaugesOf(models: () => ReadonlyMap<string, ManagedModel>, queue: JobQueue, clock: Clock): () => Promise<EndpointGauges[]> {
+  return () => Promise.all([...models()].map(async ([endpoint, model]) => {
     const stats = await queue.stats(endpoint, clock.now());
     const snap = model.snapshot();
     return {
@@ -31,11 +31,14 @@ function gaugesOf(models: ReadonlyMap<string, ManagedModel>, queue: JobQueue, cl
   }));
 }
 
-/** Creates the metrics `config.server.metrics` asks for. */
-export function createAppMetrics(config: ResolvedConfig, models: ReadonlyMap<string, ManagedModel>, queue: JobQueue, clock: Clock): AppMetrics {
+/**
+ * Creates the metrics `config.server.metrics` asks for. `models` is read at each scrape: the
+ * models this process serves with (an API-only process's forwarding view of the workers' models).
+ */
+export function createAppMetrics(config: ResolvedConfig, models: () => ReadonlyMap<string, ManagedModel>, queue: JobQueue, clock: Clock): AppMetrics {
   const { metrics: cfg, host } = config.server;
   if (!cfg.enabled) return { metrics: noopMetrics, scrape: undefined };
-  const prom = createPrometheusMetrics([...models.keys()], gaugesOf(models, queue, clock));
+  const prom = createPrometheusMetrics([...models().keys()], gaugesOf(models, queue, clock));
   return {
     metrics: prom,
     scrape: { render: () => prom.render(), open: isLoopbackHost(host) && cfg.bearerToken === undefined, ...(cfg.bearerToken !== undefined ? { bearerToken: cfg.bearerToken } : {}) },

@@ -58,6 +58,13 @@ const STATUS_FLAGS = {
   ...HELP,
 } as const;
 
+const REQUESTS_FLAGS = {
+  status: { type: 'string', value: 'S', help: 'list only requests in status S: Queued, Running, Succeeded, Failed, Expired or Cancelled' },
+  'endpoint-url': ENDPOINT_URL,
+  json: { type: 'boolean', help: 'print the status documents as JSON instead of a table' },
+  ...HELP,
+} as const;
+
 const MODEL_FLAGS = {
   handler: { type: 'string', value: 'FILE', help: 'the module exporting invoke(body, ctx) and optionally load() (required; TypeScript: run node --import tsx)' },
   port: { type: 'string', value: 'N', help: 'port to listen on (default SAGEMAKER_BIND_TO_PORT, then PORT, then 8080)' },
@@ -102,6 +109,13 @@ export const COMMANDS = {
     summary: 'Instances, calls in flight and backlog of every endpoint of a running server.',
     description: 'Prints each endpoint\'s health, instances (healthy/running, min, max), calls in flight and backlog (queued, running, age of the oldest queued request). With --watch the table is redrawn every second (the screen is cleared) until Ctrl-C; --json --watch prints one line of JSON a second.',
     flags: STATUS_FLAGS,
+    env: CLIENT_ENVIRONMENT,
+  },
+  requests: {
+    synopsis: 'requests list|get|cancel|retry ENDPOINT [ID] [--status S] [--endpoint-url URL] [--json]',
+    summary: 'List, inspect, cancel or re-run the asynchronous requests of an endpoint.',
+    description: '`list ENDPOINT` prints the endpoint\'s requests, newest first (up to 10,000; --status S only those in status S). `get ENDPOINT ID` prints one request\'s status. `cancel ENDPOINT ID` cancels a queued or running request (it ends Cancelled, with a failure object saying so). `retry ENDPOINT ID` runs a Failed, Expired or Cancelled request again, with the same InferenceId and locations.',
+    flags: REQUESTS_FLAGS,
     env: CLIENT_ENVIRONMENT,
   },
   version: {

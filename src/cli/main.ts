@@ -17,6 +17,7 @@ const RUNNERS: { readonly [C in CommandName]: Runner<C> } = {
   invoke: async (rest, values) => (await import('./invoke.js')).invokeCommand(rest, values),
   model: async (rest, values) => (await import('./model.js')).modelCommand(rest, values),
   status: async (rest, values) => (await import('./status.js')).statusCommand(rest, values),
+  requests: async (rest, values) => (await import('./requests.js')).requestsCommand(rest, values),
   version: (rest) => {
     noExtra('version', rest);
     process.stdout.write(`${version()}\n`);

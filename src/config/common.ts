@@ -24,4 +24,5 @@ export interface EnvironmentVariable {
 /** The variables `inferq serve` and `inferq worker` read. */
 export const SERVER_ENVIRONMENT: readonly EnvironmentVariable[] = Object.freeze([
   { name: 'INFERQ_CONFIG', meaning: 'the YAML configuration file when --config is not given' },
+  { name: 'INFERQ_FORWARD_SECRET', meaning: 'the shared secret of forwarded real-time calls when worker.forwardSecret is not set' },
 ]);

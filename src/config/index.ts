@@ -1,6 +1,6 @@
 /** Configuration: schema, resolution and the frozen result (light.ts: the part that needs neither zod nor YAML). */
 export { DEFAULT_ASYNC_BUCKET, isLoopbackHost, resolveConfig } from './resolve.js';
-export type { ConfigOverrides, Credential, EndpointConfig, ModelConfig, ObjectsConfig, QueueConfig, ResolvedConfig, S3Path } from './resolve.js';
+export type { ConfigOverrides, Credential, EndpointConfig, ModelConfig, ObjectsConfig, QueueConfig, ResolvedConfig, RetryPolicy, S3Path } from './resolve.js';
 export { configFileSchema } from './schema.js';
 export { CLIENT_ENVIRONMENT, ConfigError, DEV_CREDENTIALS, MODEL_ENVIRONMENT, SERVER_ENVIRONMENT, modelPortFromEnv, resolveClientConfig } from './light.js';
 export type { ClientConfig, EnvironmentVariable } from './light.js';

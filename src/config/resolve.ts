@@ -3,6 +3,7 @@
  * result through the schema, checks cross-field rules and deep-freezes it. This is the only module
  * that reads `process.env`.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
@@ -60,7 +61,17 @@ export interface EndpointConfig {
     readonly failure: S3Path;
     readonly maxConcurrentInvocations: number;
     readonly maxAttempts: number;
+    /** The retry policy of failed model calls; undefined: none. */
+    readonly retry?: RetryPolicy;
   };
+}
+
+/** A resolved `async.retry`. */
+export interface RetryPolicy {
+  readonly maxAttempts: number;
+  readonly on: readonly ('5xx' | '429' | 'timeout' | 'connection')[];
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
 }
 
 /** Where objects live: the embedded store in the data directory, or an S3 API. */
@@ -88,6 +99,8 @@ export type QueueConfig =
     /** PGPASSWORD, when the URL carries no password. */
     readonly password?: string;
     readonly schema: string;
+    /** Pooled connections of this process (one more is held for LISTEN). */
+    readonly maxConnections: number;
   };
 
 /** The validated, frozen configuration handed to the composition root. */
@@ -132,6 +145,17 @@ export interface ResolvedConfig {
     readonly storageRetryInitialSeconds: number;
     /** See the `worker.storageRetryMaxSeconds` key. */
     readonly storageRetryMaxSeconds: number;
+    /** See the `worker.listen` key. */
+    readonly listen: { readonly host: string; readonly port: number };
+    /** See the `worker.advertiseUrl` key. */
+    readonly advertiseUrl?: string;
+    /**
+     * The key of the forwarding hop's HMAC: `worker.forwardSecret` or INFERQ_FORWARD_SECRET, else
+     * (loopback listener only) derived from the accepted `server.credentials`.
+     */
+    readonly forwardKey: string;
+    /** See the `worker.routeIntervalSeconds` key. */
+    readonly routeIntervalSeconds: number;
   };
   /** See the `objects` section. */
   readonly objects: ObjectsConfig;
@@ -215,6 +239,14 @@ function resolveEndpoints(raw: z.output<typeof endpointSchema>[], configDir: str
         failure: parseS3Path(e.async.failurePath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/failures`),
         maxConcurrentInvocations: e.async.maxConcurrentInvocations ?? defaultMaxConcurrentInvocations(model),
         maxAttempts: e.async.maxAttempts,
+        ...(e.async.retry ? {
+          retry: {
+            maxAttempts: e.async.retry.maxAttempts,
+            on: [...new Set(e.async.retry.on)],
+            backoffMs: e.async.retry.backoffSeconds * 1000,
+            maxBackoffMs: Math.max(e.async.retry.backoffSeconds, e.async.retry.maxBackoffSeconds) * 1000,
+          },
+        } : {}),
       },
     };
   });
@@ -272,7 +304,26 @@ function resolveQueue(raw: z.output<typeof configFileSchema>['queue']): QueueCon
     throw new ConfigError(raw.url !== undefined ? 'queue.url' : 'INFERQ_QUEUE_URL', 'must be a postgres://user@host:5432/database URL');
   }
   const password = parsed.password === '' ? process.env['PGPASSWORD'] : undefined;
-  return { backend: 'postgres', url, schema: raw.schema, ...(password !== undefined ? { password } : {}) };
+  return { backend: 'postgres', url, schema: raw.schema, maxConnections: raw.maxConnections, ...(password !== undefined ? { password } : {}) };
+}
+
+/** `worker:` with `listen` parsed and the forwarding key settled (INFERQ_FORWARD_SECRET, or derived on loopback). */
+function resolveWorker(raw: z.output<typeof configFileSchema>['worker'], credentials: readonly { readonly secretAccessKey: string }[]): ResolvedConfig['worker'] {
+  const cut = raw.listen.lastIndexOf(':');
+  const host = raw.listen.slice(0, cut).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(raw.listen.slice(cut + 1));
+  if (port > 65535) throw new ConfigError('worker.listen', 'the port must be from 0 to 65535');
+  const envSecret = process.env['INFERQ_FORWARD_SECRET'];
+  if (raw.forwardSecret === undefined && envSecret !== undefined && envSecret !== '' && envSecret.length < 16) {
+    throw new ConfigError('INFERQ_FORWARD_SECRET', 'must be at least 16 characters');
+  }
+  const secret = raw.forwardSecret ?? (envSecret !== undefined && envSecret !== '' ? envSecret : undefined);
+  if (secret === undefined && !isLoopbackHost(host)) {
+    throw new ConfigError('worker.forwardSecret', `worker.listen ${raw.listen} is not loopback: forwarded real-time calls must be authenticated, so set worker.forwardSecret or INFERQ_FORWARD_SECRET (the same in every API and worker process)`);
+  }
+  const derived = createHash('sha256').update('inferq-forward\0').update(credentials.map((c) => c.secretAccessKey).sort().join('\0')).digest('hex');
+  const { listen: _listen, forwardSecret: _secret, ...rest } = raw;
+  return Object.assign({}, rest, { listen: { host, port }, forwardKey: secret ?? derived });
 }
 
 function deepFreeze<T>(value: T): T {
@@ -323,7 +374,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}, cwd: string = pro
   }
   return deepFreeze({
     endpoints: resolveEndpoints(endpointsRaw, configDir),
-    worker: parsed.data.worker,
+    worker: resolveWorker(parsed.data.worker, usingDevCredentials ? [DEV_CREDENTIALS] : configured),
     objects: resolveObjects(parsed.data.objects),
     queue: resolveQueue(parsed.data.queue),
     modelBaseEnv: { ...process.env },

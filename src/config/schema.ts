@@ -108,6 +108,21 @@ export const modelSchema = z
     if (m.cwd !== undefined && m.command === undefined) ctx.addIssue({ code: 'custom', path: ['cwd'], message: 'cwd is only for command models' });
   });
 
+/** Failure classes the retry policy may retry: model answers 5xx or 429, invocation timeouts, lost connections. */
+export const RETRY_ON = ['5xx', '429', 'timeout', 'connection'] as const;
+
+/** `async.retry:` of an endpoint: retries of failed model calls (absent: none, a failed call fails the request). */
+export const retrySchema = z.strictObject({
+  /** Calls of the model per request, the first included. @default 3 */
+  maxAttempts: z.number().int().min(1).max(100).default(3),
+  /** Which failures are retried. @default [5xx, 429, timeout, connection] */
+  on: z.array(z.preprocess((value) => (value === 429 ? '429' : value), z.enum(RETRY_ON))).min(1).default([...RETRY_ON]),
+  /** Wait before the first retry; doubles with each retry. @default 1 */
+  backoffSeconds: z.number().min(0).max(3600).default(1),
+  /** Longest wait between two calls. @default 60 */
+  maxBackoffSeconds: z.number().min(0).max(86_400).default(60),
+});
+
 /** `async:` of an endpoint. */
 export const asyncSchema = z.strictObject({
   /** Where results go. @default s3://inferq-async/<endpoint>/output */
@@ -123,6 +138,8 @@ export const asyncSchema = z.strictObject({
   maxConcurrentInvocations: z.number().int().min(1).max(1000).optional(),
   /** Times a request is started before it fails because its workers kept dying. @default 3 */
   maxAttempts: z.number().int().min(1).max(100).default(3),
+  /** Retry policy for failed model calls; absent: no retries. */
+  retry: retrySchema.optional(),
 });
 
 /** `instances:` of an endpoint (command and built-in models). */
@@ -175,6 +192,22 @@ export const workerSchema = z.strictObject({
   storageRetryInitialSeconds: z.number().min(0.1).max(3600).default(1),
   /** Longest wait between those retries (at least storageRetryInitialSeconds). @default 30 */
   storageRetryMaxSeconds: z.number().min(0.1).max(3600).default(30),
+  /**
+   * `host:port` where a process running workers listens for real-time calls that API-only
+   * processes forward to it (`[v6]:port` for IPv6; port 0 picks a free one). A non-loopback
+   * address needs `forwardSecret`. @default 127.0.0.1:0
+   */
+  listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port (e.g. 0.0.0.0:9090, [::]:9090)').default('127.0.0.1:0'),
+  /** The URL API processes use to reach `listen` (behind NAT, a container port mapping…). @default the bound address */
+  advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * The shared secret that authenticates forwarded calls between API and worker processes (or
+   * the INFERQ_FORWARD_SECRET environment variable); at least 16 characters. Without it, the
+   * listener must be loopback and the key is derived from `server.credentials`.
+   */
+  forwardSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Seconds between a worker's route publications; a route not refreshed for 3× this is ignored. @default 1 */
+  routeIntervalSeconds: z.number().min(0.1).max(60).default(1),
 });
 
 /** `objects.s3:` — the S3 API the objects live on (objects.backend: s3). */
@@ -213,6 +246,8 @@ export const queueSchema = z.strictObject({
   url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres://user@host:5432/database URL').optional(),
   /** With `postgres`: the schema holding every table, created and migrated at start. @default inferq */
   schema: z.string().regex(/^[a-z_][a-z0-9_]{0,39}$/, 'must be a lower-case SQL name ([a-z_][a-z0-9_]*, at most 40 characters)').default('inferq'),
+  /** With `postgres`: the pooled connections of this process (plus one for LISTEN). @default 10 */
+  maxConnections: z.number().int().min(2).max(1000).default(10),
 });
 
 /** The whole configuration file. */

@@ -34,6 +34,10 @@ export const ERROR_CATALOGUE = {
   IncompleteSignature: spec(403, false, 'AuthorizationHeaderMalformed', 'IncompleteSignatureException', 'The Authorization header or presigned query is malformed or incomplete.'),
   AccessDenied: spec(403, false, 'AccessDenied', 'AccessDeniedException', 'The credentials are not allowed to perform this request.'),
   MetricsUnauthorized: spec(401, false, 'AccessDenied', 'AccessDeniedException', 'GET /metrics without the bearer token server.metrics.bearerToken (required when the server is bound to a non-loopback address).'),
+  // Dashboard (/ui/): session sign-in; never reported by the S3 or SageMaker APIs
+  SessionRequired: spec(401, false, 'AccessDenied', 'AccessDeniedException', 'A dashboard call (/ui/api/…) without a valid session cookie, or a sign-in with unknown credentials: sign in again.'),
+  CsrfTokenInvalid: spec(403, false, 'AccessDenied', 'AccessDeniedException', 'A state-changing dashboard call without the session\'s CSRF token in the X-CSRF-Token header.'),
+  TooManySignIns: spec(429, true, 'SlowDown', 'ThrottlingException', 'Too many failed dashboard sign-ins from one address within a minute; wait and retry.'),
   XAmzContentSHA256Mismatch: spec(400, false, 'XAmzContentSHA256Mismatch', 'InvalidSignatureException', 'The body does not match the signed x-amz-content-sha256.'),
   // Request shape
   InvalidArgument: spec(400, false, 'InvalidArgument', 'ValidationError', 'A parameter is invalid.'),
@@ -67,6 +71,7 @@ export const ERROR_CATALOGUE = {
   NotModified: spec(304, false, 'NotModified', 'ValidationError', 'An If-None-Match or If-Modified-Since condition matched.'),
   // Asynchronous inference
   ValidationError: spec(400, false, 'InvalidArgument', 'ValidationError', 'A SageMaker Runtime request parameter is invalid or the endpoint does not exist.'),
+  InvocationStateConflict: spec(409, false, 'InvalidRequest', 'ValidationError', 'The asynchronous request is not in a state that allows this: cancel of a finished request, re-run of one that did not fail, expire or get cancelled.'),
   InferenceIdConflict: spec(400, false, 'InvalidArgument', 'ValidationError', 'The InferenceId is already used by a different request on this endpoint.'),
   // Real-time inference
   ModelError: spec(424, false, 'InvalidRequest', 'ModelError', 'The model answered a real-time call with a non-2xx status, closed the connection, or did not answer within realtime.timeoutSeconds (OriginalStatusCode 0).'),

@@ -7,7 +7,10 @@
  * body (access key, scope, signing time, payload mode) is checked before the body is read and
  * before `100 Continue` is sent; bodies that must be read before their signature can be checked
  * draw on one shared budget. Errors are rendered here, in the shape of the API the request
- * belongs to.
+ * belongs to. An unsigned `GET /metrics` is the Prometheus scrape (metrics-route.ts). Unsigned
+ * requests to `/ui` and below go to the dashboard (src/ui), which answers its own JSON errors; a
+ * signed one is routed like any other, so `/ui/…` stays S3's path-style space. Every answered
+ * request is counted in inferq_http_requests_total by operation (dashboard calls: `Dashboard`).
  */
 import { hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,6 +22,7 @@ import { InferqError, toInferqError } from '../errors/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { routeRuntimeRequest, type RuntimeApi, type RuntimeRoute } from '../runtime/index.js';
 import { sendS3Error, type S3Api } from '../s3api/index.js';
+import { ownsRequest, type UiApi } from '../ui/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody, type UnverifiedBodyBudget } from './body.js';
 import { watchBodyProgress } from './body-timeout.js';
@@ -48,6 +52,8 @@ export interface HttpServerDeps {
   readonly scrape: MetricsScrape | undefined;
   /** `server.accessLog`: one info line per request. */
   readonly accessLog: boolean;
+  /** The dashboard: unsigned requests to `/ui` and below (signed ones stay S3 path-style calls of bucket `ui`). */
+  readonly ui?: UiApi;
 }
 
 /** What all requests of one server share: its dependencies and the budget of unverified body bytes. */
@@ -149,6 +155,8 @@ function sendError(req: IncomingMessage, res: ServerResponse, family: Family, er
 interface Served {
   operation: string;
   endpoint?: string;
+  /** The `operation` label of inferq_http_requests_total when it is not `operation` (dashboard calls: `Dashboard`). */
+  metricsOperation?: string;
 }
 
 async function serveS3(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, credentials: RequestCredentials, expect: ContinueState, served: Served): Promise<string> {
@@ -236,6 +244,11 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
       await serveMetrics(ctx.scrape, req, res, base);
       return;
     }
+    if (ctx.ui !== undefined && ownsRequest(req)) {
+      served.metricsOperation = 'Dashboard';
+      served.operation = await ctx.ui.handle(req, res);
+      return;
+    }
     const request = signable(req);
     const credentials = parseRequestCredentials(request);
     const service = claimedService(credentials);
@@ -261,7 +274,7 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
     settleUnreadBody(req, res, expect);
     sendError(req, res, family, err, requestId);
   } finally {
-    ctx.metrics.recordHttpRequest(served.operation.includes(':') ? 'Foreign' : served.operation, res.statusCode); // the service name is the client's: not a label
+    ctx.metrics.recordHttpRequest(served.metricsOperation ?? (served.operation.includes(':') ? 'Foreign' : served.operation), res.statusCode); // the service name is the client's: not a label
     logger.debug('request', { requestId, method: req.method, url: req.url, operation: failed === undefined ? served.operation : `${served.operation}!${failed}`, status: res.statusCode, ms: Math.round(performance.now() - started) });
   }
 }

@@ -15,7 +15,9 @@ export type FailureKind =
   /** The model closed the connection without a complete response. */
   | 'no-response'
   /** The workers running it kept dying (async.maxAttempts). */
-  | 'max-attempts';
+  | 'max-attempts'
+  /** It was cancelled (CancelAsyncInvocation, the dashboard) while queued or running. */
+  | 'cancelled';
 
 /** Where a model call came from, as the `mode` label of `inferq_model_latency_seconds`. */
 export type InvocationMode = 'async' | 'realtime';

@@ -6,11 +6,13 @@
  * Glossary: a *job* is one accepted InvokeEndpointAsync request. It is *queued* until a worker
  * *claims* it, which gives the worker a *lease* (renewed by heartbeat) and moves it to *running*.
  * A worker that dies loses its lease; the job is then claimed again (its *attempts* count grows).
- * A job ends in exactly one terminal state: succeeded, failed or expired.
+ * A job ends in exactly one terminal state: succeeded, failed, expired or cancelled. A failed job
+ * may be *retried* by its endpoint's retry policy (it goes back to the queue with a not-before
+ * time, its attempt counted) and a finished one *re-run* on request ({@link JobQueue.rerun}).
  */
 
 /** Lifecycle states of a job. */
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired' | 'cancelled';
 
 /** Terminal states. */
 export type TerminalState = Exclude<JobState, 'queued' | 'running'>;
@@ -56,8 +58,52 @@ export interface Job extends NewJob {
   readonly attempts: number;
   readonly startedAt?: number;
   readonly finishedAt?: number;
-  /** For failed/expired jobs: the reason written to the failure object. */
+  /** For failed/expired/cancelled jobs: the reason written to the failure object. */
   readonly failureReason?: string;
+  /** Epoch ms before which a queued job (waiting for its retry) is not claimed. */
+  readonly notBefore?: number;
+  /** True once a cancel was requested: whoever holds (or next claims) the job finishes it `cancelled`. */
+  readonly cancelRequested?: true;
+}
+
+/** What {@link JobQueue.cancel} did. */
+export interface CancelResult {
+  /**
+   * `leased`: the job was queued and is now leased to the caller, who writes its failure object
+   * and finishes it `cancelled` (if the caller dies, the next claimer does, without running it).
+   * `requested`: it is running; its worker learns it ({@link JobQueue.cancelRequested}) and aborts.
+   * `finished`: it had already finished; nothing changed.
+   */
+  readonly outcome: 'leased' | 'requested' | 'finished';
+  readonly job: Job;
+}
+
+/** What {@link JobQueue.rerun} did. */
+export interface RerunResult {
+  /**
+   * `leased`: the finished job is reset (attempts 0, no outcome, new expiry) and leased to the
+   * caller, who removes its old failure object and then {@link JobQueue.release}s it to the queue.
+   * `refused`: it is queued, running or succeeded; nothing changed.
+   */
+  readonly outcome: 'leased' | 'refused';
+  readonly job: Job;
+}
+
+/** A page query of {@link JobQueue.list}. */
+export interface ListQuery {
+  /** Only jobs in this state; all when absent. */
+  readonly state?: JobState;
+  /** Most jobs to return (1..1000). */
+  readonly limit: number;
+  /** Only jobs older than this id (the `next` of the previous page). */
+  readonly before?: string;
+}
+
+/** One page of {@link JobQueue.list}: newest first. */
+export interface JobPage {
+  readonly jobs: readonly Job[];
+  /** The `before` of the next page; absent on the last page. */
+  readonly next?: string;
 }
 
 /** The outcome a worker records. */
@@ -120,6 +166,22 @@ export interface JobQueue {
    * ends at `until`, and {@link claim} takes it then like any job whose lease ran out.
    */
   defer(owner: string, id: string, until: number): Promise<void>;
+  /**
+   * Puts `owner`'s leased job back in the queue, not claimable before `notBefore` (epoch ms), its
+   * attempt still counted: the retry policy's durable wait. False when the lease was lost.
+   */
+  retryLater(owner: string, id: string, notBefore: number): Promise<boolean>;
+  /** Requests the cancel of a job (see {@link CancelResult}); undefined when there is no such job. */
+  cancel(endpoint: string, inferenceId: string, owner: string, leaseMs: number, now: number): Promise<CancelResult | undefined>;
+  /** Of `ids`, those whose cancel was requested (a worker asks with each lease renewal). */
+  cancelRequested(ids: readonly string[]): Promise<string[]>;
+  /**
+   * Resets a failed, expired or cancelled job for another run (see {@link RerunResult}), leased to
+   * `owner` until `now + leaseMs`, expiring at `expiresAt`; undefined when there is no such job.
+   */
+  rerun(endpoint: string, inferenceId: string, owner: string, leaseMs: number, now: number, expiresAt: number): Promise<RerunResult | undefined>;
+  /** Jobs of `endpoint`, newest first, a page at a time (keyset on the id: stable under inserts). */
+  list(endpoint: string, query: ListQuery): Promise<JobPage>;
   /** Leases up to `max` queued jobs whose expiresAt has passed (for the TTL sweeper). */
   claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]>;
   /** Releases every lease held by `owner` (a worker process known to be dead). */
@@ -159,11 +221,59 @@ export interface WorkerRegistry {
   staleWorkers(heartbeatBefore: number): Promise<string[]>;
 }
 
+/** One endpoint a worker process serves real-time calls for, as it published it. */
+export interface RouteEndpoint {
+  readonly name: string;
+  /** Calls the process can take in flight now (healthy instances × concurrency; 0 while starting). */
+  readonly capacity: number;
+  /** Calls in flight there now (real-time and async). */
+  readonly inFlight: number;
+}
+
+/** A worker process's forwarding listener, as published in the registry ({@link RouteRegistry}). */
+export interface WorkerRoute {
+  /** The publishing process (its lease owner string). */
+  readonly owner: string;
+  /** Where API processes send forwarded real-time calls (`worker.advertiseUrl`). */
+  readonly url: string;
+  readonly endpoints: readonly RouteEndpoint[];
+  /** Epoch ms of the last publication (its heartbeat). */
+  readonly updatedAt: number;
+}
+
+/** Real-time demand an API process recorded for an endpoint no worker served. */
+export interface EndpointDemand {
+  readonly endpoint: string;
+  /** Calls waiting in the recording process. */
+  readonly waiting: number;
+  /** Epoch ms of the last record. */
+  readonly at: number;
+}
+
+/**
+ * Where real-time calls go across processes: worker processes publish their forwarding routes
+ * (URL, endpoints, capacity and load) and refresh them like a heartbeat; API-only processes read
+ * the fresh ones and record demand for endpoints nobody serves, which workers with
+ * `instances.min: 0` turn into a cold start.
+ */
+export interface RouteRegistry {
+  /** Records (or replaces) `route` for its owner. */
+  publishRoute(route: WorkerRoute): Promise<void>;
+  /** Forgets `owner`'s route (clean shutdown). */
+  withdrawRoute(owner: string): Promise<void>;
+  /** Routes published at or after `updatedSince` (epoch ms), by owner. */
+  routes(updatedSince: number): Promise<WorkerRoute[]>;
+  /** Records that `waiting` real-time calls for `endpoint` wait for a route (keeps the largest recent count). */
+  recordDemand(endpoint: string, waiting: number, now: number): Promise<void>;
+  /** Demand recorded at or after `since` (epoch ms), by endpoint. */
+  demand(since: number): Promise<EndpointDemand[]>;
+}
+
 /**
  * What the composition root opens for a configured queue backend: the JobQueue, its worker
  * registry, and the retention purge of finished jobs.
  */
-export interface QueueBackend extends JobQueue, WorkerRegistry {
+export interface QueueBackend extends JobQueue, WorkerRegistry, RouteRegistry {
   /** Deletes terminal jobs that finished before `olderThan` (epoch ms); resolves to how many. */
   purgeFinished(olderThan: number): Promise<number>;
 }

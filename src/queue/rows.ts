@@ -29,6 +29,9 @@ export interface JobRow {
   readonly failure_bucket: string;
   readonly failure_key: string;
   readonly invocation_timeout_seconds: number;
+  readonly not_before: number | null;
+  /** 0/1 in SQLite, a boolean in PostgreSQL. */
+  readonly cancel_requested: number | boolean;
 }
 
 /**
@@ -158,8 +161,18 @@ export function toJob(row: JobRow): Job {
     ...(row.started_at === null ? {} : { startedAt: row.started_at }),
     ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
     ...(row.failure_reason === null ? {} : { failureReason: row.failure_reason }),
+    ...(row.not_before === null ? {} : { notBefore: row.not_before }),
+    ...(row.cancel_requested === 1 || row.cancel_requested === true ? { cancelRequested: true as const } : {}),
   };
 }
+
+/** The columns of a job row as read back (both backends). */
+export const JOB_COLUMNS = `seq, endpoint, inference_id, state, attempts, received_at, expires_at, started_at, finished_at,
+  failure_reason, fingerprint, input, input_body, content_type, accept, custom_attributes, output_bucket, output_key,
+  failure_bucket, failure_key, invocation_timeout_seconds, not_before, cancel_requested`;
+
+/** States a job may be re-run from. */
+export const RERUNNABLE: ReadonlySet<string> = new Set(['failed', 'expired', 'cancelled']);
 
 /** The `seq` of a job id, or undefined when `id` is not one this backend issued. */
 export function parseJobId(id: string): number | undefined {

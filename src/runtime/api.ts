@@ -2,21 +2,24 @@
  * The SageMaker Runtime API front (`/endpoints/{name}/…`): routing, endpoint lookup and dispatch
  * to the operations. Unknown endpoints are a ValidationError, as in SageMaker.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
-import type { JobQueue } from '../queue/index.js';
+import type { ObjectStore } from '../objects/index.js';
+import type { Job, JobQueue } from '../queue/index.js';
 import { setHeaderList, type Clock, type Logger } from '../util/index.js';
-import { BacklogGauge, invokeEndpointAsync } from './async-invoke.js';
+import { BacklogGauge, invokeEndpointAsync, submitAsync, type AsyncSubmission } from './async-invoke.js';
 import { invokeEndpoint } from './invoke.js';
+import { createLifecycleOperations, createLifecycleRoutes, type LifecycleOperations } from './lifecycle.js';
 import { ACCOUNT_ID } from './model-errors.js';
 import type { RealtimeTarget } from './realtime.js';
-import { getAsyncInvocation } from './status.js';
+import { describeJob, getAsyncInvocation } from './status.js';
 import { invokeEndpointWithResponseStream } from './stream.js';
 import type { Metrics } from '../metrics/index.js';
 
 /** Operations of the runtime API. */
-export type RuntimeOperation = 'InvokeEndpointAsync' | 'InvokeEndpoint' | 'InvokeEndpointWithResponseStream' | 'GetAsyncInvocation' | 'ListEndpointStatus' | 'GetEndpointStatus';
+export type RuntimeOperation = 'InvokeEndpointAsync' | 'InvokeEndpoint' | 'InvokeEndpointWithResponseStream' | 'GetAsyncInvocation' | 'ListEndpointStatus' | 'GetEndpointStatus'
+  | 'CancelAsyncInvocation' | 'ListAsyncInvocations' | 'RetryAsyncInvocation';
 
 const POST_OPERATIONS: Readonly<Record<string, RuntimeOperation>> = {
   'async-invocations': 'InvokeEndpointAsync',
@@ -32,7 +35,7 @@ export { ACCOUNT_ID };
 export interface RuntimeRoute {
   readonly operation: RuntimeOperation;
   readonly endpointName: string;
-  /** For GetAsyncInvocation. */
+  /** For GetAsyncInvocation, CancelAsyncInvocation and RetryAsyncInvocation. */
   readonly inferenceId?: string;
   readonly rawQuery: string;
 }
@@ -57,10 +60,15 @@ export function routeRuntimeRequest(method: string, rawUrl: string): RuntimeRout
   let operation: RuntimeOperation | undefined;
   let inferenceId: string | undefined;
   if (segments[1] === 'endpoints' && segments.length === 4 && method === 'POST') operation = POST_OPERATIONS[segments[3] ?? ''];
-  if (segments[1] === 'endpoints' && segments.length === 5 && method === 'GET' && segments[3] === 'async-invocations') {
-    operation = 'GetAsyncInvocation';
+  if (segments[1] === 'endpoints' && segments.length === 5 && segments[3] === 'async-invocations' && (method === 'GET' || method === 'DELETE')) {
+    operation = method === 'GET' ? 'GetAsyncInvocation' : 'CancelAsyncInvocation';
     inferenceId = decodeSegment(segments[4] ?? '', 'InferenceId');
   }
+  if (segments[1] === 'endpoints' && segments.length === 6 && segments[3] === 'async-invocations' && segments[5] === 'retry' && method === 'POST') {
+    operation = 'RetryAsyncInvocation';
+    inferenceId = decodeSegment(segments[4] ?? '', 'InferenceId');
+  }
+  if (segments[1] === 'endpoints' && segments.length === 4 && segments[3] === 'async-invocations' && method === 'GET') operation = 'ListAsyncInvocations';
   if (segments[1] === 'endpoints' && method === 'GET' && segments.length === 2) return { operation: 'ListEndpointStatus', endpointName: '', rawQuery };
   if (segments[1] === 'endpoints' && method === 'GET' && segments.length === 3) operation = 'GetEndpointStatus';
   if (operation === undefined) {
@@ -78,6 +86,10 @@ export function routeRuntimeRequest(method: string, rawUrl: string): RuntimeRout
 export interface RuntimeApiDeps {
   readonly endpoints: readonly EndpointConfig[];
   readonly queue: JobQueue;
+  /** The object store, for the failure objects of cancelled and re-run requests. */
+  readonly store: ObjectStore;
+  /** Hook for the error notification of a request cancelled through the API (see lifecycle.ts). */
+  readonly onCancelled?: (job: Job) => void;
   readonly clock: Clock;
   readonly inputUrlAllowList: readonly string[];
   readonly maxBacklogPerEndpoint: number;
@@ -118,6 +130,17 @@ export interface RuntimeApi {
    * answer: the real-time operations send them with their one `writeHead`, the others set them first.
    */
   handle(req: IncomingMessage, res: ServerResponse, route: RuntimeRoute, body: RequestBody, baseHeaders: readonly string[]): Promise<void>;
+  /**
+   * InvokeEndpointAsync without HTTP (the dashboard's Invoke form): `headers` are the operation's
+   * `x-amzn-sagemaker-*` headers (lower-case). Same validation, backlog limit and idempotency.
+   */
+  submitAsync(endpointName: string, headers: IncomingHttpHeaders, body: RequestBody): Promise<AsyncSubmission>;
+  /** The GetAsyncInvocation document of one request; undefined when there is none. */
+  describeAsync(endpointName: string, inferenceId: string): Promise<Record<string, unknown> | undefined>;
+  /** Every endpoint's status document, as `GET /endpoints` answers it. */
+  status(): Promise<readonly EndpointStatusDoc[]>;
+  /** List, cancel and re-run without HTTP (the dashboard), for a known endpoint; same rules as the routes. */
+  readonly lifecycle: LifecycleOperations;
 }
 
 /** A request body as read and hashed for authentication. */
@@ -135,6 +158,11 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
   const byName = new Map(deps.endpoints.map((e) => [e.name, e]));
   const asyncDeps = Object.assign({}, deps, { backlog: new BacklogGauge(deps.queue) });
   const ctx = { region: deps.region, logger: deps.logger, ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}) };
+  const lifecycleDeps = {
+    queue: deps.queue, store: deps.store, clock: deps.clock, logger: deps.logger, ...(deps.onCancelled ? { onCancelled: deps.onCancelled } : {}),
+  };
+  const operations = createLifecycleOperations(lifecycleDeps);
+  const lifecycle = createLifecycleRoutes(lifecycleDeps, operations);
   const endpointOf = (name: string): EndpointConfig => {
     const endpoint = byName.get(name);
     if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${name} of account ${ACCOUNT_ID} not found.`);
@@ -146,6 +174,17 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
     return target;
   };
   return {
+    submitAsync: (endpointName, headers, body) => submitAsync(asyncDeps, endpointOf(endpointName), headers, body),
+    async describeAsync(endpointName, inferenceId) {
+      const job = await deps.queue.get(endpointOf(endpointName).name, inferenceId);
+      return job === undefined ? undefined : describeJob(job);
+    },
+    status: () => deps.status(),
+    lifecycle: {
+      cancel: (endpoint, id) => operations.cancel(endpointOf(endpoint).name, id),
+      list: (endpoint, rawQuery) => operations.list(endpointOf(endpoint).name, rawQuery),
+      rerun: (endpoint, id) => operations.rerun(endpointOf(endpoint).name, id),
+    },
     bodyLimit(route) {
       if (!(route instanceof InferqError) && (route.operation === 'InvokeEndpoint' || route.operation === 'InvokeEndpointWithResponseStream')) {
         const endpoint = byName.get(route.endpointName);
@@ -171,6 +210,12 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
       switch (route.operation) {
         case 'GetAsyncInvocation':
           return getAsyncInvocation(deps.queue, deps.clock, endpoint.name, route.inferenceId ?? '', route.rawQuery, res);
+        case 'CancelAsyncInvocation':
+          return lifecycle.cancel(endpoint.name, route.inferenceId ?? '', res);
+        case 'ListAsyncInvocations':
+          return lifecycle.list(endpoint.name, route.rawQuery, res);
+        case 'RetryAsyncInvocation':
+          return lifecycle.rerun(endpoint.name, route.inferenceId ?? '', res);
       }
     },
   };

@@ -3,10 +3,10 @@
  * answer 202 with the InferenceId and the locations.
  */
 import { hash, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointConfig } from '../config/index.js';
 import { InferqError } from '../errors/index.js';
-import type { JobInput, JobQueue, NewJob } from '../queue/index.js';
+import type { Job, JobInput, JobQueue, NewJob } from '../queue/index.js';
 import type { Clock } from '../util/index.js';
 import { parseAsyncInvokeRequest, type AsyncInvokeRequest } from './async-request.js';
 import type { RequestBody } from './api.js';
@@ -83,9 +83,20 @@ function buildJob(endpoint: EndpointConfig, req: AsyncInvokeRequest, bodySha256H
   };
 }
 
-/** Handles one InvokeEndpointAsync call for a known endpoint. */
-export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: EndpointConfig, req: IncomingMessage, res: ServerResponse, body: RequestBody, baseHeaders: readonly string[]): Promise<void> {
-  const request = parseAsyncInvokeRequest(req.headers, body.bytes);
+/** An accepted InvokeEndpointAsync request. */
+export interface AsyncSubmission {
+  readonly job: Job;
+  /** False for an idempotent replay of an earlier identical request. */
+  readonly created: boolean;
+}
+
+/**
+ * Validates and durably enqueues one InvokeEndpointAsync request for a known endpoint: the part
+ * the HTTP operation and the dashboard's Invoke form share.
+ * @throws InferqError ValidationError for bad headers or body, ServiceUnavailable past the backlog limit.
+ */
+export async function submitAsync(deps: AsyncInvokeDeps, endpoint: EndpointConfig, headers: IncomingHttpHeaders, body: RequestBody): Promise<AsyncSubmission> {
+  const request = parseAsyncInvokeRequest(headers, body.bytes);
   const input: JobInput = request.inputLocation !== undefined ? resolveInputLocation(request.inputLocation, deps.inputUrlAllowList) : { kind: 'inline', body: request.body ?? Buffer.alloc(0) };
   const now = deps.clock.now();
   const reading = deps.backlog.queued(endpoint.name, now);
@@ -95,6 +106,12 @@ export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: Endpo
   }
   const { job, created } = await deps.queue.enqueue(buildJob(endpoint, request, body.sha256Hex, input, now));
   if (created) deps.backlog.added(endpoint.name);
+  return { job, created };
+}
+
+/** Handles one InvokeEndpointAsync call for a known endpoint. */
+export async function invokeEndpointAsync(deps: AsyncInvokeDeps, endpoint: EndpointConfig, req: IncomingMessage, res: ServerResponse, body: RequestBody, baseHeaders: readonly string[]): Promise<void> {
+  const { job } = await submitAsync(deps, endpoint, req.headers, body);
   // A string body goes out in one write together with the head (a Buffer would be a second chunk).
   const payload = JSON.stringify({ InferenceId: job.inferenceId });
   res.writeHead(202, [

@@ -10,7 +10,17 @@ import type { Clock } from '../util/index.js';
 import { s3Uri } from './locations.js';
 
 /** Status names on the wire. */
-const STATUS: Readonly<Record<JobState, string>> = { queued: 'Queued', running: 'Running', succeeded: 'Succeeded', failed: 'Failed', expired: 'Expired' };
+const STATUS: Readonly<Record<JobState, string>> = { queued: 'Queued', running: 'Running', succeeded: 'Succeeded', failed: 'Failed', expired: 'Expired', cancelled: 'Cancelled' };
+
+/** The wire name of a state (`Queued`, …, `Cancelled`). */
+export function statusName(state: JobState): string {
+  return STATUS[state];
+}
+
+/** The state a wire status name stands for, or undefined when it is none. */
+export function parseStatus(name: string): JobState | undefined {
+  return (Object.keys(STATUS) as JobState[]).find((state) => STATUS[state] === name);
+}
 
 /** The JSON document of one request's status. */
 export function describeJob(job: Job): Record<string, unknown> {

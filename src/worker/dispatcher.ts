@@ -15,12 +15,12 @@
 import type { EndpointConfig } from '../config/index.js';
 import { isInferqError, isStorageFault } from '../errors/index.js';
 import type { ModelClient } from '../models/index.js';
-import type { Job, JobQueue } from '../queue/index.js';
+import { CANCELLED_REASON, type Job, type JobQueue } from '../queue/index.js';
 import type { SlotScheduler } from '../scheduling/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import { sleepUnlessAborted, storageRetryDelay, type StorageRetryPolicy } from './backoff.js';
-import { executeJob, type ExecuteContext, type ExecuteResult } from './execute.js';
+import { executeJob, writeFailureReason, type ExecuteContext, type ExecuteResult } from './execute.js';
 import type { FinishBatcher } from './finish-batch.js';
 
 /** What a dispatcher needs. */
@@ -63,6 +63,21 @@ function describeError(err: unknown): string {
   const cause: unknown = err.cause;
   const code = typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string' ? ` (${cause.code})` : '';
   return `${err.code}${code}: ${err.message}`;
+}
+
+/** The abort reason of a job whose cancel was requested. */
+class CancelRequested extends Error {
+  override readonly name = 'CancelRequested';
+  constructor() {
+    super('cancel requested');
+  }
+}
+
+/** Wait before the retry after attempt `attempts` (1-based): backoff doubling per retry, capped. */
+function retryDelay(endpoint: EndpointConfig, attempts: number): number {
+  const policy = endpoint.async.retry;
+  if (!policy) return 0;
+  return Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** Math.max(0, attempts - 1));
 }
 
 interface InFlight {
@@ -122,6 +137,14 @@ export class EndpointDispatcher {
       .then((stats) => slots.setAsyncBacklog(stats.queued))
       .catch((err: unknown) => logger.warn('could not read the backlog', { error: err instanceof Error ? err.message : String(err) }))
       .finally(() => { this.readingBacklog = false; });
+  }
+
+  /**
+   * Aborts the model calls of jobs whose cancel was requested (status API DELETE); each is then
+   * recorded `cancelled` with a failure object saying so.
+   */
+  cancel(ids: readonly string[]): void {
+    for (const id of ids) this.inFlight.get(id)?.abort.abort(new CancelRequested());
   }
 
   /** Aborts jobs whose lease was lost (another worker owns them now). */
@@ -214,7 +237,9 @@ export class EndpointDispatcher {
       slotHeld = false;
       this.deps.slots.releaseAsync();
     };
-    const ctx: ExecuteContext = Object.assign({}, this.deps.execute, { model: this.deps.model, maxAttempts: this.deps.endpoint.async.maxAttempts });
+    const ctx: ExecuteContext = Object.assign({}, this.deps.execute, {
+      model: this.deps.model, maxAttempts: this.deps.endpoint.async.maxAttempts, retry: this.deps.endpoint.async.retry,
+    });
     executeJob(ctx, job, abort.signal)
       .then((result) => this.settleRetrying(job, result, abort.signal, () => { freeSlot(); this.pumpSoon(); }))
       .catch(async (err: unknown) => {
@@ -268,7 +293,8 @@ export class EndpointDispatcher {
     return faults;
   }
 
-  private async settle(job: Job, result: ExecuteResult, signal: AbortSignal, deferMs: number): Promise<void> {
+  private async settle(job: Job, outcome: ExecuteResult, signal: AbortSignal, deferMs: number): Promise<void> {
+    let result = outcome;
     const { queue, owner, clock, logger } = this.deps;
     const leaseLost = signal.reason instanceof Error && signal.reason.message === 'lease lost';
     if (result.state === 'storage-fault') {
@@ -278,6 +304,16 @@ export class EndpointDispatcher {
       return;
     }
     this.storageFaults.delete(job.id);
+    if (signal.reason instanceof CancelRequested && (result.state === 'release' || result.state === 'retry')) {
+      await writeFailureReason(this.deps.execute, job, CANCELLED_REASON);
+      result = { state: 'cancelled', failureReason: CANCELLED_REASON };
+    }
+    if (result.state === 'retry') {
+      const retryInMs = retryDelay(this.deps.endpoint, job.attempts);
+      const kept = leaseLost ? false : await queue.retryLater(owner, job.id, clock.now() + retryInMs);
+      logger.info('the model call failed; the request will be retried', { inferenceId: job.inferenceId, attempt: job.attempts, reason: result.reason, retryInMs, kept });
+      return;
+    }
     if (result.state === 'release') {
       if (!leaseLost) await queue.release(owner, job.id);
       logger.debug('released', { inferenceId: job.inferenceId, why: result.why });
@@ -292,13 +328,17 @@ export class EndpointDispatcher {
     this.deps.onFinished?.(job, result);
   }
 
-  /** Counts a recorded terminal outcome (`startedAt` is the claim of this attempt). */
+  /**
+   * Counts a recorded terminal outcome (`startedAt` is the claim of this attempt). Only final
+   * outcomes get here: a retried attempt (`retry`) is not a failure of the request.
+   */
   private record(job: Job, result: ExecuteResult): void {
     const { metrics, clock } = this.deps;
-    if (metrics === undefined || (result.state !== 'succeeded' && result.state !== 'failed')) return;
+    if (metrics === undefined || (result.state !== 'succeeded' && result.state !== 'failed' && result.state !== 'cancelled')) return;
     const finishedAt = clock.now();
     const done = { endpoint: job.endpoint, receivedAt: job.receivedAt, startedAt: job.startedAt ?? finishedAt, finishedAt };
     if (result.state === 'succeeded') metrics.recordCompletion(done);
+    else if (result.state === 'cancelled') metrics.recordFailure(done, 'cancelled');
     else metrics.recordFailure(done, 'failureKind' in result && result.failureKind !== undefined ? result.failureKind : 'no-response');
   }
 }

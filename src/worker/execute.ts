@@ -13,8 +13,9 @@ import { Readable } from 'node:stream';
 import { isInferqError, isStorageFault, toInferqError, type InferqError } from '../errors/index.js';
 import { ModelCallError, type ModelClient } from '../models/index.js';
 import type { ObjectStore } from '../objects/index.js';
+import type { RetryPolicy } from '../config/index.js';
 import type { FailureKind, Metrics } from '../metrics/index.js';
-import type { Job, JobOutcome, ObjectLocation } from '../queue/index.js';
+import { CANCELLED_REASON, type Job, type JobOutcome, type ObjectLocation } from '../queue/index.js';
 import type { Logger } from '../util/index.js';
 
 /** What executing a job needs. */
@@ -23,6 +24,8 @@ export interface ExecuteContext {
   readonly model: ModelClient;
   readonly logger: Logger;
   readonly maxAttempts: number;
+  /** The endpoint's retry policy of failed model calls; undefined: none. */
+  readonly retry?: RetryPolicy | undefined;
   /** Fetches a `url` input (only allow-listed URLs are ever queued). */
   readonly fetchUrl: (url: string, signal: AbortSignal) => Promise<{ body: Readable; length?: number }>;
   /** Records each model call's latency (mode `async`). */
@@ -30,13 +33,15 @@ export interface ExecuteContext {
 }
 
 /**
- * The result of running a job: a terminal outcome, `release` to give it back to the queue, or
+ * The result of running a job: a terminal outcome, `release` to give it back to the queue,
  * `storage-fault` when the store could not take its terminal object (`error` says why): the job is
- * to run again later, its attempt not counted.
+ * to run again later, its attempt not counted; or `retry` when the model call failed in a way the
+ * endpoint's retry policy retries (nothing was written; the attempt counts).
  */
 export type ExecuteResult =
   | (JobOutcome & { readonly failureKind?: FailureKind })
   | { readonly state: 'release'; readonly why: string }
+  | { readonly state: 'retry'; readonly reason: string }
   | { readonly state: 'storage-fault'; readonly error: InferqError };
 
 /**
@@ -104,14 +109,38 @@ export async function writeFailureReason(ctx: Pick<ExecuteContext, 'store'>, job
   await deleteQuietly(ctx, job, job.output);
 }
 
-async function failWith(ctx: ExecuteContext, job: Job, reason: string, failureKind: FailureKind): Promise<ExecuteResult> {
-  await storeWrite(() => writeFailureReason(ctx, job, reason));
-  return { state: 'failed', failureReason: reason, failureKind };
+/** The failure classes of the retry policy (`async.retry.on`). */
+type RetryClass = RetryPolicy['on'][number];
+
+/** Whether a failure of class `kind` on this attempt is retried rather than recorded. */
+function retries(ctx: ExecuteContext, job: Job, kind: RetryClass, shutdown: AbortSignal): boolean {
+  return ctx.retry !== undefined && ctx.retry.on.includes(kind) && job.attempts < ctx.retry.maxAttempts && !shutdown.aborted;
 }
 
-/** The metrics reason of a request that got no (complete) answer. */
-function noResponseKind(err: ModelCallError): FailureKind {
-  return err.failure === 'timeout' ? 'timeout' : 'no-response';
+/** The final failure of a retried request says how many calls it took. */
+function withAttempts(ctx: ExecuteContext, job: Job, reason: string): string {
+  return ctx.retry !== undefined && job.attempts > 1 ? `${reason} (failed on each of ${job.attempts} attempts)` : reason;
+}
+
+/** Retries the failure when the policy says so, else records it. */
+async function failOrRetry(ctx: ExecuteContext, job: Job, reason: string, kind: RetryClass, shutdown: AbortSignal): Promise<ExecuteResult> {
+  if (retries(ctx, job, kind, shutdown)) return { state: 'retry', reason };
+  return failWith(ctx, job, withAttempts(ctx, job, reason), failureKindOf(kind));
+}
+
+/** The metrics reason of a failure of retry class `kind`. */
+function failureKindOf(kind: RetryClass): FailureKind {
+  return kind === 'timeout' ? 'timeout' : kind === 'connection' ? 'no-response' : 'model-error';
+}
+
+function noResponseClass(err: ModelCallError): RetryClass {
+  return err.failure === 'timeout' ? 'timeout' : 'connection';
+}
+
+/** Writes the failure reason and ends the request in `state`, `failureKind` its metrics reason. */
+async function failWith(ctx: ExecuteContext, job: Job, reason: string, failureKind: FailureKind, state: 'failed' | 'expired' | 'cancelled' = 'failed'): Promise<ExecuteResult> {
+  await storeWrite(() => writeFailureReason(ctx, job, reason));
+  return { state, failureReason: reason, failureKind };
 }
 
 function timeout(signal: AbortSignal, shutdown: AbortSignal): boolean {
@@ -137,7 +166,8 @@ function modelErrorReason(status: number): string {
  */
 export async function executeJob(ctx: ExecuteContext, job: Job, shutdown: AbortSignal): Promise<ExecuteResult> {
   try {
-    if (job.attempts > ctx.maxAttempts) {
+    if (job.cancelRequested === true) return await failWith(ctx, job, CANCELLED_REASON, 'cancelled', 'cancelled');
+    if (job.attempts > Math.max(ctx.maxAttempts, ctx.retry?.maxAttempts ?? 0)) {
       return await failWith(ctx, job, `InternalFailure: the request was started ${job.attempts - 1} times and the worker running it stopped each time; giving up.`, 'max-attempts');
     }
     return await withTimeout(ctx, job, shutdown);
@@ -215,13 +245,18 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
       // Unreachable right after a lost connection: the model process went away with the request
       // (it crashed on it or was killed), so this is a lost connection, not a model still starting;
       // releasing it would send it to the restarted model again, without counting an attempt.
-      if (stale !== undefined) return failWith(ctx, job, noResponseReason(new ModelCallError('connection-lost', `the connection was lost before a response, and right after: ${err.message}`, { cause: stale }), job), 'no-response');
+      if (stale !== undefined) return failOrRetry(ctx, job, noResponseReason(new ModelCallError('connection-lost', `the connection was lost before a response, and right after: ${err.message}`, { cause: stale }), job), 'connection', shutdown);
       return { state: 'release', why: err.message };
     }
-    if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job), noResponseKind(err));
+    if (err instanceof ModelCallError) return failOrRetry(ctx, job, noResponseReason(err, job), noResponseClass(err), shutdown);
     throw err;
   }
   const ok = response.status >= 200 && response.status < 300;
+  const statusClass: RetryClass | undefined = response.status === 429 ? '429' : response.status >= 500 ? '5xx' : undefined;
+  if (statusClass !== undefined && retries(ctx, job, statusClass, shutdown)) {
+    response.body.resume();
+    return { state: 'retry', reason: modelErrorReason(response.status) };
+  }
   const target = ok ? job.output : job.failure;
   try {
     await ctx.store.putObject(target.bucket, target.key, response.body, {
@@ -231,13 +266,13 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
   } catch (err) {
     response.body.destroy();
     if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
-    if (timeout(signal, shutdown)) return failWith(ctx, job, noResponseReason(new ModelCallError('timeout', 'timed out while streaming the response'), job), 'timeout');
-    if (err instanceof ModelCallError) return failWith(ctx, job, noResponseReason(err, job), noResponseKind(err));
+    if (timeout(signal, shutdown)) return failOrRetry(ctx, job, noResponseReason(new ModelCallError('timeout', 'timed out while streaming the response'), job), 'timeout', shutdown);
+    if (err instanceof ModelCallError) return failOrRetry(ctx, job, noResponseReason(err, job), noResponseClass(err), shutdown);
     // The store reports its own failures (a full disk, …) as InferqErrors: inferq's fault, retried
     // later. Anything else is an error of the model's response stream.
     if (isInferqError(err)) throw new StoreWriteFault(err);
-    return failWith(ctx, job, noResponseReason(new ModelCallError('connection-lost', err instanceof Error ? err.message : String(err)), job), 'no-response');
+    return failOrRetry(ctx, job, noResponseReason(new ModelCallError('connection-lost', err instanceof Error ? err.message : String(err)), job), 'connection', shutdown);
   }
   await storeWrite(() => deleteQuietly(ctx, job, ok ? job.failure : job.output));
-  return ok ? { state: 'succeeded' } : { state: 'failed', failureReason: modelErrorReason(response.status), failureKind: 'model-error' };
+  return ok ? { state: 'succeeded' } : { state: 'failed', failureReason: withAttempts(ctx, job, modelErrorReason(response.status)), failureKind: 'model-error' };
 }

@@ -87,6 +87,28 @@ async function heartbeat(deps: WorkerPoolDeps, owner: string, host: string): Pro
   deps.logger.warn('this worker was presumed dead (its heartbeat was late) and registered again', { worker: owner });
 }
 
+/** How often the pool asks the queue whether a job it runs was cancelled (any process may have asked). */
+export const CANCEL_CHECK_INTERVAL_MS = 500;
+
+/** Aborts the jobs in flight whose cancel was requested, checked every {@link CANCEL_CHECK_INTERVAL_MS}. */
+function watchCancels(deps: WorkerPoolDeps, dispatchers: readonly EndpointDispatcher[]): NodeJS.Timeout {
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    void (async () => {
+      for (const d of dispatchers) {
+        const ids = d.inFlightIds();
+        if (ids.length > 0) d.cancel(await deps.queue.cancelRequested(ids));
+      }
+    })()
+      .catch((err: unknown) => deps.logger.warn('could not check for cancelled requests', { error: err instanceof Error ? err.message : String(err) }))
+      .finally(() => { checking = false; });
+  }, CANCEL_CHECK_INTERVAL_MS);
+  timer.unref();
+  return timer;
+}
+
 /** Starts workers for every endpoint. */
 export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool> {
   const host = hostname();
@@ -120,6 +142,7 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
       }
     })().catch((err: unknown) => deps.logger.error('lease renewal failed', { error: err instanceof Error ? err.message : String(err) }));
   }, Math.max(1000, Math.floor(deps.leaseMs / 3)));
+  const cancels = watchCancels(deps, dispatchers);
   let sweeping = false;
   const sweep = setInterval(() => {
     if (sweeping) return;
@@ -133,6 +156,7 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
     owner,
     async stop(graceMs) {
       clearInterval(sweep);
+      clearInterval(cancels);
       await Promise.all(dispatchers.map((d) => d.stop(graceMs)));
       clearInterval(renew);
       await deps.queue.unregisterWorker(owner);

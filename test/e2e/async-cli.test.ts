@@ -181,7 +181,7 @@ describe('inferq invoke', () => {
     await assert.rejects(getStatus(server.url, 'fixture', 'cli-bad-flag'), /not found/, 'no request was made');
   });
 
-  test('version, help, status and invoke --wait load only their own modules: no npm package, no server code', async () => {
+  test('version, help, status, requests and invoke --wait load only their own modules: no npm package, no server code', async () => {
     const trace = join(dir, 'modules.txt');
     const dist = dirname(dirname(CLI));
     const loaded = async (args: string[]): Promise<string[]> => {
@@ -198,6 +198,7 @@ describe('inferq invoke', () => {
     assert.deepEqual(folders(await loaded(['version'])), ['cli', 'config']);
     assert.deepEqual(folders(await loaded(['invoke', '--help'])), ['cli', 'config']);
     assert.deepEqual(folders(await loaded(['status', '--endpoint-url', server.url])), ['auth', 'cli', 'config', 'errors']);
+    assert.deepEqual(folders(await loaded(['requests', 'list', 'fixture', '--endpoint-url', server.url])), ['auth', 'cli', 'config', 'errors']);
     const invoked = await loaded(['invoke', 'fixture', '--input', join(dir, 'in.json'), '--wait', '--endpoint-url', server.url]);
     assert.deepEqual(folders(invoked), ['auth', 'cli', 'config', 'errors']);
     assert.deepEqual(invoked.filter((f) => /^cli\/(serve|model|status|failure)\.js$|^config\/(resolve|schema)\.js$/.test(f)), [], 'nor other commands\' modules');
@@ -228,11 +229,12 @@ describe('inferq invoke', () => {
 /** What each command's help must list: its flags and the environment variables it reads. */
 const CLIENT_ENV = ['INFERQ_URL', 'AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'AWS_DEFAULT_REGION'];
 const HELP_CONTENT: Record<string, { flags: string[]; env: string[]; usage: string }> = {
-  serve: { usage: 'inferq serve', flags: ['--config FILE', '--host H', '--port N', '--data-dir DIR', '-h, --help'], env: ['INFERQ_CONFIG'] },
-  worker: { usage: 'inferq worker', flags: ['--config FILE', '--data-dir DIR', '-h, --help'], env: ['INFERQ_CONFIG'] },
+  serve: { usage: 'inferq serve', flags: ['--config FILE', '--host H', '--port N', '--data-dir DIR', '-h, --help'], env: ['INFERQ_CONFIG', 'INFERQ_FORWARD_SECRET'] },
+  worker: { usage: 'inferq worker', flags: ['--config FILE', '--data-dir DIR', '-h, --help'], env: ['INFERQ_CONFIG', 'INFERQ_FORWARD_SECRET'] },
   invoke: { usage: 'inferq invoke ENDPOINT --input FILE', flags: ['--input FILE', '--content-type T', '--wait', '--out FILE', '--endpoint-url URL', '--bucket B', '--inference-id ID', '-h, --help'], env: CLIENT_ENV },
   model: { usage: 'inferq model serve --handler FILE', flags: ['--handler FILE', '--port N', '--host H', '--max-body-bytes N', '--exit-with-parent', '-h, --help'], env: ['SAGEMAKER_BIND_TO_PORT', 'PORT'] },
   status: { usage: 'inferq status', flags: ['--endpoint-url URL', '--json', '--watch', '-h, --help'], env: CLIENT_ENV },
+  requests: { usage: 'inferq requests list|get|cancel|retry ENDPOINT', flags: ['--status S', '--endpoint-url URL', '--json', '-h, --help'], env: CLIENT_ENV },
   version: { usage: 'inferq version', flags: ['-h, --help'], env: [] },
 };
 

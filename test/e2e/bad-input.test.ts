@@ -151,7 +151,7 @@ describe('routes that are not operations', () => {
   });
 
   test('an unknown SageMaker Runtime route is 400 UnknownOperationException', async () => {
-    for (const [method, path] of [['GET', '/endpoints/echo/nope'], ['HEAD', '/endpoints/echo/invocations'], ['DELETE', '/endpoints/echo/async-invocations/x'], ['POST', '/endpoints/echo/async-invocations/a/b']] as const) {
+    for (const [method, path] of [['GET', '/endpoints/echo/nope'], ['HEAD', '/endpoints/echo/invocations'], ['PUT', '/endpoints/echo/async-invocations/x'], ['DELETE', '/endpoints/echo/async-invocations'], ['POST', '/endpoints/echo/async-invocations/a/b']] as const) {
       const raw = await signed(server.url, 'sagemaker', method, path);
       assert.equal(raw.status, 400, `${method} ${path}`);
       assert.equal(raw.headers['x-amzn-errortype'], 'UnknownOperationException');

@@ -26,7 +26,7 @@ export function fixtureModel(env: Record<string, string> = {}): Record<string, u
 export interface AsyncStatus {
   InferenceId: string;
   EndpointName: string;
-  Status: 'Queued' | 'Running' | 'Succeeded' | 'Failed' | 'Expired';
+  Status: 'Queued' | 'Running' | 'Succeeded' | 'Failed' | 'Expired' | 'Cancelled';
   Attempts: number;
   ReceivedTime?: string;
   StartedTime?: string;
@@ -38,7 +38,7 @@ export interface AsyncStatus {
   FailureReason?: string;
 }
 
-const TERMINAL = new Set(['Succeeded', 'Failed', 'Expired']);
+const TERMINAL = new Set(['Succeeded', 'Failed', 'Expired', 'Cancelled']);
 
 /** Whether a status is final. */
 export function isTerminal(status: string): boolean {

@@ -7,9 +7,11 @@
  * `mode=<m>` in X-Amzn-SageMaker-Custom-Attributes selects the answer: echo (default: the body
  * and content type back), bytes-<n> (n bytes, byte i = i % 251, with Content-Length),
  * cut-<n>-<total> (declares Content-Length total, sends the first n of those bytes, then destroys
- * the connection).
+ * the connection), flaky-<n>-<status> (the first n calls of an InferenceId, as counted in the log,
+ * answer <status> with a short text body; later calls echo), hang (never answers: the call ends
+ * only when the caller aborts it).
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 
 const env = process.env;
@@ -31,13 +33,22 @@ async function readAll(req: IncomingMessage): Promise<Buffer> {
 }
 
 async function invocations(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  appendFileSync(log!, `${String(req.headers['x-amzn-sagemaker-inference-id'] ?? '-')}\n`);
+  const id = String(req.headers['x-amzn-sagemaker-inference-id'] ?? '-');
+  appendFileSync(log!, `${id}\n`);
   const body = await readAll(req);
   const attributes = req.headers['x-amzn-sagemaker-custom-attributes'];
   const mode = (typeof attributes === 'string' ? /(?:^|[,;]\s*)mode=([\w-]+)/.exec(attributes)?.[1] : undefined) ?? 'echo';
   const bytes = /^bytes-(\d+)$/.exec(mode);
   const cut = /^cut-(\d+)-(\d+)$/.exec(mode);
-  if (bytes) {
+  const flaky = /^flaky-(\d+)-(\d{3})$/.exec(mode);
+  if (mode === 'hang') {
+    process.stdout.write(`counting model hanging inference-id=${id}\n`);
+    return;
+  }
+  if (flaky && readFileSync(log!, 'utf8').split('\n').filter((line) => line === id).length <= Number(flaky[1])) {
+    const text = Buffer.from(`flaky failure ${flaky[2]}\n`);
+    res.writeHead(Number(flaky[2]), { 'Content-Type': 'text/plain', 'Content-Length': text.length }).end(text);
+  } else if (bytes) {
     const data = pattern(Number(bytes[1]));
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length }).end(data);
   } else if (cut) {

@@ -69,9 +69,14 @@ export interface WorkerProcess extends Watched {
 export class Workers {
   readonly all: WorkerProcess[] = [];
 
-  /** Starts `inferq worker` and resolves once it logs that its workers run. */
-  async start(config: string, dataDir: string): Promise<WorkerProcess> {
-    const proc = spawn(process.execPath, [CLI, 'worker', '--config', config, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * Starts `inferq worker` and resolves once it logs that its workers run. With `prefix` (e.g.
+   * `['ip', 'netns', 'exec', name]`, which execs in place so the pid stays the worker's), the
+   * command runs through it.
+   */
+  async start(config: string, dataDir: string, prefix: readonly string[] = []): Promise<WorkerProcess> {
+    const argv = [...prefix, process.execPath, CLI, 'worker', '--config', config, '--data-dir', dataDir];
+    const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.setEncoding('utf8');
     proc.stderr.setEncoding('utf8');

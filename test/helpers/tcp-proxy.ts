@@ -9,7 +9,7 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 
 /** A running proxy. */
 export interface TcpProxy {
-  /** `127.0.0.1:<port>` of the proxy. */
+  /** `<listenHost>:<port>` of the proxy. */
   readonly host: string;
   readonly port: number;
   /** Connections refused since the last {@link cut}. */
@@ -22,8 +22,8 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** Starts a proxy on a free loopback port to `targetPort` on 127.0.0.1. */
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+/** Starts a proxy on a free port of `listenHost` (default loopback) to `targetPort` on 127.0.0.1. */
+export async function startTcpProxy(targetPort: number, listenHost = '127.0.0.1'): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let isCut = false;
   let refused = 0;
@@ -45,11 +45,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     }
     client.pipe(upstream).pipe(client);
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(0, listenHost);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
   return {
-    host: `127.0.0.1:${port}`,
+    host: `${listenHost}:${port}`,
     port,
     get refused() {
       return refused;

@@ -13,6 +13,7 @@ import { openPostgresJobQueue, type PostgresJobQueue } from '../../src/queue/ind
 import { SCHEMA_VERSION } from '../../src/queue/postgres/index.js';
 import { PG_URL, Relay, dropSchemas, uniqueSchema, withPg } from '../helpers/postgres.js';
 import { describeJobQueueBehaviour } from './behaviour.js';
+import { describeLifecycleBehaviour } from './lifecycle-behaviour.js';
 import { newJob, rejectsWith } from './helpers.js';
 import { describeWorkerRegistryBehaviour } from './registry-behaviour.js';
 
@@ -29,6 +30,11 @@ async function openEmpty(): Promise<PostgresJobQueue> {
 }
 
 describeJobQueueBehaviour('postgres', async () => {
+  const queue = await openEmpty();
+  return { queue, cleanup: () => queue.close() };
+});
+
+describeLifecycleBehaviour('postgres', async () => {
   const queue = await openEmpty();
   return { queue, cleanup: () => queue.close() };
 });

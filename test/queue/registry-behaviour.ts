@@ -5,17 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { JobQueue, WorkerRegistry } from '../../src/queue/index.js';
+import type { JobQueue, RouteRegistry, WorkerRegistry } from '../../src/queue/index.js';
 import { newJob } from './helpers.js';
 
 /** Opens a fresh, empty queue with its registry and returns a way to dispose of it. */
-export type OpenRegistry = () => Promise<{ queue: JobQueue & WorkerRegistry; cleanup(): Promise<void> }>;
+export type OpenRegistry = () => Promise<{ queue: JobQueue & WorkerRegistry & RouteRegistry; cleanup(): Promise<void> }>;
 
 /** Registers the registry behaviour suite for one backend. */
 export function describeWorkerRegistryBehaviour(name: string, open: OpenRegistry): void {
   void describe(`WorkerRegistry behaviour: ${name}`, () => {
     let opened: Awaited<ReturnType<OpenRegistry>>;
-    let queue: JobQueue & WorkerRegistry;
+    let queue: JobQueue & WorkerRegistry & RouteRegistry;
     beforeEach(async () => {
       opened = await open();
       queue = opened.queue;
@@ -73,6 +73,33 @@ export function describeWorkerRegistryBehaviour(name: string, open: OpenRegistry
       const taken = await queue.claim('ep', 'survivor', 10, 60_000, 20_001);
       assert.deepEqual(taken.map((job) => [job.inferenceId, job.attempts]), [['x', 2], ['y', 2], ['z', 1]]);
       assert.deepEqual(await queue.staleWorkers(20_000), []);
+    });
+
+    void it('publishes, refreshes and withdraws forwarding routes; only fresh ones are read', async () => {
+      await queue.publishRoute({ owner: 'w1', url: 'http://10.0.0.1:9001', endpoints: [{ name: 'echo', capacity: 4, inFlight: 1 }], updatedAt: 1_000 });
+      await queue.publishRoute({ owner: 'w2', url: 'http://10.0.0.2:9001', endpoints: [], updatedAt: 2_000 });
+      assert.deepEqual(await queue.routes(0), [
+        { owner: 'w1', url: 'http://10.0.0.1:9001', endpoints: [{ name: 'echo', capacity: 4, inFlight: 1 }], updatedAt: 1_000 },
+        { owner: 'w2', url: 'http://10.0.0.2:9001', endpoints: [], updatedAt: 2_000 },
+      ]);
+      assert.deepEqual((await queue.routes(1_500)).map((r) => r.owner), ['w2'], 'a route not refreshed is stale');
+      await queue.publishRoute({ owner: 'w1', url: 'http://10.0.0.9:9002', endpoints: [{ name: 'echo', capacity: 8, inFlight: 0 }, { name: 'vad', capacity: 0, inFlight: 0 }], updatedAt: 3_000 });
+      const [w1] = await queue.routes(2_500);
+      assert.deepEqual(w1, { owner: 'w1', url: 'http://10.0.0.9:9002', endpoints: [{ name: 'echo', capacity: 8, inFlight: 0 }, { name: 'vad', capacity: 0, inFlight: 0 }], updatedAt: 3_000 });
+      await queue.withdrawRoute('w1');
+      await queue.withdrawRoute('never-published');
+      assert.deepEqual((await queue.routes(0)).map((r) => r.owner), ['w2']);
+    });
+
+    void it('records real-time demand per endpoint, keeping the largest recent count', async () => {
+      assert.deepEqual(await queue.demand(0), []);
+      await queue.recordDemand('echo', 3, 10_000);
+      await queue.recordDemand('echo', 1, 10_500);
+      await queue.recordDemand('vad', 2, 10_100);
+      assert.deepEqual(await queue.demand(0), [{ endpoint: 'echo', waiting: 3, at: 10_500 }, { endpoint: 'vad', waiting: 2, at: 10_100 }]);
+      assert.deepEqual(await queue.demand(10_200), [{ endpoint: 'echo', waiting: 3, at: 10_500 }]);
+      await queue.recordDemand('echo', 1, 20_000);
+      assert.deepEqual(await queue.demand(15_000), [{ endpoint: 'echo', waiting: 1, at: 20_000 }], 'an old count is replaced');
     });
   });
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { openSqliteJobQueue, type SqliteJobQueue } from '../../src/queue/index.js';
 import { SCHEMA_VERSION } from '../../src/queue/sqlite/index.js';
 import { describeJobQueueBehaviour } from './behaviour.js';
+import { describeLifecycleBehaviour } from './lifecycle-behaviour.js';
 import { describeWorkerRegistryBehaviour } from './registry-behaviour.js';
 import { inline, newJob, rejectsWith } from './helpers.js';
 
@@ -36,6 +37,16 @@ describeJobQueueBehaviour('sqlite on its own thread', () => {
 });
 
 describeJobQueueBehaviour('sqlite on the calling thread', () => {
+  const queue = openSqliteJobQueue({ file: freshFile(), thread: false });
+  return Promise.resolve({ queue, cleanup: () => queue.close() });
+});
+
+describeLifecycleBehaviour('sqlite on its own thread', () => {
+  const queue = openSqliteJobQueue({ file: freshFile() });
+  return Promise.resolve({ queue, cleanup: () => queue.close() });
+});
+
+describeLifecycleBehaviour('sqlite on the calling thread', () => {
   const queue = openSqliteJobQueue({ file: freshFile(), thread: false });
   return Promise.resolve({ queue, cleanup: () => queue.close() });
 });
@@ -130,8 +141,9 @@ void describe('sqlite job queue: schema upgrade', () => {
     await withQueue(file, async (queue) => {
       await Promise.all(['a', 'b'].map((id) => queue.enqueue(newJob('ep', id))));
     });
-    // Turn the file back into what version 1 wrote: the insert trigger that counted every row.
+    // Turn the file back into what version 1 wrote: the insert trigger that counted every row, and no routing tables (version 3).
     const db = new Database(file);
+    db.exec('DROP TABLE worker_routes; DROP TABLE endpoint_demand;');
     db.exec(`CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
       INSERT INTO job_counts (endpoint, state, n) VALUES (new.endpoint, new.state, 1)
         ON CONFLICT (endpoint, state) DO UPDATE SET n = n + 1;
@@ -150,6 +162,40 @@ void describe('sqlite job queue: schema upgrade', () => {
     const check = new Database(file, { readonly: true });
     assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.equal(check.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name = 'jobs_count_insert'").get()?.n ?? -1, 0);
+    check.close();
+  });
+});
+
+void describe('sqlite job queue: schema upgrade to version 4 (cancel and retry)', () => {
+  void it('rebuilds a version-2 database with rows (through version 3): jobs, states, counts and the id counter survive', async () => {
+    const file = freshFile();
+    const db = new Database(file);
+    db.exec(readFileSync(join(import.meta.dirname, 'fixtures/schema-v2.sql'), 'utf8'));
+    const insert = db.prepare(`INSERT INTO jobs (endpoint, inference_id, state, attempts, received_at, expires_at, fingerprint, input,
+      output_bucket, output_key, failure_bucket, failure_key, invocation_timeout_seconds, lease_owner, lease_until, finished_at, failure_reason)
+      VALUES (?, ?, ?, ?, 1000, 999999999, 'fp', '{"kind":"inline"}', 'o', ?, 'f', ?, 60, ?, ?, ?, ?)`);
+    insert.run('ep', 'old-queued', 'queued', 0, 'k1', 'e1', null, null, null, null);
+    insert.run('ep', 'old-running', 'running', 1, 'k2', 'e2', 'w1', 5000, null, null);
+    insert.run('ep', 'old-failed', 'failed', 1, 'k3', 'e3', null, null, 2000, 'boom');
+    insert.run('ep', 'old-last', 'succeeded', 1, 'k4', 'e4', null, null, 2000, null);
+    db.exec(`INSERT INTO job_counts (endpoint, state, n) VALUES ('ep', 'queued', 1), ('ep', 'running', 1), ('ep', 'failed', 1), ('ep', 'succeeded', 1)`);
+    db.prepare("DELETE FROM jobs WHERE inference_id = 'old-last'").run();
+    db.pragma('user_version = 2');
+    db.close();
+    await withQueue(file, async (queue) => {
+      assert.deepEqual(await queue.stats('ep', 3_000), { queued: 1, running: 1, oldestQueuedAgeMs: 2_000 });
+      const failed = await queue.get('ep', 'old-failed');
+      assert.equal(failed?.state, 'failed');
+      assert.equal(failed?.failureReason, 'boom');
+      assert.equal(failed?.cancelRequested, undefined);
+      const { job } = await queue.enqueue(newJob('ep', 'new'));
+      assert.equal(job.id, '5', 'ids are never reused, not even of a purged job');
+      assert.equal((await queue.cancel('ep', 'old-running', 'api', 1_000, 3_000))?.outcome, 'requested');
+      assert.equal((await queue.rerun('ep', 'old-failed', 'api', 1_000, 3_000, 9_999_999))?.outcome, 'leased');
+      assert.deepEqual((await queue.list('ep', { limit: 10 })).jobs.map((j) => j.inferenceId), ['new', 'old-failed', 'old-running', 'old-queued']);
+    });
+    const check = new Database(file, { readonly: true });
+    assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     check.close();
   });
 });

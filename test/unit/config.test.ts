@@ -153,7 +153,10 @@ test('queue: sqlite by default; postgres takes its URL from the file or INFERQ_Q
   withEnv({ INFERQ_QUEUE_URL: undefined, PGPASSWORD: undefined }, () => {
     assert.deepEqual(resolveConfig({}, '/tmp/x').queue, { backend: 'sqlite' });
     const fromFile = resolveConfig({ configFile: file('queue: { backend: postgres, url: "postgres://u:pw@db:5432/q" }\n') }).queue;
-    assert.deepEqual(fromFile, { backend: 'postgres', url: 'postgres://u:pw@db:5432/q', schema: 'inferq' });
+    assert.deepEqual(fromFile, { backend: 'postgres', url: 'postgres://u:pw@db:5432/q', schema: 'inferq', maxConnections: 10 });
+    const pooled = resolveConfig({ configFile: file('queue: { backend: postgres, url: "postgres://u@db/q", maxConnections: 40 }\n') }).queue;
+    assert.equal(pooled.backend === 'postgres' ? pooled.maxConnections : undefined, 40);
+    assert.equal(configError(() => resolveConfig({ configFile: file('queue: { backend: postgres, url: "postgres://u@db/q", maxConnections: 1 }\n') })).key, 'queue.maxConnections');
     assert.equal(configError(() => resolveConfig({ configFile: file('queue: { backend: postgres }\n') })).key, 'queue.url');
     assert.equal(configError(() => resolveConfig({ configFile: file('queue: { url: "postgres://db/q" }\n') })).key, 'queue.url');
     assert.equal(configError(() => resolveConfig({ configFile: file('queue: { backend: postgres, url: "mysql://db/q" }\n') })).key, 'queue.url');
@@ -162,9 +165,51 @@ test('queue: sqlite by default; postgres takes its URL from the file or INFERQ_Q
   });
   withEnv({ INFERQ_QUEUE_URL: 'postgres://env@db:5432/q', PGPASSWORD: 'secret' }, () => {
     const fromEnv = resolveConfig({ configFile: file('queue: { backend: postgres, schema: jobs_a }\n') }).queue;
-    assert.deepEqual(fromEnv, { backend: 'postgres', url: 'postgres://env@db:5432/q', password: 'secret', schema: 'jobs_a' });
+    assert.deepEqual(fromEnv, { backend: 'postgres', url: 'postgres://env@db:5432/q', password: 'secret', schema: 'jobs_a', maxConnections: 10 });
     const fileWins = resolveConfig({ configFile: file('queue: { backend: postgres, url: "postgres://u:pw@db/q" }\n') }).queue;
-    assert.deepEqual(fileWins, { backend: 'postgres', url: 'postgres://u:pw@db/q', schema: 'inferq' }, 'a password in the URL wins over PGPASSWORD');
+    assert.deepEqual(fileWins, { backend: 'postgres', url: 'postgres://u:pw@db/q', schema: 'inferq', maxConnections: 10 }, 'a password in the URL wins over PGPASSWORD');
     assert.deepEqual(resolveConfig({}, '/tmp/x').queue, { backend: 'sqlite' }, 'INFERQ_QUEUE_URL alone does not switch the backend');
+  });
+});
+
+test('async.retry: off by default; defaults, 429 as a number, the backoff cap, bad keys named', () => {
+  const endpoint = (retry: string): string => file(`endpoints:\n  - name: e\n    model: { builtin: echo }\n    async: ${retry}\n`);
+  assert.equal(resolveConfig({ configFile: endpoint('{}') }).endpoints[0]?.async.retry, undefined);
+  assert.deepEqual(resolveConfig({ configFile: endpoint('{ retry: {} }') }).endpoints[0]?.async.retry, {
+    maxAttempts: 3, on: ['5xx', '429', 'timeout', 'connection'], backoffMs: 1000, maxBackoffMs: 60_000,
+  });
+  const custom = resolveConfig({ configFile: endpoint('{ retry: { maxAttempts: 5, on: [429, timeout], backoffSeconds: 2, maxBackoffSeconds: 1 } }') }).endpoints[0]?.async.retry;
+  assert.deepEqual(custom, { maxAttempts: 5, on: ['429', 'timeout'], backoffMs: 2000, maxBackoffMs: 2000 });
+  assert.equal(configError(() => resolveConfig({ configFile: endpoint('{ retry: { on: [4xx] } }') })).key, 'endpoints.0.async.retry.on.0');
+  assert.equal(configError(() => resolveConfig({ configFile: endpoint('{ retry: { on: [] } }') })).key, 'endpoints.0.async.retry.on');
+  assert.equal(configError(() => resolveConfig({ configFile: endpoint('{ retry: { attempts: 2 } }') })).key, 'endpoints.0.async.retry.attempts');
+  assert.equal(configError(() => resolveConfig({ configFile: endpoint('{ retry: { maxAttempts: 0 } }') })).key, 'endpoints.0.async.retry.maxAttempts');
+});
+
+test('worker.listen, advertiseUrl and the forwarding key: loopback derives a key, anything else needs a secret', () => {
+  withEnv({ INFERQ_FORWARD_SECRET: undefined }, () => {
+    const c = resolveConfig({}, '/tmp/x');
+    assert.deepEqual(c.worker.listen, { host: '127.0.0.1', port: 0 });
+    assert.equal(c.worker.advertiseUrl, undefined);
+    assert.match(c.worker.forwardKey, /^[0-9a-f]{64}$/, 'derived from the dev credentials');
+    assert.equal(resolveConfig({}, '/tmp/y').worker.forwardKey, c.worker.forwardKey, 'the same credentials derive the same key');
+    const v6 = resolveConfig({ configFile: file('worker: { listen: "[::1]:9090" }\n') });
+    assert.deepEqual(v6.worker.listen, { host: '::1', port: 9090 });
+    const open = configError(() => resolveConfig({ configFile: file('worker: { listen: "0.0.0.0:9090" }\n') }));
+    assert.equal(open.key, 'worker.forwardSecret');
+    assert.match(open.message, /not loopback.*forwardSecret or INFERQ_FORWARD_SECRET/);
+    const set = resolveConfig({ configFile: file('worker: { listen: "0.0.0.0:9090", forwardSecret: "0123456789abcdef", advertiseUrl: "http://10.1.2.3:9090" }\n') });
+    assert.equal(set.worker.forwardKey, '0123456789abcdef');
+    assert.equal(set.worker.advertiseUrl, 'http://10.1.2.3:9090');
+    assert.equal(configError(() => resolveConfig({ configFile: file('worker: { forwardSecret: short }\n') })).key, 'worker.forwardSecret');
+    assert.equal(configError(() => resolveConfig({ configFile: file('worker: { listen: "nohost" }\n') })).key, 'worker.listen');
+    assert.equal(configError(() => resolveConfig({ configFile: file('worker: { listen: "h:99999" }\n') })).key, 'worker.listen');
+  });
+  withEnv({ INFERQ_FORWARD_SECRET: 'from-the-environment-1' }, () => {
+    const c = resolveConfig({ configFile: file('worker: { listen: "0.0.0.0:0" }\n') });
+    assert.equal(c.worker.forwardKey, 'from-the-environment-1');
+  });
+  withEnv({ INFERQ_FORWARD_SECRET: 'short' }, () => {
+    assert.equal(configError(() => resolveConfig({})).key, 'INFERQ_FORWARD_SECRET');
   });
 });

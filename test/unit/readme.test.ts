@@ -7,7 +7,8 @@
  * (a commented-out `# key: …` line counts).
  *
  * A block that shows a part of a file still writes the keys above it (`endpoints:`, `- name:`,
- * `model:`), which are short; there are no fragments. Blocks in other languages are not checked.
+ * `model:`), which are short; there are no fragments. Blocks in other languages are not checked, nor
+ * are Kubernetes manifests (a block with top-level `apiVersion:` and `kind:`, such as the KEDA examples).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,10 +23,14 @@ const README = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'ut
 const dir = mkdtempSync(join(tmpdir(), 'inferq-readme-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The ```yaml blocks with the line each starts on. */
+/** True for a Kubernetes manifest (top-level `apiVersion:` and `kind:`), which is not an inferq configuration. */
+const isKubernetesManifest = (text: string): boolean => /^apiVersion:/m.test(text) && /^kind:/m.test(text);
+
+/** The ```yaml blocks (inferq configurations) with the line each starts on. */
 function yamlBlocks(): { line: number; text: string }[] {
   const blocks: { line: number; text: string }[] = [];
   for (const m of README.matchAll(/^```ya?ml[^\S\n]*\n([\s\S]*?)^```[^\S\n]*$/gm)) {
+    if (isKubernetesManifest(m[1]!)) continue;
     blocks.push({ line: README.slice(0, m.index).split('\n').length, text: m[1]! });
   }
   return blocks;

@@ -11,7 +11,8 @@ import type { Pool, PoolClient } from 'pg';
 import { InferqError } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
 import { AvailabilityListeners } from '../availability.js';
-import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, QueueBackend, QueueStats, TerminalState } from '../port.js';
+import type { CancelResult, EndpointDemand, EnqueueResult, Job, JobFinish, JobOutcome, JobPage, ListQuery, NewJob, QueueBackend, QueueStats, RerunResult, TerminalState, WorkerRoute } from '../port.js';
+import { routeEndpointsText, toRoute } from '../routes.js';
 import { parseJobId, toJob, type JobRow } from '../rows.js';
 import { PgEnqueueBatcher } from './enqueue.js';
 import { closedError, toPgQueueError } from './errors.js';
@@ -19,7 +20,7 @@ import type { ChannelListener } from './listener.js';
 import { bind, type Statement, type Statements } from './statements.js';
 
 const PURGE_CHUNK = 5_000;
-const TERMINAL: ReadonlySet<string> = new Set<TerminalState>(['succeeded', 'failed', 'expired']);
+const TERMINAL: ReadonlySet<string> = new Set<TerminalState>(['succeeded', 'failed', 'expired', 'cancelled']);
 
 /** The PostgreSQL queue's API: the JobQueue port, the worker registry, retention and a test hook. */
 export interface PostgresJobQueue extends QueueBackend {
@@ -169,6 +170,45 @@ export class PgQueue implements PostgresJobQueue {
     await this.query(this.stmts.defer, [until, seq, owner]);
   }
 
+  async retryLater(owner: string, id: string, notBefore: number): Promise<boolean> {
+    const seq = parseJobId(id);
+    if (seq === undefined) return this.run(() => Promise.resolve(false));
+    return (await this.query(this.stmts.retryLater, [notBefore, seq, owner])).length > 0;
+  }
+
+  async cancel(endpoint: string, inferenceId: string, owner: string, leaseMs: number, now: number): Promise<CancelResult | undefined> {
+    const [row] = await this.query<JobRow & { before_state: string; seq: number | null }>(this.stmts.cancel, [endpoint, inferenceId, owner, now + leaseMs]);
+    if (!row) return undefined;
+    if (row.seq !== null) return { outcome: row.before_state === 'queued' ? 'leased' : 'requested', job: toJob(row) };
+    const job = await this.get(endpoint, inferenceId);
+    return job ? { outcome: 'finished', job } : undefined;
+  }
+
+  async cancelRequested(ids: readonly string[]): Promise<string[]> {
+    const seqs = ids.map(parseJobId).filter((seq): seq is number => seq !== undefined);
+    if (seqs.length === 0) return this.run(() => Promise.resolve([]));
+    const flagged = new Set((await this.query<{ seq: number }>(this.stmts.cancelRequested, [seqs])).map((row) => String(row.seq)));
+    return ids.filter((id) => flagged.has(id));
+  }
+
+  async rerun(endpoint: string, inferenceId: string, owner: string, leaseMs: number, now: number, expiresAt: number): Promise<RerunResult | undefined> {
+    const [row] = await this.query<JobRow>(this.stmts.rerun, [endpoint, inferenceId, owner, now + leaseMs, expiresAt]);
+    if (row) return { outcome: 'leased', job: toJob(row) };
+    const job = await this.get(endpoint, inferenceId);
+    return job ? { outcome: 'refused', job } : undefined;
+  }
+
+  async list(endpoint: string, query: ListQuery): Promise<JobPage> {
+    const limit = Math.max(1, Math.min(1000, Math.floor(query.limit)));
+    const before = query.before === undefined ? Number.MAX_SAFE_INTEGER : parseJobId(query.before) ?? 0;
+    const rows = query.state === undefined
+      ? await this.query<JobRow>(this.stmts.listAll, [endpoint, before, limit + 1])
+      : await this.query<JobRow>(this.stmts.listState, [endpoint, query.state, before, limit + 1]);
+    const jobs = rows.slice(0, limit).map(toJob);
+    const last = jobs[jobs.length - 1];
+    return rows.length > limit && last ? { jobs, next: last.id } : { jobs };
+  }
+
   async releaseOwner(owner: string): Promise<number> {
     const rows = await this.query<{ endpoint: string }>(this.stmts.releaseOwner, [owner]);
     if (rows.length > 0) this.notify(new Set(rows.map((row) => row.endpoint)));
@@ -211,6 +251,26 @@ export class PgQueue implements PostgresJobQueue {
 
   async staleWorkers(heartbeatBefore: number): Promise<string[]> {
     return (await this.query<{ owner: string }>(this.stmts.staleWorkers, [heartbeatBefore])).map((row) => row.owner);
+  }
+
+  async publishRoute(route: WorkerRoute): Promise<void> {
+    await this.query(this.stmts.routeUpsert, [route.owner, route.url, routeEndpointsText(route), route.updatedAt]);
+  }
+
+  async withdrawRoute(owner: string): Promise<void> {
+    await this.query(this.stmts.routeDelete, [owner]);
+  }
+
+  async routes(updatedSince: number): Promise<WorkerRoute[]> {
+    return (await this.query<{ owner: string; url: string; endpoints: string; updated_at: number }>(this.stmts.routesSince, [updatedSince])).map(toRoute);
+  }
+
+  async recordDemand(endpoint: string, waiting: number, now: number): Promise<void> {
+    await this.query(this.stmts.demandUpsert, [endpoint, waiting, now]);
+  }
+
+  demand(since: number): Promise<EndpointDemand[]> {
+    return this.query<EndpointDemand>(this.stmts.demandSince, [since]);
   }
 
   workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]> {

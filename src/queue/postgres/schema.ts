@@ -123,6 +123,31 @@ function migrations(S: string, channel: string): readonly string[] {
     CREATE INDEX workers_host ON ${S}.workers (hostname);
     CREATE INDEX workers_heartbeat ON ${S}.workers (heartbeat_at);
     `,
+    // 2: real-time forwarding: the routes worker processes publish, and the demand API processes record.
+    `
+    CREATE TABLE ${S}.worker_routes (
+      owner      text PRIMARY KEY,
+      url        text NOT NULL,
+      endpoints  text NOT NULL,
+      updated_at bigint NOT NULL
+    );
+    CREATE INDEX worker_routes_updated ON ${S}.worker_routes (updated_at);
+    CREATE TABLE ${S}.endpoint_demand (
+      endpoint text PRIMARY KEY,
+      waiting  integer NOT NULL,
+      at       bigint NOT NULL
+    );
+    `,
+    // 3: cancel and retry (issue 13): the 'cancelled' state, a retry's not-before time, the cancel
+    // flag, and indexes to list an endpoint's jobs newest first.
+    `
+    ALTER TABLE ${S}.jobs DROP CONSTRAINT jobs_state_check;
+    ALTER TABLE ${S}.jobs ADD CONSTRAINT jobs_state_check CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'expired', 'cancelled'));
+    ALTER TABLE ${S}.jobs ADD COLUMN not_before bigint, ADD COLUMN cancel_requested boolean NOT NULL DEFAULT false;
+    CREATE INDEX jobs_list ON ${S}.jobs (endpoint, seq);
+    CREATE INDEX jobs_list_state ON ${S}.jobs (endpoint, state, seq);
+    CREATE INDEX jobs_cancel ON ${S}.jobs (seq) WHERE cancel_requested;
+    `,
   ];
 }
 

@@ -8,7 +8,7 @@ import type { Job, JobFinish, JobOutcome, TerminalState } from '../port.js';
 import type { QueueContext } from './context.js';
 import { parseJobId, toJob } from './statements.js';
 
-const TERMINAL: ReadonlySet<string> = new Set<TerminalState>(['succeeded', 'failed', 'expired']);
+const TERMINAL: ReadonlySet<string> = new Set<TerminalState>(['succeeded', 'failed', 'expired', 'cancelled']);
 
 function positiveCount(max: number): number {
   return Number.isFinite(max) ? Math.max(0, Math.floor(max)) : 0;
@@ -33,7 +33,7 @@ export function claimJobs(ctx: QueueContext, endpoint: string, owner: string, ma
   const { db, stmts } = ctx;
   return db
     .transaction(() => {
-      const seqs = oldestFirst(stmts.staleHead.all(endpoint, now, limit), stmts.queuedHead.all(endpoint, now, limit), limit);
+      const seqs = oldestFirst(stmts.staleHead.all(endpoint, now, limit), stmts.queuedHead.all({ endpoint, now, limit }), limit);
       const jobs: Job[] = [];
       for (const seq of seqs) {
         const row = stmts.claim.get({ seq, owner, until: now + leaseMs, now });

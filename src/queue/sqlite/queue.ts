@@ -5,10 +5,12 @@
  */
 import { WalSync, type Logger } from '../../util/index.js';
 import { AvailabilityListeners } from '../availability.js';
-import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, QueueBackend, QueueStats } from '../port.js';
+import type { CancelResult, EndpointDemand, EnqueueResult, Job, JobFinish, JobOutcome, JobPage, ListQuery, NewJob, QueueBackend, QueueStats, RerunResult, WorkerRoute } from '../port.js';
+import { routeEndpointsText, toRoute } from '../routes.js';
 import { closedError, toQueueError, type QueueContext, type QueueDurability } from './context.js';
 import { EnqueueBatcher, type InsertOutcome } from './enqueue.js';
 import { claimExpiredJobs, claimJobs, deferJob, finishJob, finishJobs, releaseJob, releaseOwnerJobs, renewLeases } from './leases.js';
+import { cancelJob, cancelRequestedJobs, listJobs, rerunJob, retryJobLater } from './lifecycle.js';
 import { seedQueuedJobs, type SeedOptions } from './seed.js';
 import { toJob, type InsertRow } from './statements.js';
 
@@ -104,6 +106,26 @@ export class SqliteQueue implements SqliteJobQueue {
     return this.run(() => deferJob(this.ctx, owner, id, until));
   }
 
+  retryLater(owner: string, id: string, notBefore: number): Promise<boolean> {
+    return this.run(() => retryJobLater(this.ctx, owner, id, notBefore));
+  }
+
+  cancel(endpoint: string, inferenceId: string, owner: string, leaseMs: number, now: number): Promise<CancelResult | undefined> {
+    return this.run(() => cancelJob(this.ctx, endpoint, inferenceId, owner, leaseMs, now));
+  }
+
+  cancelRequested(ids: readonly string[]): Promise<string[]> {
+    return this.run(() => cancelRequestedJobs(this.ctx, ids));
+  }
+
+  rerun(endpoint: string, inferenceId: string, owner: string, leaseMs: number, now: number, expiresAt: number): Promise<RerunResult | undefined> {
+    return this.run(() => rerunJob(this.ctx, endpoint, inferenceId, owner, leaseMs, now, expiresAt));
+  }
+
+  list(endpoint: string, query: ListQuery): Promise<JobPage> {
+    return this.run(() => listJobs(this.ctx, endpoint, query));
+  }
+
   claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]> {
     return this.run(() => claimExpiredJobs(this.ctx, owner, max, leaseMs, now));
   }
@@ -155,6 +177,26 @@ export class SqliteQueue implements SqliteJobQueue {
 
   staleWorkers(heartbeatBefore: number): Promise<string[]> {
     return this.run(() => this.ctx.stmts.staleWorkers.all(heartbeatBefore).map((row) => row.owner));
+  }
+
+  publishRoute(route: WorkerRoute): Promise<void> {
+    return this.run(() => void this.ctx.stmts.routeUpsert.run(route.owner, route.url, routeEndpointsText(route), route.updatedAt));
+  }
+
+  withdrawRoute(owner: string): Promise<void> {
+    return this.run(() => void this.ctx.stmts.routeDelete.run(owner));
+  }
+
+  routes(updatedSince: number): Promise<WorkerRoute[]> {
+    return this.run(() => this.ctx.stmts.routesSince.all(updatedSince).map(toRoute));
+  }
+
+  recordDemand(endpoint: string, waiting: number, now: number): Promise<void> {
+    return this.run(() => void this.ctx.stmts.demandUpsert.run(endpoint, waiting, now));
+  }
+
+  demand(since: number): Promise<EndpointDemand[]> {
+    return this.run(() => this.ctx.stmts.demandSince.all(since));
   }
 
   workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]> {

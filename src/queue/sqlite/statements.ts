@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { JobState } from '../port.js';
-import type { InsertRow, JobRow } from '../rows.js';
+import { JOB_COLUMNS, type InsertRow, type JobRow } from '../rows.js';
 
 /** Named parameters of a lease grant. */
 export interface LeaseParams {
@@ -22,9 +22,7 @@ export interface WorkerRow {
   readonly hostname: string;
 }
 
-const JOB_COLS = `seq, endpoint, inference_id, state, attempts, received_at, expires_at, started_at, finished_at,
-  failure_reason, fingerprint, input, input_body, content_type, accept, custom_attributes, output_bucket, output_key,
-  failure_bucket, failure_key, invocation_timeout_seconds`;
+const JOB_COLS = JOB_COLUMNS;
 
 /** Adds `?2` new queued jobs to the count of endpoint `?1`; every insert into `jobs` runs it in its transaction. */
 export const COUNT_QUEUED_SQL = `INSERT INTO job_counts (endpoint, state, n) VALUES (?, 'queued', ?)
@@ -42,8 +40,9 @@ function prepareJobStatements(db: Database.Database) {
     countQueued: db.prepare<[string, number]>(COUNT_QUEUED_SQL),
     byKey: db.prepare<[string, string], JobRow>(`SELECT ${JOB_COLS} FROM jobs WHERE endpoint = ? AND inference_id = ?`),
     bySeq: db.prepare<[number], JobRow>(`SELECT ${JOB_COLS} FROM jobs WHERE seq = ?`),
-    queuedHead: db.prepare<[string, number, number], { seq: number }>(
-      `SELECT seq FROM jobs WHERE endpoint = ? AND state = 'queued' AND expires_at > ? ORDER BY seq LIMIT ?`,
+    queuedHead: db.prepare<{ endpoint: string; now: number; limit: number }, { seq: number }>(
+      `SELECT seq FROM jobs WHERE endpoint = @endpoint AND state = 'queued' AND expires_at > @now
+         AND (not_before IS NULL OR not_before <= @now) ORDER BY seq LIMIT @limit`,
     ),
     staleHead: db.prepare<[string, number, number], { seq: number }>(
       `SELECT seq FROM jobs WHERE endpoint = ? AND state = 'running' AND lease_until <= ? ORDER BY seq LIMIT ?`,
@@ -53,7 +52,8 @@ function prepareJobStatements(db: Database.Database) {
     ),
     claim: db.prepare<LeaseParams, JobRow>(
       `UPDATE jobs SET state = 'running', lease_owner = @owner, lease_until = @until, lease_counted = 1,
-         attempts = attempts + 1, started_at = COALESCE(started_at, @now)
+         attempts = attempts + 1, started_at = COALESCE(started_at, @now),
+         not_before = NULL
        WHERE seq = @seq AND (state = 'queued' OR (state = 'running' AND lease_until <= @now)) RETURNING ${JOB_COLS}`,
     ),
     leaseExpired: db.prepare<Omit<LeaseParams, 'now'>, JobRow>(
@@ -74,6 +74,29 @@ function prepareJobStatements(db: Database.Database) {
     defer: db.prepare<[number, number, string]>(
       `UPDATE jobs SET attempts = attempts - lease_counted, lease_counted = 0, lease_until = ?
        WHERE seq = ? AND state = 'running' AND lease_owner = ?`,
+    ),
+    retryLater: db.prepare<[number, number, string], { endpoint: string }>(
+      `UPDATE jobs SET state = 'queued', not_before = ?, lease_owner = NULL, lease_until = NULL, lease_counted = 0
+       WHERE seq = ? AND state = 'running' AND lease_owner = ? RETURNING endpoint`,
+    ),
+    cancelQueued: db.prepare<[string, number, number], JobRow>(
+      `UPDATE jobs SET state = 'running', cancel_requested = 1, lease_owner = ?, lease_until = ?, lease_counted = 0, not_before = NULL
+       WHERE seq = ? AND state = 'queued' RETURNING ${JOB_COLS}`,
+    ),
+    cancelRunning: db.prepare<[number], JobRow>(
+      `UPDATE jobs SET cancel_requested = 1 WHERE seq = ? AND state = 'running' RETURNING ${JOB_COLS}`,
+    ),
+    cancelFlag: db.prepare<[number], { seq: number }>('SELECT seq FROM jobs WHERE seq = ? AND cancel_requested = 1'),
+    rerun: db.prepare<[string, number, number, number], JobRow>(
+      `UPDATE jobs SET state = 'running', attempts = 0, lease_owner = ?, lease_until = ?, lease_counted = 0, expires_at = ?,
+         started_at = NULL, finished_at = NULL, failure_reason = NULL, not_before = NULL, cancel_requested = 0
+       WHERE seq = ? AND state IN ('failed', 'expired', 'cancelled') RETURNING ${JOB_COLS}`,
+    ),
+    listAll: db.prepare<[string, number, number], JobRow>(
+      `SELECT ${JOB_COLS} FROM jobs WHERE endpoint = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+    ),
+    listState: db.prepare<[string, string, number, number], JobRow>(
+      `SELECT ${JOB_COLS} FROM jobs WHERE endpoint = ? AND state = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
     ),
     releaseOwner: db.prepare<[string], { endpoint: string }>(
       `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, lease_counted = 0
@@ -102,6 +125,21 @@ function prepareWorkerStatements(db: Database.Database) {
     workerDelete: db.prepare<[string]>('DELETE FROM workers WHERE owner = ?'),
     workersOnHost: db.prepare<[string], WorkerRow>('SELECT owner, pid, hostname FROM workers WHERE hostname = ? ORDER BY owner'),
     staleWorkers: db.prepare<[number], { owner: string }>('SELECT owner FROM workers WHERE heartbeat_at < ? ORDER BY heartbeat_at, owner'),
+    routeUpsert: db.prepare<[string, string, string, number]>(
+      `INSERT INTO worker_routes (owner, url, endpoints, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (owner) DO UPDATE SET url = excluded.url, endpoints = excluded.endpoints, updated_at = excluded.updated_at`,
+    ),
+    routeDelete: db.prepare<[string]>('DELETE FROM worker_routes WHERE owner = ?'),
+    routesSince: db.prepare<[number], { owner: string; url: string; endpoints: string; updated_at: number }>(
+      'SELECT owner, url, endpoints, updated_at FROM worker_routes WHERE updated_at >= ? ORDER BY owner',
+    ),
+    /** A record older than 1 s is replaced; a recent one keeps the larger count. */
+    demandUpsert: db.prepare<[string, number, number]>(
+      `INSERT INTO endpoint_demand (endpoint, waiting, at) VALUES (?, ?, ?)
+       ON CONFLICT (endpoint) DO UPDATE SET waiting = CASE WHEN at >= excluded.at - 1000 THEN max(waiting, excluded.waiting) ELSE excluded.waiting END,
+         at = max(at, excluded.at)`,
+    ),
+    demandSince: db.prepare<[number], { endpoint: string; waiting: number; at: number }>('SELECT endpoint, waiting, at FROM endpoint_demand WHERE at >= ? ORDER BY endpoint'),
   };
 }
 

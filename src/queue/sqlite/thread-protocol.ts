@@ -21,8 +21,8 @@ export type EnqueueReply =
   | { readonly kind: 'failed'; readonly error: WireError };
 
 /** The SQLite queue operations the thread serves as they are. */
-type ForwardedMethod = 'claim' | 'renew' | 'finish' | 'finishMany' | 'release' | 'defer' | 'claimExpired' | 'releaseOwner' | 'get' | 'stats'
-  | 'registerWorker' | 'heartbeatWorker' | 'unregisterWorker' | 'staleWorkers' | 'workersOnHost' | 'purgeFinished' | 'seedForBenchmark' | 'close';
+type ForwardedMethod = 'claim' | 'retryLater' | 'cancel' | 'cancelRequested' | 'rerun' | 'list' | 'renew' | 'finish' | 'finishMany' | 'release' | 'defer' | 'claimExpired' | 'releaseOwner' | 'get' | 'stats'
+  | 'registerWorker' | 'heartbeatWorker' | 'unregisterWorker' | 'staleWorkers' | 'workersOnHost' | 'publishRoute' | 'withdrawRoute' | 'routes' | 'recordDemand' | 'demand' | 'purgeFinished' | 'seedForBenchmark' | 'close';
 
 /** What the queue thread serves: the SQLite queue's operations, plus enqueues in batches. */
 export interface QueueThreadApi extends Pick<SqliteJobQueue, ForwardedMethod> {

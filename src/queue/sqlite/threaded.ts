@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { InferqError, toInferqError } from '../../errors/index.js';
 import type { Logger } from '../../util/index.js';
-import type { EnqueueResult, Job, JobFinish, JobOutcome, NewJob, QueueStats } from '../port.js';
+import type { CancelResult, EndpointDemand, EnqueueResult, Job, JobFinish, JobOutcome, JobPage, ListQuery, NewJob, QueueStats, RerunResult, WorkerRoute } from '../port.js';
 import { closedError } from './context.js';
 import type { SqliteJobQueue } from './queue.js';
 import type { SeedOptions } from './seed.js';
@@ -117,6 +117,29 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
     return this.call('defer', owner, id, until);
   }
 
+  retryLater(owner: string, id: string, notBefore: number): Promise<boolean> {
+    return this.call('retryLater', owner, id, notBefore);
+  }
+
+  async cancel(endpoint: string, inferenceId: string, owner: string, leaseMs: number, now: number): Promise<CancelResult | undefined> {
+    const result = await this.call('cancel', endpoint, inferenceId, owner, leaseMs, now);
+    return result ? { outcome: result.outcome, job: reviveJob(result.job) } : undefined;
+  }
+
+  cancelRequested(ids: readonly string[]): Promise<string[]> {
+    return this.call('cancelRequested', ids);
+  }
+
+  async rerun(endpoint: string, inferenceId: string, owner: string, leaseMs: number, now: number, expiresAt: number): Promise<RerunResult | undefined> {
+    const result = await this.call('rerun', endpoint, inferenceId, owner, leaseMs, now, expiresAt);
+    return result ? { outcome: result.outcome, job: reviveJob(result.job) } : undefined;
+  }
+
+  async list(endpoint: string, query: ListQuery): Promise<JobPage> {
+    const page = await this.call('list', endpoint, query);
+    return { jobs: page.jobs.map(reviveJob), ...(page.next !== undefined ? { next: page.next } : {}) };
+  }
+
   claimExpired(owner: string, max: number, leaseMs: number, now: number): Promise<Job[]> {
     return this.call('claimExpired', owner, max, leaseMs, now).then((jobs) => jobs.map(reviveJob));
   }
@@ -166,6 +189,26 @@ export class ThreadedSqliteQueue implements SqliteJobQueue {
 
   workersOnHost(hostname: string): Promise<{ owner: string; pid: number }[]> {
     return this.call('workersOnHost', hostname);
+  }
+
+  publishRoute(route: WorkerRoute): Promise<void> {
+    return this.call('publishRoute', route);
+  }
+
+  withdrawRoute(owner: string): Promise<void> {
+    return this.call('withdrawRoute', owner);
+  }
+
+  routes(updatedSince: number): Promise<WorkerRoute[]> {
+    return this.call('routes', updatedSince);
+  }
+
+  recordDemand(endpoint: string, waiting: number, now: number): Promise<void> {
+    return this.call('recordDemand', endpoint, waiting, now);
+  }
+
+  demand(since: number): Promise<EndpointDemand[]> {
+    return this.call('demand', since);
   }
 
   purgeFinished(olderThan: number): Promise<number> {
