@@ -4,7 +4,10 @@
  * backlog gauges read from the queue, a bucket named "metrics" still served by the S3 API, the
  * JSON access log, and who may scrape: open on loopback, a bearer token on a non-loopback address
  * (401 without it), 404 when `server.metrics.enabled` is false. Also `inferq status --watch`
- * (table redrawn every second, or one JSON line a second) against the same server.
+ * (table redrawn every second, or one JSON line a second) against the same server, and on a second
+ * server the request lifecycle: a request retried then succeeded is one success and no failure,
+ * cancellations (queued and running) are failures with reason `cancelled`, dashboard calls count
+ * as operation `Dashboard`.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +18,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { awsEnv, s3Client } from '../helpers/clients.js';
 import { CLI, awaitOutput, collectOutput, waitForOutput, type ServerProcess } from '../helpers/server.js';
-import { Harness, awaitTerminal, fixtureModel, invokeRaw, signed, type AsyncStatus } from '../helpers/async.js';
+import { join } from 'node:path';
+import { Harness, awaitTerminal, fixtureModel, getStatus, invokeRaw, signed, type AsyncStatus } from '../helpers/async.js';
+import { countingModel, modelCalls } from '../helpers/side-effects.js';
 
 const h = new Harness();
 let server: ServerProcess;
@@ -230,5 +235,59 @@ describe('who may scrape', () => {
     const ok = await scrape(guarded.url, { authorization: `Bearer ${token}` });
     assert.equal(ok.status, 200);
     assert.equal(sample(ok.text, 'inferq_approximate_backlog_size', { endpoint: 'echo' }), 0);
+  });
+});
+
+describe('the request lifecycle', () => {
+  let life: ServerProcess;
+  let calls: string;
+  const submit = async (endpoint: string, id: string, mode: string): Promise<void> => {
+    const res = await invokeRaw(life.url, endpoint, { 'x-amzn-sagemaker-inference-id': id, 'x-amzn-sagemaker-custom-attributes': `mode=${mode}` }, Buffer.from(id));
+    assert.equal(res.status, 202, res.body.toString());
+  };
+  before(async () => {
+    calls = join(h.dir('inferq-metrics-calls-'), 'calls.log');
+    life = await h.start(h.config({
+      endpoints: [
+        { name: 'flaky', model: countingModel(calls), async: { retry: { maxAttempts: 3, backoffSeconds: 0.05, maxBackoffSeconds: 0.2 } } },
+        { name: 'single', model: countingModel(calls), async: { maxConcurrentInvocations: 1 } },
+      ],
+    }));
+  });
+
+  test('a request retried twice then succeeded is one success, no failure; each model call is timed', async () => {
+    await submit('flaky', 'retried-1', 'flaky-2-503');
+    const status = await awaitTerminal(life.url, 'flaky', 'retried-1');
+    assert.equal(status.Status, 'Succeeded', JSON.stringify(status));
+    assert.equal(modelCalls(calls).filter((l) => l === 'retried-1').length, 3);
+    const { text } = await scrape(life.url);
+    assert.equal(sample(text, 'inferq_invocations_processed_total', { endpoint: 'flaky' }), 1);
+    assert.ok(!/^inferq_invocation_failures_total\{[^}]*endpoint="flaky"/m.test(text), 'no failure of any reason');
+    assert.equal(sample(text, 'inferq_model_latency_seconds_count', { endpoint: 'flaky', mode: 'async' }), 3);
+    assert.equal(sample(text, 'inferq_time_in_backlog_seconds_count', { endpoint: 'flaky' }), 1);
+  });
+
+  test('cancelling a running and a queued request counts two failures with reason "cancelled"', async () => {
+    await submit('single', 'hold-1', 'hang');
+    await waitForOutput(life, /counting model hanging inference-id=hold-1/);
+    await submit('single', 'wait-1', 'echo');
+    assert.equal((await getStatus(life.url, 'single', 'wait-1')).Status, 'Queued');
+    for (const id of ['wait-1', 'hold-1']) {
+      const res = await signed(life.url, 'sagemaker', 'DELETE', `/endpoints/single/async-invocations/${id}`);
+      assert.equal(res.status, 200, res.body.toString());
+      assert.equal((JSON.parse(res.body.toString()) as AsyncStatus).Status, 'Cancelled');
+    }
+    const { text } = await scrape(life.url);
+    assert.equal(sample(text, 'inferq_invocation_failures_total', { endpoint: 'single', reason: 'cancelled' }), 2);
+    assert.equal(sample(text, 'inferq_invocations_processed_total', { endpoint: 'single' }), 0);
+    assert.equal(sample(text, 'inferq_http_requests_total', { operation: 'CancelAsyncInvocation', status: '200' }), 2);
+  });
+
+  test('dashboard calls count as operation "Dashboard"', async () => {
+    const res = await fetch(`${life.url}/ui/api/overview`);
+    assert.equal(res.status, 401);
+    await res.arrayBuffer();
+    const { text } = await scrape(life.url);
+    assert.equal(sample(text, 'inferq_http_requests_total', { operation: 'Dashboard', status: '401' }), 1);
   });
 });
