@@ -2,6 +2,7 @@
  * The TTL sweeper: requests still queued after their RequestTTLSeconds are expired on a timer,
  * not only when a worker frees up. Each gets a failure object and the `expired` state.
  */
+import type { Metrics } from '../metrics/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { JobQueue } from '../queue/index.js';
 import type { Clock, Logger } from '../util/index.js';
@@ -15,6 +16,8 @@ export interface SweeperDeps {
   readonly leaseMs: number;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Counts each expiry. */
+  readonly metrics?: Pick<Metrics, 'recordExpired'>;
 }
 
 /** Expires every queued job past its TTL; returns how many. */
@@ -28,6 +31,7 @@ export async function sweepExpired(deps: SweeperDeps): Promise<number> {
       try {
         await writeFailureReason(deps, job, reason);
         await deps.queue.finish(deps.owner, job.id, { state: 'expired', failureReason: reason }, deps.clock.now());
+        deps.metrics?.recordExpired(job.endpoint);
         deps.logger.info('request expired', { endpoint: job.endpoint, inferenceId: job.inferenceId });
       } catch (err) {
         deps.logger.error('could not expire request; will retry', { inferenceId: job.inferenceId, error: err instanceof Error ? err.message : String(err) });
