@@ -16,6 +16,7 @@ import { InferqError, StartupError, isInferqError } from '../errors/index.js';
 import { createControlPlaneApi, type ConfigManagedEndpoint } from '../controlplane/index.js';
 import { createGatewayServer, type GatewayServer } from '../http/index.js';
 import type { EndpointConfig, ObjectsConfig, ResolvedConfig } from '../config/index.js';
+import { noopMetrics, type Metrics } from '../metrics/index.js';
 import type { ManagedModel } from '../models/index.js';
 import type { Job } from '../queue/index.js';
 import { openLocalObjectStore, openS3ObjectStore, type ObjectStore } from '../objects/index.js';
@@ -31,6 +32,8 @@ import { startWorkerPool, type ExecuteResult, type WorkerPool } from '../worker/
 import { QUEUE_DB, openInDataDir, prepareServeDataDir, prepareWorkerDataDir } from './data-dir.js';
 import { availableEndpoints, type DisabledEndpoint } from './endpoints.js';
 import { forwardingTargets, startForwardListener, type ForwardingTargets, type ForwardListener } from './forwarding.js';
+import { createAppMetrics } from './metrics.js';
+import type { MetricsScrape } from '../http/index.js';
 import { createModelClients } from './models.js';
 import { notificationBuilder, setUpNotifications, type NotificationHooks, type RunningNotifications } from './notifications.js';
 import { startRetention } from './retention.js';
@@ -88,6 +91,9 @@ interface Core {
   models: Map<string, ManagedModel>;
   slots: Map<string, SlotScheduler>;
   pool: WorkerPool | undefined;
+  /** What features record through, and the `/metrics` scrape (undefined when off). */
+  metrics: Metrics;
+  scrape: MetricsScrape | undefined;
   /** Stops the capacity watch, the health subscriptions of the schedulers and the status log. */
   unwatch: () => void;
   /** Stops the retention purge (serve only). */
@@ -193,7 +199,14 @@ async function openCore(config: ResolvedConfig, logger: Logger, clock: Clock, wi
   const { endpoints, disabled } = availableEndpoints(config.endpoints);
   const models = createModelClients(endpoints, config.modelBaseEnv, logger.child('model'));
   const { slots, unwatch } = createSchedulers(endpoints, models, clock);
-  return { endpoints, disabled, store, queue, models, slots, pool: undefined, unwatch, stopRetention: () => Promise.resolve(), forward: undefined, forwarding: undefined };
+  const core: Core = {
+    endpoints, disabled, store, queue, models, slots, pool: undefined, metrics: noopMetrics, scrape: undefined, unwatch, stopRetention: () => Promise.resolve(), forward: undefined, forwarding: undefined,
+  };
+  // The gauges read the models this process serves with: an API-only process's forwarding view once set.
+  const { metrics, scrape } = createAppMetrics(config, () => core.forwarding?.models ?? core.models, queue, clock);
+  core.metrics = metrics;
+  core.scrape = scrape;
+  return core;
 }
 
 /** Starts what runs: output buckets, the status log, and with `withWorkers` the models and the worker pool. */
@@ -214,7 +227,7 @@ async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock
     leaseMs: config.worker.leaseSeconds * 1000,
     sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
     storageRetry: { initialMs: config.worker.storageRetryInitialSeconds * 1000, maxMs: config.worker.storageRetryMaxSeconds * 1000 },
-    clock, logger: logger.child('worker'),
+    clock, logger: logger.child('worker'), metrics: core.metrics,
     ...(core.onFinished ? { onFinished: core.onFinished } : {}),
   });
   notifications?.start(core.pool.owner);
@@ -292,9 +305,13 @@ function createServer(core: Core, resources: ResourceStore, config: ResolvedConf
   const cancelNotification = notificationBuilder(config, core.endpoints);
   const runtime = createRuntimeApi({
     endpoints: core.endpoints, queue: core.queue, store: core.store, status: endpointStatus(core.forwarding?.models ?? core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
-    realtime: core.forwarding?.targets ?? realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'),
+    realtime: core.forwarding?.targets ?? realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'), metrics: core.metrics,
     ...(cancelNotification ? { cancelNotification } : {}),
-    onCancelled: () => core.notifications?.finishes.recorded(),
+    onCancelled: (job) => {
+      const now = clock.now();
+      core.metrics.recordFailure({ endpoint: job.endpoint, receivedAt: job.receivedAt, startedAt: now, finishedAt: now }, 'cancelled');
+      core.notifications?.finishes.recorded();
+    },
   });
   const dev = cfg.usingDevCredentials ? cfg.credentials[0] : undefined;
   const ui = createUiApi({
@@ -320,6 +337,9 @@ function createServer(core: Core, resources: ResourceStore, config: ResolvedConf
     logger,
     maxUnverifiedBodyBytes: cfg.maxUnverifiedBodyBytes,
     bodyTimeoutMs: cfg.bodyTimeoutSeconds * 1000,
+    metrics: core.metrics,
+    scrape: core.scrape,
+    accessLog: cfg.accessLog,
   });
 }
 

@@ -54,6 +54,7 @@ const INVOKE_FLAGS = {
 const STATUS_FLAGS = {
   'endpoint-url': ENDPOINT_URL,
   json: { type: 'boolean', help: 'print the status documents as JSON instead of a table' },
+  watch: { type: 'boolean', help: 'redraw the table every second until Ctrl-C (with --json: one JSON line a second)' },
   ...HELP,
 } as const;
 
@@ -104,9 +105,9 @@ export const COMMANDS = {
     env: MODEL_ENVIRONMENT,
   },
   status: {
-    synopsis: 'status [--endpoint-url URL] [--json]',
+    synopsis: 'status [--endpoint-url URL] [--json] [--watch]',
     summary: 'Instances, calls in flight and backlog of every endpoint of a running server.',
-    description: 'Prints each endpoint\'s health, instances (healthy/running, min, max), calls in flight and backlog (queued, running, age of the oldest queued request).',
+    description: 'Prints each endpoint\'s health, instances (healthy/running, min, max), calls in flight and backlog (queued, running, age of the oldest queued request). With --watch the table is redrawn every second (the screen is cleared) until Ctrl-C; --json --watch prints one line of JSON a second.',
     flags: STATUS_FLAGS,
     env: CLIENT_ENVIRONMENT,
   },

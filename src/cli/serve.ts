@@ -65,7 +65,7 @@ function describeModel(e: ResolvedConfig['endpoints'][number]): string {
 
 /** Runs the server until a termination signal; resolves with the exit code. */
 export async function runServe(config: ResolvedConfig, version: string): Promise<number> {
-  const logger = createLogger(config.server.logLevel);
+  const logger = createLogger(config.server.logLevel, process.stderr, 'inferq', config.server.logFormat);
   const running = await startInferq(config, logger);
   process.stdout.write(banner(config, running, version));
   return untilSignal(running, logger);
@@ -73,7 +73,7 @@ export async function runServe(config: ResolvedConfig, version: string): Promise
 
 /** Runs only the workers until a termination signal. */
 export async function runWorker(config: ResolvedConfig): Promise<number> {
-  const logger = createLogger(config.server.logLevel);
+  const logger = createLogger(config.server.logLevel, process.stderr, 'inferq', config.server.logFormat);
   const running = await startWorkers(config, logger);
   logger.info('workers running', { dataDir: config.server.dataDir, endpoints: config.endpoints.map((e) => e.name).join(',') });
   return untilSignal(running, logger);

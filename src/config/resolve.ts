@@ -156,6 +156,12 @@ export interface ResolvedConfig {
     readonly maxClockSkewSeconds: number;
     readonly shutdownGraceSeconds: number;
     readonly logLevel: LogLevel;
+    /** See the `server.logFormat` key. */
+    readonly logFormat: 'text' | 'json';
+    /** See the `server.accessLog` key. */
+    readonly accessLog: boolean;
+    /** See the `server.metrics` keys. */
+    readonly metrics: { readonly enabled: boolean; readonly bearerToken?: string };
     readonly inputUrlAllowList: readonly string[];
     readonly maxBacklogPerEndpoint: number;
     /** See the `server.queueDurability` key. */

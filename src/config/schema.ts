@@ -63,6 +63,21 @@ export const serverSchema = z.strictObject({
   requestRetentionSeconds: z.number().int().min(0).max(10 * 365 * 86400).default(7 * 86400),
   /** Log level. @default info */
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Log lines as `text` (time, level, name, message, key=value fields) or `json` (one object a line). @default text */
+  logFormat: z.enum(['text', 'json']).default('text'),
+  /** One info line per HTTP request: request id, operation, endpoint, status, duration, bytes in and out. @default false */
+  accessLog: z.boolean().default(false),
+  /** `GET /metrics` (Prometheus text format). */
+  metrics: z.strictObject({
+    /** Serve `GET /metrics`; false answers it 404. @default true */
+    enabled: z.boolean().default(true),
+    /**
+     * Token a scrape must send as `Authorization: Bearer <token>`. Required to scrape a server
+     * bound to a non-loopback address (without it such scrapes get 401); on loopback, scrapes need
+     * it only when it is set.
+     */
+    bearerToken: z.string().min(16, 'must be at least 16 characters').max(512).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
+  }).default({ enabled: true }),
 });
 
 /** An `s3://bucket[/prefix]` location as written in the config. */

@@ -33,6 +33,7 @@ export const ERROR_CATALOGUE = {
   MissingAuthentication: spec(403, false, 'AccessDenied', 'MissingAuthenticationTokenException', 'The request carries no AWS Signature Version 4 authentication.'),
   IncompleteSignature: spec(403, false, 'AuthorizationHeaderMalformed', 'IncompleteSignatureException', 'The Authorization header or presigned query is malformed or incomplete.'),
   AccessDenied: spec(403, false, 'AccessDenied', 'AccessDeniedException', 'The credentials are not allowed to perform this request.'),
+  MetricsUnauthorized: spec(401, false, 'AccessDenied', 'AccessDeniedException', 'GET /metrics without the bearer token server.metrics.bearerToken (required when the server is bound to a non-loopback address).'),
   // Dashboard (/ui/): session sign-in; never reported by the S3 or SageMaker APIs
   SessionRequired: spec(401, false, 'AccessDenied', 'AccessDeniedException', 'A dashboard call (/ui/api/…) without a valid session cookie, or a sign-in with unknown credentials: sign in again.'),
   CsrfTokenInvalid: spec(403, false, 'AccessDenied', 'AccessDeniedException', 'A state-changing dashboard call without the session\'s CSRF token in the X-CSRF-Token header.'),

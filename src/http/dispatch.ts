@@ -8,16 +8,20 @@
  * body (access key, scope, signing time, payload mode) is checked before the body is read and
  * before `100 Continue` is sent; bodies that must be read before their signature can be checked
  * draw on one shared budget. Errors are rendered here, in the shape of the API the request
- * belongs to. Unsigned requests to `/ui` and below go to the dashboard (src/ui), which answers its
- * own JSON errors; a signed one is routed like any other, so `/ui/…` stays S3's path-style space.
+ * belongs to. An unsigned `GET /metrics` is the Prometheus scrape (metrics-route.ts). Unsigned
+ * requests to `/ui` and below go to the dashboard (src/ui), which answers its own JSON errors; a
+ * signed one is routed like any other, so `/ui/…` stays S3's path-style space. Every answered
+ * request is counted in inferq_http_requests_total by operation (dashboard calls: `Dashboard`).
  */
 import { hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import {
   claimedService, parseRequestCredentials, verifySigV2Presigned, type Claims, type CredentialLookup, type RequestCredentials, type SignableRequest, type SigV4Verifier,
 } from '../auth/index.js';
 import type { ControlPlaneApi } from '../controlplane/index.js';
 import { InferqError, toInferqError } from '../errors/index.js';
+import type { Metrics } from '../metrics/index.js';
 import { routeRuntimeRequest, type RuntimeApi, type RuntimeRoute } from '../runtime/index.js';
 import { sendS3Error, type S3Api } from '../s3api/index.js';
 import { ownsRequest, type UiApi } from '../ui/index.js';
@@ -25,6 +29,7 @@ import { setHeaderList, type Clock, type Logger } from '../util/index.js';
 import { readBoundedBody, type UnverifiedBodyBudget } from './body.js';
 import { watchBodyProgress } from './body-timeout.js';
 import { foreignCall, refuseForeignCall, sendForeignError, type ForeignCall } from './foreign-errors.js';
+import { isMetricsScrape, serveMetrics, type MetricsScrape } from './metrics-route.js';
 import { serveControlPlane, serveSts } from './rpc.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
@@ -48,6 +53,12 @@ export interface HttpServerDeps {
   readonly maxUnverifiedBodyBytes: number;
   /** `server.bodyTimeoutSeconds` in ms: a body that makes no progress this long gets 408 and its connection is closed. */
   readonly bodyTimeoutMs: number;
+  /** Counts every answered request (`inferq_http_requests_total`). */
+  readonly metrics: Metrics;
+  /** `GET /metrics`; undefined when `server.metrics.enabled` is false (the route answers 404). */
+  readonly scrape: MetricsScrape | undefined;
+  /** `server.accessLog`: one info line per request. */
+  readonly accessLog: boolean;
   /** The dashboard: unsigned requests to `/ui` and below (signed ones stay S3 path-style calls of bucket `ui`). */
   readonly ui?: UiApi;
 }
@@ -147,15 +158,23 @@ function sendError(req: IncomingMessage, res: ServerResponse, family: Family, er
   else sendSageMakerError(res, err);
 }
 
-async function serveS3(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, credentials: RequestCredentials, expect: ContinueState): Promise<string> {
+/** What a served request was, for the request counter and the access log. */
+interface Served {
+  operation: string;
+  endpoint?: string;
+  /** The `operation` label of inferq_http_requests_total when it is not `operation` (dashboard calls: `Dashboard`). */
+  metricsOperation?: string;
+}
+
+async function serveS3(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, credentials: RequestCredentials, expect: ContinueState, served: Served): Promise<string> {
   const auth = credentials.kind === 'sigv2'
     ? verifySigV2Presigned(request, credentials.claims, ctx.credentials, ctx.clock, ctx.s3.address(req).bucketFromHost)
     : ctx.verifier.verifyChecked(request, ctx.verifier.check(request, credentials.claims));
   proceed(res, expect);
-  return ctx.s3.handle(req, res, auth);
+  return ctx.s3.handle(req, res, auth, (operation) => { served.operation = operation; });
 }
 
-async function serveRuntime(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, claims: Claims, base: readonly string[], expect: ContinueState): Promise<string> {
+async function serveRuntime(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, request: SignableRequest, claims: Claims, base: readonly string[], expect: ContinueState, served: Served): Promise<string> {
   const checked = ctx.verifier.check(request, claims);
   const route = routeOrError(req.method ?? 'GET', req.url ?? '/');
   const limit = ctx.runtime.bodyLimit(route);
@@ -178,6 +197,8 @@ async function serveRuntime(ctx: DispatchContext, req: IncomingMessage, res: Ser
     body.release();
   }
   if (route instanceof InferqError) throw route; // reported only to an authenticated caller
+  served.endpoint = route.endpointName;
+  served.operation = route.operation;
   await ctx.runtime.handle(req, res, route, { bytes: body.bytes, sha256Hex: bodySha256Hex }, base);
   return route.operation;
 }
@@ -223,16 +244,24 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
   const started = performance.now();
   const expect: ContinueState = { pending: expectsContinue };
   let family: Family = familyWithoutAuth(req);
-  let operation = 'unknown';
+  const served: Served = { operation: 'unknown' };
+  let failed: string | undefined;
+  if (ctx.accessLog) logWhenClosed(ctx, req, res, requestId, started, served, () => failed);
   watchBodyProgress(req, ctx.bodyTimeoutMs, () => answerBodyTimeout(ctx, req, res, family, requestId));
   try {
     if (req.method === 'GET' && req.url === '/ping' && req.headers.authorization === undefined) {
       res.writeHead(200, [...base, 'Content-Type', 'text/plain', 'Content-Length', '2']).end('ok');
-      operation = 'Ping';
+      served.operation = 'Ping';
+      return;
+    }
+    if (isMetricsScrape(req)) {
+      served.operation = 'Metrics';
+      await serveMetrics(ctx.scrape, req, res, base);
       return;
     }
     if (ctx.ui !== undefined && ownsRequest(req)) {
-      operation = await ctx.ui.handle(req, res);
+      served.metricsOperation = 'Dashboard';
+      served.operation = await ctx.ui.handle(req, res);
       return;
     }
     const request = signable(req);
@@ -242,27 +271,28 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
     const target = controlPlaneTarget(ctx, req, service, foreign);
     if (target !== undefined && foreign !== undefined && credentials.kind === 'sigv4') {
       family = foreign;
-      operation = await serveControlPlane(ctx.controlPlane!, ctx.verifier, req, res, request, credentials.claims, target, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
+      served.operation = await serveControlPlane(ctx.controlPlane!, ctx.verifier, req, res, request, credentials.claims, target, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
       return;
     }
     if (foreign?.protocol === 'query' && service === 'sts' && ctx.account !== undefined && credentials.kind === 'sigv4') {
       family = foreign;
-      operation = await serveSts(ctx.verifier, req, res, request, credentials.claims, ctx.account, requestId, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
+      served.metricsOperation = 'GetCallerIdentity';
+      served.operation = await serveSts(ctx.verifier, req, res, request, credentials.claims, ctx.account, requestId, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
       return;
     }
     if (foreign !== undefined && credentials.kind === 'sigv4') {
       family = foreign;
-      operation = `${service}:foreign`;
+      served.operation = `${service}:foreign`;
       await refuseForeignCall(ctx.verifier, req, request, credentials.claims, foreign, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
     }
     family = familyOf(service, family);
     if (family === 's3') setHeaderList(res, base);
-    operation = credentials.kind === 'sigv4' && family === 'sagemaker'
-      ? await serveRuntime(ctx, req, res, request, credentials.claims, base, expect)
-      : await serveS3(ctx, req, res, request, credentials, expect);
+    served.operation = credentials.kind === 'sigv4' && family === 'sagemaker'
+      ? await serveRuntime(ctx, req, res, request, credentials.claims, base, expect, served)
+      : await serveS3(ctx, req, res, request, credentials, expect, served);
   } catch (raw) {
     const err = toInferqError(raw);
-    operation = `${operation}!${err.code}`;
+    failed = err.code;
     const gone = connectionGone(req, res);
     if (gone) logger.debug('connection closed before the request was served', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.message : String(raw) });
     else if (err.code === 'InternalError') logger.error('request failed', { requestId, method: req.method, url: req.url, error: raw instanceof Error ? raw.stack : String(raw) });
@@ -271,6 +301,29 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
     settleUnreadBody(req, res, expect);
     sendError(req, res, family, err, requestId);
   } finally {
-    logger.debug('request', { requestId, method: req.method, url: req.url, operation, status: res.statusCode, ms: Math.round(performance.now() - started) });
+    ctx.metrics.recordHttpRequest(served.metricsOperation ?? (served.operation.includes(':') ? 'Foreign' : served.operation), res.statusCode); // the service name is the client's: not a label
+    logger.debug('request', { requestId, method: req.method, url: req.url, operation: failed === undefined ? served.operation : `${served.operation}!${failed}`, status: res.statusCode, ms: Math.round(performance.now() - started) });
   }
+}
+
+/** Bytes of a connection already counted in access-log lines. */
+const accounted = new WeakMap<Socket, { read: number; written: number }>();
+
+/**
+ * Writes the access-log line of a request once its response is done (`close`). Bytes are counted
+ * on the connection: in, what it read since the previous request's line (request line, headers
+ * and body); out, what it wrote meanwhile (headers included). A pipelined request already read
+ * while the one before it was answered counts toward that one.
+ */
+function logWhenClosed(ctx: DispatchContext, req: IncomingMessage, res: ServerResponse, requestId: string, started: number, served: Served, error: () => string | undefined): void {
+  const socket = req.socket;
+  res.once('close', () => {
+    const before = accounted.get(socket) ?? { read: 0, written: 0 };
+    const now = { read: socket.bytesRead, written: socket.bytesWritten };
+    accounted.set(socket, now);
+    ctx.logger.info('access', {
+      requestId, method: req.method, operation: served.operation, endpoint: served.endpoint, status: res.statusCode, error: error(),
+      ms: Math.round((performance.now() - started) * 10) / 10, bytesIn: now.read - before.read, bytesOut: now.written - before.written,
+    });
+  });
 }

@@ -2,3 +2,4 @@
 export { createGatewayServer } from './server.js';
 export type { GatewayServer } from './server.js';
 export type { HttpServerDeps } from './dispatch.js';
+export type { MetricsScrape } from './metrics-route.js';

@@ -15,6 +15,7 @@ import { ACCOUNT_ID } from './model-errors.js';
 import type { RealtimeTarget } from './realtime.js';
 import { describeJob, getAsyncInvocation } from './status.js';
 import { invokeEndpointWithResponseStream } from './stream.js';
+import type { Metrics } from '../metrics/index.js';
 
 /** Operations of the runtime API. */
 export type RuntimeOperation = 'InvokeEndpointAsync' | 'InvokeEndpoint' | 'InvokeEndpointWithResponseStream' | 'GetAsyncInvocation' | 'ListEndpointStatus' | 'GetEndpointStatus'
@@ -100,6 +101,8 @@ export interface RuntimeApiDeps {
   /** Instances and backlog of every endpoint (`GET /endpoints`), including endpoints that are off. */
   readonly status: () => Promise<readonly EndpointStatusDoc[]>;
   readonly logger: Logger;
+  /** Real-time model latency. */
+  readonly metrics?: Pick<Metrics, 'observeModelLatency'>;
 }
 
 /** One endpoint's status document (`GET /endpoints[/{name}]`). */
@@ -155,7 +158,7 @@ export const DEFAULT_RUNTIME_BODY_LIMIT = 6 * 1024 * 1024 + 64 * 1024;
 export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
   const byName = new Map(deps.endpoints.map((e) => [e.name, e]));
   const asyncDeps = Object.assign({}, deps, { backlog: new BacklogGauge(deps.queue) });
-  const ctx = { region: deps.region, logger: deps.logger };
+  const ctx = { region: deps.region, logger: deps.logger, ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}) };
   const lifecycleDeps = {
     queue: deps.queue, store: deps.store, clock: deps.clock, logger: deps.logger, ...(deps.onCancelled ? { onCancelled: deps.onCancelled } : {}),
     ...(deps.cancelNotification ? { cancelNotification: deps.cancelNotification } : {}),

@@ -16,6 +16,7 @@ import { SlotsSaturatedError, type SlotLease, type SlotScheduler } from '../sche
 import type { Logger } from '../util/index.js';
 import { noResponseError } from './model-errors.js';
 import type { RealtimeRequest } from './realtime-request.js';
+import type { Metrics } from '../metrics/index.js';
 
 /** One endpoint's model as the real-time operations see it. */
 export interface RealtimeTarget {
@@ -30,6 +31,8 @@ export interface RealtimeTarget {
 export interface RealtimeContext {
   readonly region: string;
   readonly logger: Logger;
+  /** Records each model call's latency (mode `realtime`). */
+  readonly metrics?: Pick<Metrics, 'observeModelLatency'>;
 }
 
 /**
@@ -180,8 +183,11 @@ export async function callModel(ctx: RealtimeContext, endpoint: EndpointConfig, 
   const started = performance.now();
   let stale: ModelCallError | undefined;
   for (;;) {
+    const sent = performance.now();
     try {
-      return await model.invoke(invocation);
+      const response = await model.invoke(invocation);
+      ctx.metrics?.observeModelLatency(endpoint.name, 'realtime', (performance.now() - sent) / 1000);
+      return response;
     } catch (err) {
       if (watch.gone) throw watch.gone;
       if (!(err instanceof ModelCallError)) throw err;

@@ -43,7 +43,7 @@ const HANDLERS: Readonly<Record<S3Operation, (r: S3Request) => Promise<void>>> =
 /** The S3 API over an object store. */
 export interface S3Api {
   /** Serves one request whose signature was verified; rejects with InferqError on failure. */
-  handle(req: IncomingMessage, res: ServerResponse, auth: AuthResult): Promise<S3Operation>;
+  handle(req: IncomingMessage, res: ServerResponse, auth: AuthResult, onOperation?: (operation: S3Operation) => void): Promise<S3Operation>;
   /** The bucket, key and query a request addresses (path or virtual-hosted style). */
   address(req: IncomingMessage): S3Address;
 }
@@ -53,9 +53,10 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
   const address = (req: IncomingMessage): S3Address => parseS3Address(req.url ?? '/', req.headers, deps.virtualHostDomain);
   return {
     address,
-    async handle(req, res, auth) {
+    async handle(req, res, auth, onOperation) {
       const target = address(req);
       const operation = resolveOperation(req.method ?? 'GET', target, req.headers);
+      onOperation?.(operation);
       await HANDLERS[operation]({ req, res, auth, address: target, deps });
       return operation;
     },

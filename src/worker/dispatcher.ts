@@ -17,6 +17,7 @@ import { isInferqError, isStorageFault } from '../errors/index.js';
 import type { ModelClient } from '../models/index.js';
 import { CANCELLED_REASON, type Job, type JobQueue } from '../queue/index.js';
 import type { SlotScheduler } from '../scheduling/index.js';
+import type { Metrics } from '../metrics/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import { sleepUnlessAborted, storageRetryDelay, type StorageRetryPolicy } from './backoff.js';
 import { executeJob, writeFailureReason, type ExecuteContext, type ExecuteResult } from './execute.js';
@@ -39,6 +40,8 @@ export interface DispatcherDeps {
   readonly storageRetry: StorageRetryPolicy;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Counts outcomes (completions, failures by reason, response upload failures). */
+  readonly metrics?: Metrics;
   /** Called after every terminal outcome (status watchers, metrics). */
   readonly onFinished?: (job: Job, result: ExecuteResult) => void;
   /** Builds the notification recorded with each terminal outcome, and hears when one was. */
@@ -297,6 +300,7 @@ export class EndpointDispatcher {
     const { queue, owner, clock, logger } = this.deps;
     const leaseLost = signal.reason instanceof Error && signal.reason.message === 'lease lost';
     if (result.state === 'storage-fault') {
+      this.deps.metrics?.recordResponseUploadFailure(job.endpoint);
       if (!leaseLost) await queue.defer(owner, job.id, clock.now() + deferMs);
       logger.debug('deferred', { inferenceId: job.inferenceId, retryInMs: deferMs });
       return;
@@ -321,7 +325,24 @@ export class EndpointDispatcher {
     const kept = await this.deps.finishes.finish(job.id, result, notification);
     if (kept && notification) this.deps.notifications?.recorded();
     if (!kept) logger.warn('lease lost before finishing; another worker will redo the request', { inferenceId: job.inferenceId });
-    else logger.debug('finished', { inferenceId: job.inferenceId, state: result.state });
+    else {
+      logger.debug('finished', { inferenceId: job.inferenceId, state: result.state });
+      this.record(job, result);
+    }
     this.deps.onFinished?.(job, result);
+  }
+
+  /**
+   * Counts a recorded terminal outcome (`startedAt` is the claim of this attempt). Only final
+   * outcomes get here: a retried attempt (`retry`) is not a failure of the request.
+   */
+  private record(job: Job, result: ExecuteResult): void {
+    const { metrics, clock } = this.deps;
+    if (metrics === undefined || (result.state !== 'succeeded' && result.state !== 'failed' && result.state !== 'cancelled')) return;
+    const finishedAt = clock.now();
+    const done = { endpoint: job.endpoint, receivedAt: job.receivedAt, startedAt: job.startedAt ?? finishedAt, finishedAt };
+    if (result.state === 'succeeded') metrics.recordCompletion(done);
+    else if (result.state === 'cancelled') metrics.recordFailure(done, 'cancelled');
+    else metrics.recordFailure(done, 'failureKind' in result && result.failureKind !== undefined ? result.failureKind : 'no-response');
   }
 }

@@ -14,6 +14,7 @@ import { isInferqError, isStorageFault, toInferqError, type InferqError } from '
 import { ModelCallError, type ModelClient } from '../models/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { RetryPolicy } from '../config/index.js';
+import type { FailureKind, Metrics } from '../metrics/index.js';
 import { CANCELLED_REASON, type Job, type JobOutcome, type ObjectLocation } from '../queue/index.js';
 import type { Logger } from '../util/index.js';
 
@@ -27,6 +28,8 @@ export interface ExecuteContext {
   readonly retry?: RetryPolicy | undefined;
   /** Fetches a `url` input (only allow-listed URLs are ever queued). */
   readonly fetchUrl: (url: string, signal: AbortSignal) => Promise<{ body: Readable; length?: number }>;
+  /** Records each model call's latency (mode `async`). */
+  readonly metrics?: Pick<Metrics, 'observeModelLatency'>;
 }
 
 /**
@@ -36,7 +39,7 @@ export interface ExecuteContext {
  * endpoint's retry policy retries (nothing was written; the attempt counts).
  */
 export type ExecuteResult =
-  | (JobOutcome & { readonly responseContentType?: string })
+  | (JobOutcome & { readonly responseContentType?: string; readonly failureKind?: FailureKind })
   | { readonly state: 'release'; readonly why: string }
   | { readonly state: 'retry'; readonly reason: string }
   | { readonly state: 'storage-fault'; readonly error: InferqError };
@@ -122,16 +125,22 @@ function withAttempts(ctx: ExecuteContext, job: Job, reason: string): string {
 /** Retries the failure when the policy says so, else records it. */
 async function failOrRetry(ctx: ExecuteContext, job: Job, reason: string, kind: RetryClass, shutdown: AbortSignal): Promise<ExecuteResult> {
   if (retries(ctx, job, kind, shutdown)) return { state: 'retry', reason };
-  return failWith(ctx, job, withAttempts(ctx, job, reason));
+  return failWith(ctx, job, withAttempts(ctx, job, reason), failureKindOf(kind));
+}
+
+/** The metrics reason of a failure of retry class `kind`. */
+function failureKindOf(kind: RetryClass): FailureKind {
+  return kind === 'timeout' ? 'timeout' : kind === 'connection' ? 'no-response' : 'model-error';
 }
 
 function noResponseClass(err: ModelCallError): RetryClass {
   return err.failure === 'timeout' ? 'timeout' : 'connection';
 }
 
-async function failWith(ctx: ExecuteContext, job: Job, reason: string, state: 'failed' | 'expired' | 'cancelled' = 'failed'): Promise<JobOutcome> {
+/** Writes the failure reason and ends the request in `state`, `failureKind` its metrics reason. */
+async function failWith(ctx: ExecuteContext, job: Job, reason: string, failureKind: FailureKind, state: 'failed' | 'expired' | 'cancelled' = 'failed'): Promise<ExecuteResult> {
   await storeWrite(() => writeFailureReason(ctx, job, reason));
-  return { state, failureReason: reason };
+  return { state, failureReason: reason, failureKind };
 }
 
 function timeout(signal: AbortSignal, shutdown: AbortSignal): boolean {
@@ -157,9 +166,9 @@ function modelErrorReason(status: number): string {
  */
 export async function executeJob(ctx: ExecuteContext, job: Job, shutdown: AbortSignal): Promise<ExecuteResult> {
   try {
-    if (job.cancelRequested === true) return await failWith(ctx, job, CANCELLED_REASON, 'cancelled');
+    if (job.cancelRequested === true) return await failWith(ctx, job, CANCELLED_REASON, 'cancelled', 'cancelled');
     if (job.attempts > Math.max(ctx.maxAttempts, ctx.retry?.maxAttempts ?? 0)) {
-      return await failWith(ctx, job, `InternalFailure: the request was started ${job.attempts - 1} times and the worker running it stopped each time; giving up.`);
+      return await failWith(ctx, job, `InternalFailure: the request was started ${job.attempts - 1} times and the worker running it stopped each time; giving up.`, 'max-attempts');
     }
     return await withTimeout(ctx, job, shutdown);
   } catch (err) {
@@ -199,7 +208,7 @@ async function attempt(ctx: ExecuteContext, job: Job, signal: AbortSignal, shutd
       // The store being unreachable is inferq's fault, not the input's: retried with backoff.
       if (isStorageFault(err)) throw new StoreWriteFault(err);
       const detail = isInferqError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
-      return failWith(ctx, job, `ClientError: Could not read the input at ${describeInput(job)} (${detail}).`);
+      return failWith(ctx, job, `ClientError: Could not read the input at ${describeInput(job)} (${detail}).`, 'input');
     }
     const result = await callModel(ctx, job, input, signal, shutdown, stale);
     if (!(result instanceof ModelCallError)) return result;
@@ -214,6 +223,8 @@ async function attempt(ctx: ExecuteContext, job: Job, signal: AbortSignal, shutd
  */
 async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, signal: AbortSignal, shutdown: AbortSignal, stale: ModelCallError | undefined): Promise<ExecuteResult | ModelCallError> {
   let response;
+  const sent = performance.now();
+  const latency = (): void => ctx.metrics?.observeModelLatency(job.endpoint, 'async', (performance.now() - sent) / 1000);
   try {
     response = await ctx.model.invoke({
       body: input.body,
@@ -224,7 +235,9 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
       inferenceId: job.inferenceId,
       signal,
     });
+    latency();
   } catch (err) {
+    if (!(err instanceof ModelCallError && err.failure === 'stale-connection')) latency();
     if (!Buffer.isBuffer(input.body)) input.body.destroy();
     if (shutdown.aborted) return { state: 'release', why: 'shutdown' };
     if (err instanceof ModelCallError && err.failure === 'stale-connection' && stale === undefined) return err;
@@ -262,5 +275,5 @@ async function callModel(ctx: ExecuteContext, job: Job, input: OpenedInput, sign
   }
   await storeWrite(() => deleteQuietly(ctx, job, ok ? job.failure : job.output));
   const responseContentType = response.contentType ?? 'application/octet-stream';
-  return ok ? { state: 'succeeded', responseContentType } : { state: 'failed', failureReason: withAttempts(ctx, job, modelErrorReason(response.status)), responseContentType };
+  return ok ? { state: 'succeeded', responseContentType } : { state: 'failed', failureReason: withAttempts(ctx, job, modelErrorReason(response.status)), failureKind: 'model-error', responseContentType };
 }

@@ -14,6 +14,7 @@ import type { ModelClient } from '../models/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { Job, JobQueue, WorkerRegistry } from '../queue/index.js';
 import type { SlotScheduler } from '../scheduling/index.js';
+import type { Metrics } from '../metrics/index.js';
 import type { Clock, Logger } from '../util/index.js';
 import type { StorageRetryPolicy } from './backoff.js';
 import { EndpointDispatcher } from './dispatcher.js';
@@ -39,6 +40,8 @@ export interface WorkerPoolDeps {
   readonly onFinished?: (job: Job, result: ExecuteResult) => void;
   /** Notifications recorded with terminal outcomes (none when absent). */
   readonly notifications?: FinishNotifications;
+  /** Where outcomes, expiries and model latencies are counted. */
+  readonly metrics?: Metrics;
 }
 
 /** A running pool. */
@@ -120,7 +123,7 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
     queue: deps.queue,
     model: deps.models.get(endpoint.name)!,
     slots: deps.slots.get(endpoint.name)!,
-    execute: { store: deps.store, logger: deps.logger.child(endpoint.name), fetchUrl: deps.fetchUrl },
+    execute: { store: deps.store, logger: deps.logger.child(endpoint.name), fetchUrl: deps.fetchUrl, ...(deps.metrics ? { metrics: deps.metrics } : {}) },
     owner,
     finishes,
     leaseMs: deps.leaseMs,
@@ -130,6 +133,7 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
     logger: deps.logger.child(endpoint.name),
     ...(deps.onFinished ? { onFinished: deps.onFinished } : {}),
     ...(deps.notifications ? { notifications: deps.notifications } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   }));
   const renew = setInterval(() => {
     void (async () => {
@@ -146,7 +150,10 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
   const sweep = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
-    sweepExpired({ queue: deps.queue, store: deps.store, owner, leaseMs: deps.leaseMs, clock: deps.clock, logger: deps.logger, ...(deps.notifications ? { notifications: deps.notifications } : {}) })
+    sweepExpired({
+      queue: deps.queue, store: deps.store, owner, leaseMs: deps.leaseMs, clock: deps.clock, logger: deps.logger,
+      ...(deps.notifications ? { notifications: deps.notifications } : {}), ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    })
       .catch((err: unknown) => deps.logger.error('sweep failed', { error: err instanceof Error ? err.message : String(err) }))
       .finally(() => { sweeping = false; });
   }, deps.sweepIntervalMs);

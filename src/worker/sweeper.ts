@@ -2,6 +2,7 @@
  * The TTL sweeper: requests still queued after their RequestTTLSeconds are expired on a timer,
  * not only when a worker frees up. Each gets a failure object and the `expired` state.
  */
+import type { Metrics } from '../metrics/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { JobQueue } from '../queue/index.js';
 import type { Clock, Logger } from '../util/index.js';
@@ -17,6 +18,8 @@ export interface SweeperDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly notifications?: FinishNotifications;
+  /** Counts each expiry. */
+  readonly metrics?: Pick<Metrics, 'recordExpired'>;
 }
 
 /** Expires every queued job past its TTL; returns how many. */
@@ -34,6 +37,7 @@ export async function sweepExpired(deps: SweeperDeps): Promise<number> {
         const notification = deps.notifications?.build(job, outcome, now);
         const kept = await deps.queue.finish(deps.owner, job.id, outcome, now, notification);
         if (kept && notification) deps.notifications?.recorded();
+        deps.metrics?.recordExpired(job.endpoint);
         deps.logger.info('request expired', { endpoint: job.endpoint, inferenceId: job.inferenceId });
       } catch (err) {
         deps.logger.error('could not expire request; will retry', { inferenceId: job.inferenceId, error: err instanceof Error ? err.message : String(err) });

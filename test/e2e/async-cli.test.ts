@@ -233,7 +233,7 @@ const HELP_CONTENT: Record<string, { flags: string[]; env: string[]; usage: stri
   worker: { usage: 'inferq worker', flags: ['--config FILE', '--data-dir DIR', '-h, --help'], env: ['INFERQ_CONFIG', 'INFERQ_FORWARD_SECRET'] },
   invoke: { usage: 'inferq invoke ENDPOINT --input FILE', flags: ['--input FILE', '--content-type T', '--wait', '--out FILE', '--endpoint-url URL', '--bucket B', '--inference-id ID', '-h, --help'], env: CLIENT_ENV },
   model: { usage: 'inferq model serve --handler FILE', flags: ['--handler FILE', '--port N', '--host H', '--max-body-bytes N', '--exit-with-parent', '-h, --help'], env: ['SAGEMAKER_BIND_TO_PORT', 'PORT'] },
-  status: { usage: 'inferq status', flags: ['--endpoint-url URL', '--json', '-h, --help'], env: CLIENT_ENV },
+  status: { usage: 'inferq status', flags: ['--endpoint-url URL', '--json', '--watch', '-h, --help'], env: CLIENT_ENV },
   requests: { usage: 'inferq requests list|get|cancel|retry ENDPOINT', flags: ['--status S', '--endpoint-url URL', '--json', '-h, --help'], env: CLIENT_ENV },
   version: { usage: 'inferq version', flags: ['-h, --help'], env: [] },
 };

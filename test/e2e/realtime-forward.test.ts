@@ -4,7 +4,7 @@
  * InvokeEndpoint and InvokeEndpointWithResponseStream sent to the API process run on a worker's
  * model (JS SDK v3 and boto3), 20 MiB travel both ways, a model error keeps its ModelError shape,
  * the workers' forwarding listener refuses calls without a valid signature before any model call,
- * the two workers share the load, and an endpoint with `instances.min: 0` starts from zero on a
+ * the two workers share the load (the API process's /metrics times each forwarded call once), and an endpoint with `instances.min: 0` starts from zero on a
  * worker within the start timeout because the API process recorded the demand.
  */
 import { after, before, describe, test } from 'node:test';
@@ -92,6 +92,13 @@ after(async () => {
 });
 
 const md5 = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
+
+/** The API process's count of real-time model calls of `endpoint` (its `/metrics`). */
+async function forwardedLatencyCount(endpoint: string): Promise<number> {
+  const text = await (await fetch(`${api.url}/metrics`)).text();
+  const m = new RegExp(`^inferq_model_latency_seconds_count\\{(?=[^}]*endpoint="${endpoint}")(?=[^}]*mode="realtime")[^}]*\\} (\\d+)$`, 'm').exec(text);
+  return Number(m?.[1] ?? 0);
+}
 
 void describe('API-only serve forwards real-time calls to worker processes', () => {
   void test('each worker publishes its route; the API process publishes none, and its status counts the workers', async () => {
@@ -199,7 +206,8 @@ void describe('API-only serve forwards real-time calls to worker processes', () 
     assert.deepEqual(modelCalls(callLog).slice(before), ['counted-ok'], 'only the call through the API process reached the model');
   });
 
-  void test('two workers share the load', async () => {
+  void test('two workers share the load; the API process times each forwarded call once', async () => {
+    const counted = await forwardedLatencyCount('fixture');
     const calls = Array.from({ length: 24 }, () => sm.send(new InvokeEndpointCommand({ EndpointName: 'fixture', Body: Buffer.from('{}'), ContentType: 'application/json', CustomAttributes: 'mode=inspect' })));
     const pids = new Map<number, number>();
     for (const res of await Promise.all(calls)) {
@@ -208,6 +216,7 @@ void describe('API-only serve forwards real-time calls to worker processes', () 
     }
     process.stdout.write(`# calls per fixture process: ${JSON.stringify([...pids.values()])}\n`);
     assert.equal(pids.size, 2, `both workers' models answered: ${JSON.stringify([...pids])}`);
+    assert.equal(await forwardedLatencyCount('fixture') - counted, 24, 'inferq_model_latency_seconds{mode="realtime"} counts each forwarded call once');
   });
 
   void test('a client that goes away mid-call frees the slot on the worker (the model call is aborted)', async () => {
