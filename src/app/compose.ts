@@ -8,28 +8,22 @@
  * any model process is spawned, so a bad environment fails with a StartupError and nothing to undo.
  * Stop order: the HTTP drain and the worker pool share one grace, then models, then storage.
  */
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SigV4Verifier } from '../auth/index.js';
-import { InferqError, StartupError, isInferqError } from '../errors/index.js';
+import { StartupError } from '../errors/index.js';
 import { createControlPlaneApi, type ConfigManagedEndpoint } from '../controlplane/index.js';
 import { createGatewayServer, type GatewayServer } from '../http/index.js';
-import type { EndpointConfig, ObjectsConfig, ResolvedConfig } from '../config/index.js';
+import type { EndpointConfig, ResolvedConfig } from '../config/index.js';
 import { noopMetrics, type Metrics } from '../metrics/index.js';
 import type { ManagedModel } from '../models/index.js';
-import type { Job } from '../queue/index.js';
-import { openLocalObjectStore, openS3ObjectStore, type ObjectStore } from '../objects/index.js';
-import {
-  openPostgresJobQueue, openPostgresResourceStore, openSqliteJobQueue, openSqliteResourceStore, type QueueBackend, type ResourceStore,
-} from '../queue/index.js';
+import type { ObjectStore } from '../objects/index.js';
+import type { Job, QueueBackend, ResourceStore } from '../queue/index.js';
 import { createRuntimeApi, type RealtimeTarget } from '../runtime/index.js';
 import { SlotScheduler } from '../scheduling/index.js';
 import { createS3Api } from '../s3api/index.js';
 import { systemClock, systemErrorReason, type Clock, type Logger } from '../util/index.js';
 import { ActivityHistory, createUiApi } from '../ui/index.js';
 import { startWorkerPool, type ExecuteResult, type WorkerPool } from '../worker/index.js';
-import { QUEUE_DB, openInDataDir, prepareServeDataDir, prepareWorkerDataDir } from './data-dir.js';
+import { prepareServeDataDir, prepareWorkerDataDir } from './data-dir.js';
 import { availableEndpoints, type DisabledEndpoint } from './endpoints.js';
 import { forwardingTargets, startForwardListener, type ForwardingTargets, type ForwardListener } from './forwarding.js';
 import { createAppMetrics } from './metrics.js';
@@ -37,6 +31,7 @@ import type { MetricsScrape } from '../http/index.js';
 import { createModelClients } from './models.js';
 import { notificationBuilder, setUpNotifications, type NotificationHooks, type RunningNotifications } from './notifications.js';
 import { startRetention } from './retention.js';
+import { ensureBuckets, fetchUrl, openObjectStore, openQueue, openResources } from './storage.js';
 import { endpointStatus, startStatusLog } from './status.js';
 
 /** A started inferq instance. */
@@ -52,35 +47,6 @@ export interface RunningInferq {
   readonly disabled: readonly DisabledEndpoint[];
   /** Graceful stop: stop accepting, drain for the configured grace, stop models, close storage. */
   stop(): Promise<void>;
-}
-
-async function fetchUrl(url: string, signal: AbortSignal): Promise<{ body: Readable; length?: number }> {
-  const res = await fetch(url, { signal, redirect: 'error' });
-  if (!res.ok || !res.body) throw new InferqError('InvalidArgument', `GET ${url} answered ${res.status}`);
-  const length = Number(res.headers.get('content-length') ?? NaN);
-  return { body: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), ...(Number.isFinite(length) ? { length } : {}) };
-}
-
-/** Creates the endpoints' output and failure buckets that are missing (on whichever backend); an S3 backend that fails is a StartupError. */
-async function ensureBuckets(store: ObjectStore, endpoints: readonly EndpointConfig[], objects: ObjectsConfig): Promise<void> {
-  const buckets = new Set(endpoints.flatMap((e) => [e.async.output.bucket, e.async.failure.bucket]));
-  for (const bucket of buckets) {
-    try {
-      await store.createBucket(bucket);
-    } catch (err) {
-      if (isInferqError(err, 'BucketAlreadyOwnedByYou')) continue;
-      if (objects.backend !== 's3' || !isInferqError(err)) throw err;
-      const where = objects.s3.endpoint ?? `AWS S3 (${objects.s3.region})`;
-      throw new StartupError('objects-backend', where, `cannot create the output bucket ${bucket} on the S3 backend ${where}: ${err.code}: ${err.message}`, { cause: err });
-    }
-  }
-}
-
-/** The object store the configuration names: the embedded one in the data directory, or an S3 API. */
-async function openObjectStore(config: ResolvedConfig, logger: Logger, clock: Clock): Promise<ObjectStore> {
-  const { objects, server: cfg } = config;
-  if (objects.backend === 's3') return openS3ObjectStore(objects.s3);
-  return openInDataDir(cfg.dataDir, 'object store', () => openLocalObjectStore({ dataDir: cfg.dataDir, clock, logger: logger.child('objects') }));
 }
 
 interface Core {
@@ -157,33 +123,6 @@ function realtimeTargets(core: Core, modelsStarted: boolean): Map<string, Realti
     });
   }
   return targets;
-}
-
-/** The URL without its password, for messages. */
-function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(the configured queue.url)';
-  }
-}
-
-/** Opens the configured queue backend: SQLite in the data directory, or a PostgreSQL schema (LISTENing at once when this process runs workers). */
-async function openQueue(config: ResolvedConfig, logger: Logger, clock: Clock, withWorkers: boolean): Promise<QueueBackend> {
-  const { server: cfg, queue: q } = config;
-  if (q.backend === 'sqlite') {
-    return openInDataDir(cfg.dataDir, 'queue database', () => openSqliteJobQueue({ file: join(cfg.dataDir, QUEUE_DB), clock, logger: logger.child('queue'), durability: cfg.queueDurability }));
-  }
-  try {
-    return await openPostgresJobQueue({ url: q.url, schema: q.schema, maxConnections: q.maxConnections, listen: withWorkers, logger: logger.child('queue'), ...(q.password !== undefined ? { password: q.password } : {}) });
-  } catch (err) {
-    const url = redactedUrl(q.url);
-    const cause: unknown = err instanceof Error ? err.cause : undefined;
-    const reason = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
-    throw new StartupError('queue-open', url, `cannot open the job queue in schema ${q.schema} of ${url}: ${reason}`, { cause: err });
-  }
 }
 
 /** Opens storage and builds (does not start) the models and schedulers: no process is spawned yet. */
@@ -263,18 +202,6 @@ function listenError(err: unknown, host: string, port: number): unknown {
   const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const hint = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (another process uses the port: choose another with --port or server.port)' : '';
   return new StartupError('listen', address, `cannot listen on ${address}: ${reason}${hint}`, { cause: err });
-}
-
-/** Opens the control-plane resources in the queue database of the configured backend. */
-async function openResources(config: ResolvedConfig, logger: Logger): Promise<ResourceStore> {
-  const { server: cfg, queue: q } = config;
-  if (q.backend === 'sqlite') return openInDataDir(cfg.dataDir, 'queue database', () => openSqliteResourceStore(join(cfg.dataDir, QUEUE_DB)));
-  try {
-    return await openPostgresResourceStore({ url: q.url, schema: q.schema, logger: logger.child('resources'), ...(q.password !== undefined ? { password: q.password } : {}) });
-  } catch (err) {
-    const url = redactedUrl(q.url);
-    throw new StartupError('queue-open', url, `cannot open the control-plane resources in schema ${q.schema} of ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
 }
 
 /** The configuration file's endpoints as the control plane lists them. */
