@@ -1,0 +1,82 @@
+/**
+ * Test helper for endpoints deployed through the SageMaker control plane: boto3 scripts with the
+ * `sagemaker`, `sagemaker-runtime`, `s3` and `application-autoscaling` clients (no retries) and
+ * python helpers to deploy an endpoint and run its waiters, inferq's own status document of an
+ * endpoint (`GET /endpoints/<name>`), and a poll with a deadline for states no event announces.
+ */
+import assert from 'node:assert/strict';
+import { signed } from './async.js';
+import { python } from './clients.js';
+
+/**
+ * Python run before every script: clients `sm`, `rt`, `s3` (path style) and `aas`; `err(call,
+ * **kw)` → `[code, message]` or None; `wait(name, waiter, attempts)` → None once the waiter passed,
+ * else the WaiterError's text; `deploy(...)` creates model, endpoint config and endpoint.
+ */
+export const CONTROL_PRELUDE = `import boto3, json, os, time, botocore.config, botocore.exceptions
+_cfg = botocore.config.Config(retries={'max_attempts': 1, 'mode': 'standard'}, s3={'addressing_style': 'path'})
+sm = boto3.client('sagemaker', config=_cfg)
+rt = boto3.client('sagemaker-runtime', config=_cfg)
+s3 = boto3.client('s3', config=_cfg)
+aas = boto3.client('application-autoscaling', config=_cfg)
+def err(call, **kw):
+    try:
+        call(**kw)
+    except botocore.exceptions.ClientError as e:
+        return [e.response['Error']['Code'], e.response['Error']['Message']]
+    return None
+def wait(name, waiter='endpoint_in_service', attempts=90):
+    try:
+        sm.get_waiter(waiter).wait(EndpointName=name, WaiterConfig={'Delay': 1, 'MaxAttempts': attempts})
+    except botocore.exceptions.WaiterError as e:
+        return str(e)
+    return None
+def model(name, image, env=None, data=None):
+    c = {'Image': image}
+    if env: c['Environment'] = env
+    if data: c['ModelDataUrl'] = data
+    sm.create_model(ModelName=name, PrimaryContainer=c)
+def config(name, model_name, count=1, output=None, concurrency=None, notification=None):
+    kw = {}
+    if output is not None:
+        oc = {'S3OutputPath': output + '/out', 'S3FailurePath': output + '/failed'}
+        if notification: oc['NotificationConfig'] = notification
+        kw['AsyncInferenceConfig'] = {'OutputConfig': oc}
+        if concurrency: kw['AsyncInferenceConfig']['ClientConfig'] = {'MaxConcurrentInvocationsPerInstance': concurrency}
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{'VariantName': 'AllTraffic', 'ModelName': model_name, 'InitialInstanceCount': count, 'InstanceType': 'ml.m5.large'}], **kw)
+def deploy(name, image, env=None, data=None, count=1, output=None, concurrency=None):
+    model(name + '-model', image, env, data)
+    config(name + '-cfg', name + '-model', count, output, concurrency)
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name + '-cfg')
+    return sm.describe_endpoint(EndpointName=name)['EndpointStatus']
+`;
+
+/** Runs a boto3 script ({@link CONTROL_PRELUDE} first) against `url`, asserts exit 0 and returns the JSON it printed last. */
+export async function controlScript(url: string, code: string): Promise<Record<string, unknown>> {
+  const r = await python(url, `${CONTROL_PRELUDE}\n${code}`);
+  assert.equal(r.code, 0, `boto3 script failed:\n${r.stderr}`);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+}
+
+/** inferq's status document of an endpoint (`GET /endpoints/<name>`), or undefined when it has none. */
+export async function endpointStatusDoc(base: string, name: string): Promise<Record<string, unknown> | undefined> {
+  const res = await signed(base, 'sagemaker', 'GET', `/endpoints/${encodeURIComponent(name)}`);
+  if (res.status === 404) return undefined;
+  if (res.status !== 200) throw new Error(`GET /endpoints/${name}: ${res.status} ${res.body.toString('utf8')}`);
+  return JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
+}
+
+/**
+ * Calls `check` every `intervalMs` until it returns a value other than undefined; throws with
+ * `what` and the last value seen after `timeoutMs`. For states that no event or long poll reports.
+ */
+export async function pollUntil<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
