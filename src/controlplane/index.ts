@@ -3,5 +3,3 @@ export { createControlPlaneApi } from './api.js';
 export type { ControlPlaneApi } from './api.js';
 export type { ConfigManagedEndpoint, ControlPlaneDeps } from './service.js';
 export type { ArnScope } from './documents.js';
-export { unpackModelArchive } from './archive.js';
-export type { UnpackResult } from './archive.js';

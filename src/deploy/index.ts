@@ -1,0 +1,6 @@
+/**
+ * Deploying API-created endpoints: the translation of stored SageMaker control-plane documents
+ * into the EndpointConfig inferq serves, and the fetch of a model's data into the data dir.
+ */
+export { unpackModelArchive } from './archive.js';
+export type { UnpackResult } from './archive.js';
