@@ -7,7 +7,7 @@
  */
 import { InferqError } from '../errors/index.js';
 import { ConfigError } from './common.js';
-import { resolveEndpoint } from './resolve.js';
+import { deepFreeze, resolveEndpoint } from './resolve.js';
 import { endpointSchema } from './schema.js';
 import type { EndpointConfig, TopicConfig } from './types.js';
 
@@ -42,7 +42,7 @@ function invalid(key: string, path: string, message: string): InferqError {
  * Parses `raw` (one `endpoints:` entry, as the deploy feature translates a SageMaker endpoint
  * config and model) with the endpoint schema and resolves it exactly as an endpoint of the
  * configuration file. `cwd`s must be absolute (the `images` map's already are); `key` names the
- * endpoint in error messages.
+ * endpoint in error messages. The result is frozen, like the configuration.
  * @throws InferqError ControlPlaneValidation naming the SageMaker field of the bad setting.
  */
 export function resolveApiEndpoint(raw: unknown, topics: Readonly<Record<string, TopicConfig>>, key: string): EndpointConfig {
@@ -53,7 +53,7 @@ export function resolveApiEndpoint(raw: unknown, topics: Readonly<Record<string,
     throw invalid(key, path.map(String).join('.'), issue.code === 'unrecognized_keys' ? 'unknown setting' : issue.message);
   }
   try {
-    return resolveEndpoint(parsed.data, '', '/', topics);
+    return deepFreeze(resolveEndpoint(parsed.data, '', '/', topics));
   } catch (err) {
     if (err instanceof ConfigError) throw invalid(key, err.key.replace(/^\./, ''), err.reason);
     throw err;

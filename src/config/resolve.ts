@@ -242,7 +242,8 @@ function resolveWorker(raw: z.output<typeof configFileSchema>['worker'], credent
   return Object.assign({}, rest, { listen: { host, port }, forwardKey: secret ?? derived });
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes `value` and everything in it. */
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);
