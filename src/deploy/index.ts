@@ -4,5 +4,7 @@
  */
 export { deploymentOf, modelDataOf } from './translate.js';
 export type { Deployment, DeploymentInput } from './translate.js';
+export { MODEL_ARCHIVE_MAX_BYTES, fetchModelData, modelDirFor } from './model-data.js';
+export type { ModelDataSource } from './model-data.js';
 export { unpackModelArchive } from './archive.js';
 export type { UnpackResult } from './archive.js';
