@@ -10,6 +10,7 @@
  */
 import { SigV4Verifier } from '../auth/index.js';
 import { StartupError } from '../errors/index.js';
+import { createAutoscalingApi } from '../autoscaling/index.js';
 import { createControlPlaneApi, type ConfigManagedEndpoint } from '../controlplane/index.js';
 import { createGatewayServer, type GatewayServer } from '../http/index.js';
 import type { EndpointConfig, ResolvedConfig } from '../config/index.js';
@@ -261,6 +262,7 @@ function createServer(core: Core, resources: ResourceStore, config: ResolvedConf
     controlPlane: createControlPlaneApi({ store: resources, clock, scope: { region: cfg.region, account: CONTROL_PLANE_ACCOUNT }, configEndpoints: configManagedEndpoints(core, clock.now()),
       knownImage: (image) => Object.hasOwn(config.images, image),
     }),
+    autoscaling: createAutoscalingApi({ store: resources, clock, scope: { region: cfg.region, account: CONTROL_PLANE_ACCOUNT } }),
     logger,
     maxUnverifiedBodyBytes: cfg.maxUnverifiedBodyBytes,
     bodyTimeoutMs: cfg.bodyTimeoutSeconds * 1000,

@@ -3,3 +3,6 @@ export { createControlPlaneApi } from './api.js';
 export type { ControlPlaneApi } from './api.js';
 export type { ConfigManagedEndpoint, ControlPlaneDeps } from './service.js';
 export type { ArnScope } from './documents.js';
+/** awsJson helpers shared with src/autoscaling: request parsing in SageMaker's "validation error detected" form, stored documents. */
+export { parseJsonBody, parseRequest } from './wire.js';
+export { readDoc } from './documents.js';

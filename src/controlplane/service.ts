@@ -37,9 +37,11 @@ export interface ControlPlaneDeps {
 }
 
 type Doc = Record<string, unknown>;
-const KIND_WORDS: Record<ResourceKind, string> = { model: 'model', 'endpoint-config': 'endpoint configuration', endpoint: 'endpoint' };
+/** The kinds of stored resource the control plane owns (src/autoscaling owns the others). */
+type ControlPlaneKind = Extract<ResourceKind, 'model' | 'endpoint-config' | 'endpoint'>;
+const KIND_WORDS: Record<ControlPlaneKind, string> = { model: 'model', 'endpoint-config': 'endpoint configuration', endpoint: 'endpoint' };
 
-function notFound(kind: ResourceKind, name: string): InferqError {
+function notFound(kind: ControlPlaneKind, name: string): InferqError {
   return new InferqError('ControlPlaneValidation', `Could not find ${KIND_WORDS[kind]} "${name}".`);
 }
 
@@ -60,13 +62,13 @@ export class ControlPlane {
     return this.deps.configEndpoints().find((e) => e.name.toLowerCase() === key);
   }
 
-  private async load(kind: ResourceKind, name: string): Promise<StoredResource> {
+  private async load(kind: ControlPlaneKind, name: string): Promise<StoredResource> {
     const stored = await this.deps.store.get(kind, name.toLowerCase());
     if (stored === undefined) throw notFound(kind, name);
     return stored;
   }
 
-  private async createResource(kind: ResourceKind, name: string, doc: object): Promise<string> {
+  private async createResource(kind: ControlPlaneKind, name: string, doc: object): Promise<string> {
     const now = this.deps.clock.now();
     const arn = this.arn(kind, name);
     const created = await this.deps.store.create({ kind, key: name.toLowerCase(), doc: JSON.stringify(doc), createdAt: now, modifiedAt: now });

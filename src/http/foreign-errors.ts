@@ -115,7 +115,7 @@ export async function refuseForeignCall(verifier: SigV4Verifier, req: IncomingMe
   }
   const target = headerText(req, 'x-amz-target');
   const via = target === undefined ? '' : ` (X-Amz-Target ${shown(target)})`;
-  throw new InferqError('UnknownOperation', `inferq does not serve the ${shown(call.service)} operation ${operationOf(req, call, body.bytes)}${via}; it serves only Amazon S3 (scope s3), the Amazon SageMaker Runtime and control plane (scope sagemaker) and STS GetCallerIdentity.`);
+  throw new InferqError('UnknownOperation', `inferq does not serve the ${shown(call.service)} operation ${operationOf(req, call, body.bytes)}${via}; it serves only Amazon S3 (scope s3), the Amazon SageMaker Runtime and control plane (scope sagemaker), Application Auto Scaling of SageMaker variants (scope application-autoscaling) and STS GetCallerIdentity.`);
 }
 
 /** awsQuery codes where they differ from the JSON names of the catalogue. */

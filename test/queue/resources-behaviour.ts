@@ -1,7 +1,7 @@
 /**
  * The ResourceStore behaviour suite, run on every backend (resources.test.ts): create never
  * overwrites, replace and delete report whether the resource existed, kinds are separate
- * namespaces, lists are ordered by key, and what was written survives a reopen.
+ * namespaces (the control plane's and Application Auto Scaling's), lists are ordered by key, and what was written survives a reopen.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -48,6 +48,34 @@ export function describeResourceStoreBehaviour(name: string, open: OpenResourceS
         assert.deepEqual((await store.list('endpoint-config')).map((r) => r.key), ['x']);
         assert.equal(await store.delete('model', 'x'), true);
         assert.notEqual(await store.get('endpoint-config', 'x'), undefined);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('stores scalable targets and scaling policies as kinds of their own', async () => {
+      const { store, reopen, cleanup } = await open();
+      try {
+        const target = 'endpoint/ep/variant/AllTraffic';
+        const policy = `${target}:policyName/backlog`;
+        assert.equal(await store.create(resource(target, { min: 0, max: 2 }, 'scalable-target')), true);
+        assert.equal(await store.create(resource(target, { min: 1, max: 1 }, 'scalable-target')), false, 'create never overwrites');
+        assert.equal(await store.create(resource(policy, { target: 5 }, 'scaling-policy')), true);
+        assert.equal(await store.create(resource(`${target}:policyName/another`, { target: 9 }, 'scaling-policy')), true);
+        assert.equal(await store.get('endpoint', target), undefined);
+        assert.equal(await store.get('scaling-policy', target), undefined);
+        assert.equal(await store.replace('scalable-target', target, JSON.stringify({ min: 0, max: 4 }), 3_000), true);
+        assert.deepEqual((await store.list('scaling-policy')).map((r) => r.key), [`${target}:policyName/another`, policy]);
+        assert.equal(await store.delete('scaling-policy', policy), true);
+        await store.close();
+        const again = await reopen();
+        try {
+          const kept = await again.get('scalable-target', target);
+          assert.deepEqual({ kind: kept!.kind, doc: JSON.parse(kept!.doc) as unknown, modified: kept!.modifiedAt }, { kind: 'scalable-target', doc: { min: 0, max: 4 }, modified: 3_000 });
+          assert.deepEqual((await again.list('scaling-policy')).map((r) => r.kind), ['scaling-policy']);
+        } finally {
+          await again.close();
+        }
       } finally {
         await cleanup();
       }

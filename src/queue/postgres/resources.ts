@@ -7,12 +7,12 @@ import pg from 'pg';
 import { z } from 'zod';
 import { InferqError } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../util/index.js';
-import type { ResourceKind, ResourceStore, StoredResource } from '../resources.js';
+import { RESOURCE_KINDS, type ResourceKind, type ResourceStore, type StoredResource } from '../resources.js';
 import { toPgQueueError } from './errors.js';
 import { migrate, quoteIdent } from './schema.js';
 
 const Row = z.object({
-  kind: z.enum(['model', 'endpoint-config', 'endpoint']),
+  kind: z.enum(RESOURCE_KINDS),
   key: z.string(),
   doc: z.string(),
   created_at: z.coerce.number(),

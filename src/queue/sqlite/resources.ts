@@ -5,11 +5,11 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { InferqError } from '../../errors/index.js';
-import type { ResourceKind, ResourceStore, StoredResource } from '../resources.js';
+import { RESOURCE_KINDS, type ResourceKind, type ResourceStore, type StoredResource } from '../resources.js';
 import { openJobDatabase } from './schema.js';
 
 const Row = z.object({
-  kind: z.enum(['model', 'endpoint-config', 'endpoint']),
+  kind: z.enum(RESOURCE_KINDS),
   key: z.string(),
   doc: z.string(),
   created_at: z.number(),
