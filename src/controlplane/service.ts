@@ -34,6 +34,10 @@ export interface ControlPlaneDeps {
   readonly configEndpoints: () => readonly ConfigManagedEndpoint[];
   /** Whether a container image is in the `images` map (built-in images included). */
   readonly knownImage: (image: string) => boolean;
+  /** Instances this process sees running for an API-created endpoint (undefined: it does not serve it). */
+  readonly liveInstances?: (name: string) => number | undefined;
+  /** Told after each change of an endpoint, so this process acts on it at once (others poll the store). */
+  readonly onChange?: () => void;
 }
 
 type Doc = Record<string, unknown>;
@@ -168,8 +172,10 @@ export class ControlPlane {
       throw new InferqError('ControlPlaneValidation', `Cannot create already existing endpoint "${this.arn('endpoint', req.EndpointName)}" (it is managed by the configuration file).`);
     }
     const config = await this.configSnapshot(req.EndpointConfigName);
-    const doc: EndpointDocT = { name: req.EndpointName, configName: req.EndpointConfigName, config, status: 'Creating', tags: req.Tags ?? [] };
-    return { EndpointArn: await this.createResource('endpoint', req.EndpointName, doc) };
+    const doc: EndpointDocT = { name: req.EndpointName, configName: req.EndpointConfigName, config, status: 'Creating', tags: req.Tags ?? [], generation: 1 };
+    const arn = await this.createResource('endpoint', req.EndpointName, doc);
+    this.deps.onChange?.();
+    return { EndpointArn: arn };
   }
 
   async updateEndpoint(req: z.infer<typeof UpdateEndpoint>): Promise<Doc> {
@@ -177,15 +183,32 @@ export class ControlPlane {
     const stored = await this.load('endpoint', req.EndpointName);
     const doc = readDoc(EndpointDoc, stored);
     if (doc.status === 'Deleting') throw new InferqError('ResourceInUse', `Cannot update endpoint "${doc.name}" while it is being deleted.`);
+    if (doc.status === 'Creating' || doc.status === 'Updating') {
+      throw new InferqError('ControlPlaneValidation', `Cannot update in-progress endpoint "${this.arn('endpoint', doc.name)}" (it is ${doc.status}); wait until it is InService.`);
+    }
     const config = await this.configSnapshot(req.EndpointConfigName);
-    const next: EndpointDocT = Object.assign({}, doc, { configName: req.EndpointConfigName, config });
-    await this.deps.store.replace('endpoint', stored.key, JSON.stringify(next), this.deps.clock.now());
+    const { failureReason: _reason, ...rest } = doc;
+    const next: EndpointDocT = Object.assign({}, rest, {
+      configName: req.EndpointConfigName, config, status: 'Updating' as const, generation: doc.generation + 1,
+      ...(doc.status === 'InService' ? { previous: { configName: doc.configName, config: doc.config } } : {}),
+    });
+    if (!(await this.deps.store.replace('endpoint', stored.key, JSON.stringify(next), this.deps.clock.now(), stored.doc))) {
+      throw new InferqError('ControlPlaneValidation', `Cannot update in-progress endpoint "${this.arn('endpoint', doc.name)}": it changed meanwhile; try again.`);
+    }
+    this.deps.onChange?.();
     return { EndpointArn: this.arn('endpoint', doc.name) };
   }
 
+  /** Marks the endpoint `Deleting`; the processes serving it fail its queued requests, stop its model and remove it. */
   async deleteEndpoint(name: string): Promise<Doc> {
     if (this.configEndpoint(name) !== undefined) throw configManaged(name);
-    if (!(await this.deps.store.delete('endpoint', name.toLowerCase()))) throw notFound('endpoint', name);
+    const stored = await this.load('endpoint', name);
+    const doc = readDoc(EndpointDoc, stored);
+    if (doc.status !== 'Deleting') {
+      const next: EndpointDocT = Object.assign({}, doc, { status: 'Deleting' as const, generation: doc.generation + 1 });
+      await this.deps.store.replace('endpoint', stored.key, JSON.stringify(next), this.deps.clock.now());
+    }
+    this.deps.onChange?.();
     return {};
   }
 
@@ -201,7 +224,7 @@ export class ControlPlane {
         CurrentWeight: v['InitialVariantWeight'] ?? 1,
         DesiredWeight: v['InitialVariantWeight'] ?? 1,
         DesiredInstanceCount: v['InitialInstanceCount'] ?? 1,
-        ...(doc.status === 'InService' ? { CurrentInstanceCount: v['InitialInstanceCount'] ?? 1 } : {}),
+        ...(doc.status === 'InService' || doc.status === 'Updating' ? { CurrentInstanceCount: this.deps.liveInstances?.(doc.name) ?? v['InitialInstanceCount'] ?? 1 } : {}),
       })),
       EndpointStatus: doc.status,
       ...(doc.failureReason !== undefined ? { FailureReason: doc.failureReason } : {}),

@@ -28,8 +28,11 @@ export interface StoredResource {
 export interface ResourceStore {
   /** Stores a new resource; false (nothing written) when (kind, key) exists. */
   create(resource: StoredResource): Promise<boolean>;
-  /** Replaces the document of an existing resource; false when it does not exist. */
-  replace(kind: ResourceKind, key: string, doc: string, modifiedAt: number): Promise<boolean>;
+  /**
+   * Replaces the document of an existing resource; false when it does not exist or, with `ifDoc`,
+   * when its document is no longer `ifDoc` (a compare-and-set: someone changed it meanwhile).
+   */
+  replace(kind: ResourceKind, key: string, doc: string, modifiedAt: number, ifDoc?: string): Promise<boolean>;
   get(kind: ResourceKind, key: string): Promise<StoredResource | undefined>;
   /** Every resource of `kind`, ordered by key. */
   list(kind: ResourceKind): Promise<StoredResource[]>;

@@ -38,6 +38,21 @@ export function describeResourceStoreBehaviour(name: string, open: OpenResourceS
       }
     });
 
+    it('replaces with a compare-and-set only while the document is the one expected', async () => {
+      const { store, cleanup } = await open();
+      try {
+        assert.equal(await store.create(resource('c', { v: 1 })), true);
+        const seen = (await store.get('endpoint', 'c'))!.doc;
+        assert.equal(await store.replace('endpoint', 'c', JSON.stringify({ v: 2 }), 2_000, seen), true, 'the document was the one read');
+        assert.equal(await store.replace('endpoint', 'c', JSON.stringify({ v: 3 }), 3_000, seen), false, 'someone changed it since');
+        const c = await store.get('endpoint', 'c');
+        assert.deepEqual({ doc: JSON.parse(c!.doc) as unknown, modified: c!.modifiedAt }, { doc: { v: 2 }, modified: 2_000 });
+        assert.equal(await store.replace('endpoint', 'nope', '{}', 2_000, '{}'), false);
+      } finally {
+        await cleanup();
+      }
+    });
+
     it('keeps kinds apart', async () => {
       const { store, cleanup } = await open();
       try {

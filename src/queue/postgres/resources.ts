@@ -54,8 +54,10 @@ class PgResourceStore implements ResourceStore {
     return res.rowCount === 1;
   }
 
-  async replace(kind: ResourceKind, key: string, doc: string, modifiedAt: number): Promise<boolean> {
-    const res = await this.query(`UPDATE ${this.table} SET doc = $1, modified_at = $2 WHERE kind = $3 AND key = $4`, [doc, modifiedAt, kind, key]);
+  async replace(kind: ResourceKind, key: string, doc: string, modifiedAt: number, ifDoc?: string): Promise<boolean> {
+    const res = ifDoc === undefined
+      ? await this.query(`UPDATE ${this.table} SET doc = $1, modified_at = $2 WHERE kind = $3 AND key = $4`, [doc, modifiedAt, kind, key])
+      : await this.query(`UPDATE ${this.table} SET doc = $1, modified_at = $2 WHERE kind = $3 AND key = $4 AND doc = $5`, [doc, modifiedAt, kind, key, ifDoc]);
     return res.rowCount === 1;
   }
 
