@@ -18,6 +18,7 @@ import { noopMetrics, type Metrics } from '../metrics/index.js';
 import type { ManagedModel } from '../models/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { Job, QueueBackend, ResourceStore } from '../queue/index.js';
+import { deploymentOf, modelDataOf } from '../deploy/index.js';
 import { createRuntimeApi } from '../runtime/index.js';
 import { createS3Api } from '../s3api/index.js';
 import { systemClock, systemErrorReason, type Clock, type Logger } from '../util/index.js';
@@ -228,6 +229,10 @@ function createServer(core: Core, resources: ResourceStore, config: ResolvedConf
     controlPlane: createControlPlaneApi({ store: resources, clock, scope: { region: cfg.region, account: cfg.account }, configEndpoints: configManagedEndpoints(core, clock.now()),
       knownImage: (image) => Object.hasOwn(config.images, image),
       onChange: () => core.apiEndpoints?.wake(),
+      checkDeployment: (configName, endpointConfig, model) => {
+        modelDataOf(model);
+        deploymentOf({ endpointName: configName, endpointConfig, model, images: config.images, topics: config.topics, region: cfg.region });
+      },
       liveInstances: (name) => (core.configNames.has(name) ? undefined : servingModels(core).get(name)?.snapshot().instances),
     }),
     autoscaling: createAutoscalingApi({ store: resources, clock, scope: { region: cfg.region, account: cfg.account } }),

@@ -34,6 +34,11 @@ export interface ControlPlaneDeps {
   readonly configEndpoints: () => readonly ConfigManagedEndpoint[];
   /** Whether a container image is in the `images` map (built-in images included). */
   readonly knownImage: (image: string) => boolean;
+  /**
+   * Throws the ValidationException a config would get when its endpoint starts (a bad
+   * S3OutputPath, an unusable NotificationConfig or ModelDataUrl …), so CreateEndpointConfig refuses it.
+   */
+  readonly checkDeployment?: (configName: string, configRequest: Doc, modelRequest: Doc) => void;
   /** Instances this process sees running for an API-created endpoint (undefined: it does not serve it). */
   readonly liveInstances?: (name: string) => number | undefined;
   /** Told after each change of an endpoint, so this process acts on it at once (others poll the store). */
@@ -134,11 +139,13 @@ export class ControlPlane {
   }
 
   async createEndpointConfig(req: z.infer<typeof CreateEndpointConfig>): Promise<Doc> {
-    for (const variant of req.ProductionVariants) {
-      if (variant.ModelName === undefined) throw new InferqError('ControlPlaneValidation', `ProductionVariant ${variant.VariantName} names no ModelName.`);
-      if ((await this.deps.store.get('model', variant.ModelName.toLowerCase())) === undefined) throw notFound('model', variant.ModelName);
-    }
     const { Tags, ...request } = req;
+    for (const [i, variant] of req.ProductionVariants.entries()) {
+      if (variant.ModelName === undefined) throw new InferqError('ControlPlaneValidation', `ProductionVariant ${variant.VariantName} names no ModelName.`);
+      const model = await this.deps.store.get('model', variant.ModelName.toLowerCase());
+      if (model === undefined) throw notFound('model', variant.ModelName);
+      if (i === 0) this.deps.checkDeployment?.(req.EndpointConfigName, request, readDoc(ModelDoc, model).request);
+    }
     const doc: ConfigDocT = { name: req.EndpointConfigName, request, tags: Tags ?? [] };
     return { EndpointConfigArn: await this.createResource('endpoint-config', req.EndpointConfigName, doc) };
   }
