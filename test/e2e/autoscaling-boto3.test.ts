@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Harness } from '../helpers/async.js';
-import { aws, python } from '../helpers/clients.js';
+import { PY_CLIENT_ERROR, aws, python } from '../helpers/clients.js';
 import type { ServerProcess } from '../helpers/server.js';
 
 const h = new Harness();
@@ -29,13 +29,7 @@ cfg = botocore.config.Config(retries={'max_attempts': 1, 'mode': 'standard'})
 aas = boto3.client('application-autoscaling', endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='us-east-1', config=cfg)
 rid = 'endpoint/Async-Ep/variant/AllTraffic'
 dim = 'sagemaker:variant:DesiredInstanceCount'
-def err(call, **kw):
-    try:
-        call(**kw)
-    except botocore.exceptions.ClientError as e:
-        return [e.response['Error']['Code'], e.response['Error']['Message'], e.response['ResponseMetadata']['HTTPStatusCode']]
-    return None
-`;
+${PY_CLIENT_ERROR}`;
 
 /** Runs a boto3 script (PRELUDE first), asserts it exited 0 and returns the JSON it printed last. */
 async function boto3(code: string): Promise<Record<string, unknown>> {
