@@ -69,7 +69,7 @@ describe('PutScalingPolicy', () => {
     assert.deepEqual(await policies(), []);
   });
 
-  test('keeps StepScaling policies (SageMaker\'s scale-from-zero recipe) and caps a target at 50 policies', async () => {
+  test('keeps StepScaling policies (SageMaker\'s scale-from-zero recipe) caps a target at 50 policies and pages ten by default', async () => {
     await register();
     const step = { AdjustmentType: 'ChangeInCapacity', MetricAggregationType: 'Average', Cooldown: 300, StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] };
     await f.call('PutScalingPolicy', { ...target(EP), PolicyName: 'HasBacklogWithoutCapacity-ScalingPolicy', PolicyType: 'StepScaling', StepScalingPolicyConfiguration: step });
@@ -79,6 +79,8 @@ describe('PutScalingPolicy', () => {
     const [type, message] = await failure(put('one-too-many', backlogPolicy('e', 5)));
     assert.deepEqual([type, message], ['LimitExceededException', `The scalable target ${EP} already has 50 scaling policies; delete one first.`]);
     await put('p1', backlogPolicy('e', 5)); // replacing one is no new policy
+    const page = await f.call('DescribeScalingPolicies', { ServiceNamespace: 'sagemaker' });
+    assert.deepEqual([(page['ScalingPolicies'] as unknown[]).length, typeof page['NextToken']], [10, 'string'], 'ten a page unless MaxResults says otherwise, as AWS');
   });
 });
 
@@ -97,6 +99,7 @@ describe('DescribeScalingPolicies and DeleteScalingPolicy', () => {
     const second = await f.call('DescribeScalingPolicies', { ServiceNamespace: 'sagemaker', MaxResults: 2, NextToken: first['NextToken'] });
     assert.deepEqual([names(first['ScalingPolicies'] as Record<string, unknown>[]), names(second['ScalingPolicies'] as Record<string, unknown>[]), second['NextToken']],
       [[`${EP}:a`, `${EP}:b`], ['endpoint/other/variant/v:c'], undefined]);
+    assert.equal((await failure(f.call('DescribeScalingPolicies', { ServiceNamespace: 'sagemaker', MaxResults: 11 })))[0], 'ValidationException', 'at most 10 a page, as AWS');
     assert.deepEqual(await f.call('DeleteScalingPolicy', { ...target(EP), PolicyName: 'a' }), {});
     assert.deepEqual(await failure(f.call('DeleteScalingPolicy', { ...target(EP), PolicyName: 'a' })),
       ['ObjectNotFoundException', `No scaling policy found for service namespace: sagemaker, resource ID: ${EP}, scalable dimension: ${DIMENSION}, policy name: a`]);
