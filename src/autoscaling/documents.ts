@@ -35,7 +35,9 @@ export const PolicyDoc = z.object({
   arnId: z.string(),
 });
 
+/** A stored scalable target, parsed. */
 export type TargetDocT = z.infer<typeof TargetDoc>;
+/** A stored scaling policy, parsed. */
 export type PolicyDocT = z.infer<typeof PolicyDoc>;
 
 /** The store key of policy `policyName` of the target keyed `targetKey`. */

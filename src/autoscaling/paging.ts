@@ -1,12 +1,10 @@
 /**
- * Pagination of DescribeScalableTargets and DescribeScalingPolicies: MaxResults (default and
- * most 50, as AWS) and an opaque NextToken naming the last key handed out, so a page after a
+ * Pagination of DescribeScalableTargets and DescribeScalingPolicies: at most `max` items a page
+ * (MaxResults, or the operation's default) and an opaque NextToken naming the last key handed out, so a page after a
  * concurrent register or delete neither repeats nor skips what stayed.
  */
 import { InferqError } from '../errors/index.js';
 
-/** MaxResults when the request gives none (and the most it may give). */
-const DEFAULT_MAX_RESULTS = 50;
 const PREFIX = 'k:';
 
 function afterKey(token: string): string {
@@ -22,11 +20,10 @@ function afterKey(token: string): string {
  * stores' byte order differs from it beyond the ASCII range), and the token of the next page when
  * there is one.
  */
-export function pageOf<T extends { readonly key: string }>(items: readonly T[], maxResults: number | undefined, nextToken: string | undefined): { page: T[]; nextToken?: string } {
+export function pageOf<T extends { readonly key: string }>(items: readonly T[], max: number, nextToken: string | undefined): { page: T[]; nextToken?: string } {
   const after = nextToken === undefined ? undefined : afterKey(nextToken);
   const sorted = [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const rest = after === undefined ? sorted : sorted.filter((item) => item.key > after);
-  const max = maxResults ?? DEFAULT_MAX_RESULTS;
   const page = rest.slice(0, max);
   return rest.length > max ? { page, nextToken: Buffer.from(`${PREFIX}${page[page.length - 1]!.key}`, 'utf8').toString('base64url') } : { page };
 }

@@ -114,7 +114,7 @@ export async function describePolicies(deps: AutoscalingDeps, req: z.infer<typeo
     .filter((r) => target === undefined || targetKeyOfPolicy(r.key) === target)
     .map((stored) => ({ key: stored.key, stored, doc: readDoc(PolicyDoc, stored) }))
     .filter((p) => names === undefined || names.has(p.doc.policyName));
-  const { page, nextToken } = pageOf(policies, req.MaxResults, req.NextToken);
+  const { page, nextToken } = pageOf(policies, req.MaxResults ?? 10, req.NextToken);
   const ScalingPolicies = page.map((p) => showPolicy(deps.scope, p.stored, p.doc));
   return nextToken === undefined ? { ScalingPolicies } : { ScalingPolicies, NextToken: nextToken };
 }

@@ -95,7 +95,7 @@ export async function describeTargets(deps: AutoscalingDeps, req: z.infer<typeof
   const wanted = req.ResourceIds === undefined || req.ResourceIds.length === 0 ? undefined : new Set(req.ResourceIds.map(keyOfResourceId));
   const stored = await deps.store.list('scalable-target');
   const kept = wanted === undefined ? stored : stored.filter((r) => wanted.has(r.key));
-  const { page, nextToken } = pageOf(kept, req.MaxResults, req.NextToken);
+  const { page, nextToken } = pageOf(kept, req.MaxResults ?? 50, req.NextToken);
   const ScalableTargets = page.map((r) => showTarget(deps.scope, r, readDoc(TargetDoc, r)));
   return nextToken === undefined ? { ScalableTargets } : { ScalableTargets, NextToken: nextToken };
 }

@@ -10,8 +10,9 @@ import { z } from 'zod';
 import { parseRequest } from '../controlplane/index.js';
 import { InferqError } from '../errors/index.js';
 
-/** The one namespace and dimension inferq scales. */
+/** The one ServiceNamespace inferq scales. */
 export const NAMESPACE = 'sagemaker';
+/** The one ScalableDimension inferq scales: a variant's instance count. */
 export const DIMENSION = 'sagemaker:variant:DesiredInstanceCount';
 
 /** SageMaker EndpointName / VariantName: ≤63, `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`. */
@@ -19,7 +20,6 @@ const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const RESOURCE_ID = /^endpoint\/([^/]+)\/variant\/([^/]+)$/;
 
 const Text = z.string().min(1).max(1600);
-const MaxResults = z.int().min(1).max(50);
 const NextToken = z.string().max(4096);
 
 /** The members naming a scalable target (loose: members inferq does not know pass). */
@@ -31,6 +31,7 @@ const SuspendedState = z.looseObject({
   ScheduledScalingSuspended: z.boolean().optional(),
 });
 
+/** RegisterScalableTarget: capacities are checked by the service (their range, and against the stored target). */
 export const RegisterScalableTarget = ScalableTargetRequest.extend({
   MinCapacity: z.int().optional(),
   MaxCapacity: z.int().optional(),
@@ -39,11 +40,13 @@ export const RegisterScalableTarget = ScalableTargetRequest.extend({
   Tags: z.record(z.string().min(1).max(128), z.string().max(256)).optional(),
 });
 
+/** DescribeScalableTargets. */
 export const DescribeScalableTargets = z.looseObject({
   ServiceNamespace: z.string(),
   ResourceIds: z.array(Text).max(50).optional(),
   ScalableDimension: z.string().optional(),
-  MaxResults: MaxResults.optional(),
+  /** 1 to 50, default 50 (as AWS). */
+  MaxResults: z.int().min(1).max(50).optional(),
   NextToken: NextToken.optional(),
 });
 
@@ -72,6 +75,7 @@ export const CustomizedMetric = z.looseObject({
 
 const Cooldown = z.int().min(0).max(86400);
 
+/** TargetTrackingScalingPolicyConfiguration (also how stored ones are read back). */
 export const TargetTrackingConfiguration = z.looseObject({
   TargetValue: z.number(),
   PredefinedMetricSpecification: z.looseObject({ PredefinedMetricType: z.string(), ResourceLabel: z.string().min(1).max(1023).optional() }).optional(),
@@ -81,6 +85,7 @@ export const TargetTrackingConfiguration = z.looseObject({
   DisableScaleIn: z.boolean().optional(),
 });
 
+/** PutScalingPolicy: PolicyType and the configuration it needs are checked by the service. */
 export const PutScalingPolicy = ScalableTargetRequest.extend({
   PolicyName: z.string().min(1).max(256),
   PolicyType: z.string().optional(),
@@ -89,15 +94,18 @@ export const PutScalingPolicy = ScalableTargetRequest.extend({
   PredictiveScalingPolicyConfiguration: z.looseObject({}).optional(),
 });
 
+/** DescribeScalingPolicies. */
 export const DescribeScalingPolicies = z.looseObject({
   ServiceNamespace: z.string(),
   PolicyNames: z.array(Text).max(50).optional(),
   ResourceId: Text.optional(),
   ScalableDimension: z.string().optional(),
-  MaxResults: MaxResults.optional(),
+  /** 1 to 10, default 10 (as AWS). */
+  MaxResults: z.int().min(1).max(10).optional(),
   NextToken: NextToken.optional(),
 });
 
+/** DeleteScalingPolicy. */
 export const DeleteScalingPolicy = ScalableTargetRequest.extend({ PolicyName: Text });
 
 /** Parses `body` with `schema`; a mismatch is a ValidationException naming each failing member. */

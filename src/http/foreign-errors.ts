@@ -1,7 +1,8 @@
 /**
  * Calls to AWS services or operations inferq does not serve (STS but GetCallerIdentity, IAM, SNS,
  * EC2, DynamoDB, SQS, Lambda, SageMaker control-plane operations other than models, endpoint
- * configs, endpoints and tags, …): which protocol the caller speaks, and the refusal in
+ * configs, endpoints and tags, Application Auto Scaling operations other than scalable targets
+ * and scaling policies, …): which protocol the caller speaks, and the refusal in
  * that protocol's own error shape, so every AWS client prints a clean "not served" message
  * instead of failing to parse the answer.
  *
