@@ -10,6 +10,7 @@
  */
 import { SigV4Verifier } from '../auth/index.js';
 import { StartupError } from '../errors/index.js';
+import { createAutoscalingApi } from '../autoscaling/index.js';
 import { createControlPlaneApi, type ConfigManagedEndpoint } from '../controlplane/index.js';
 import { createGatewayServer, type GatewayServer } from '../http/index.js';
 import type { EndpointConfig, ResolvedConfig } from '../config/index.js';
@@ -17,14 +18,16 @@ import { noopMetrics, type Metrics } from '../metrics/index.js';
 import type { ManagedModel } from '../models/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { Job, QueueBackend, ResourceStore } from '../queue/index.js';
-import { createRuntimeApi, type RealtimeTarget } from '../runtime/index.js';
-import { SlotScheduler } from '../scheduling/index.js';
+import { deploymentOf, modelDataOf } from '../deploy/index.js';
+import { createRuntimeApi } from '../runtime/index.js';
 import { createS3Api } from '../s3api/index.js';
 import { systemClock, systemErrorReason, type Clock, type Logger } from '../util/index.js';
 import { ActivityHistory, createUiApi } from '../ui/index.js';
 import { startWorkerPool, type ExecuteResult, type WorkerPool } from '../worker/index.js';
 import { prepareServeDataDir, prepareWorkerDataDir } from './data-dir.js';
+import { startApiEndpoints, type ApiEndpoints } from './api-endpoints.js';
 import { availableEndpoints, type DisabledEndpoint } from './endpoints.js';
+import { ServedEndpoints } from './served.js';
 import { forwardingTargets, startForwardListener, type ForwardingTargets, type ForwardListener } from './forwarding.js';
 import { createAppMetrics } from './metrics.js';
 import type { MetricsScrape } from '../http/index.js';
@@ -50,12 +53,13 @@ export interface RunningInferq {
 }
 
 interface Core {
-  endpoints: EndpointConfig[];
+  /** The endpoints served: the file's, then API-created ones as they come and go. */
+  served: ServedEndpoints;
+  /** Names of the configuration file's endpoints served. */
+  configNames: ReadonlySet<string>;
   disabled: DisabledEndpoint[];
   store: ObjectStore;
   queue: QueueBackend;
-  models: Map<string, ManagedModel>;
-  slots: Map<string, SlotScheduler>;
   pool: WorkerPool | undefined;
   /** What features record through, and the `/metrics` scrape (undefined when off). */
   metrics: Metrics;
@@ -72,57 +76,8 @@ interface Core {
   forwarding: ForwardingTargets | undefined;
   /** Told of every request this process's workers finish (the dashboard's counts). */
   onFinished?: (job: Job, result: ExecuteResult) => void;
-}
-
-/** The account of control-plane ARNs and of STS GetCallerIdentity (inferq has one account). */
-const CONTROL_PLANE_ACCOUNT = '000000000000';
-
-/** While work waits for a slot, capacity is re-read this often (a pool scaling out adds capacity without a health change). */
-const CAPACITY_RECHECK_MS = 100;
-
-/**
- * One slot scheduler per endpoint, shared by the real-time API and the async dispatcher: it reads
- * the model's capacity, reports the waiting work to it (this starts scaled-to-zero models), and
- * re-checks on health changes and, while anything waits, every {@link CAPACITY_RECHECK_MS}.
- */
-function createSchedulers(endpoints: readonly EndpointConfig[], models: ReadonlyMap<string, ManagedModel>, clock: Clock): { slots: Map<string, SlotScheduler>; unwatch: () => void } {
-  const slots = new Map<string, SlotScheduler>();
-  const offs: (() => void)[] = [];
-  for (const endpoint of endpoints) {
-    const model = models.get(endpoint.name);
-    if (!model) throw new Error(`no model for endpoint ${endpoint.name}`);
-    const scheduler = new SlotScheduler({
-      capacity: () => model.capacity(),
-      now: () => clock.now(),
-      maxWaiting: endpoint.realtime.maxWaiting,
-      onDemand: (waiting) => model.reportDemand(waiting),
-    });
-    offs.push(model.onHealthChange(() => scheduler.recheck()));
-    slots.set(endpoint.name, scheduler);
-  }
-  const timer = setInterval(() => {
-    for (const s of slots.values()) if (s.hasWaiters()) s.recheck();
-  }, CAPACITY_RECHECK_MS);
-  timer.unref();
-  return { slots, unwatch: () => { clearInterval(timer); for (const off of offs) off(); } };
-}
-
-/** The real-time view of each endpoint; a process without workers starts a model on its first real-time call. */
-function realtimeTargets(core: Core, modelsStarted: boolean): Map<string, RealtimeTarget> {
-  const targets = new Map<string, RealtimeTarget>();
-  for (const [name, model] of core.models) {
-    let started = modelsStarted;
-    targets.set(name, {
-      model,
-      slots: core.slots.get(name)!,
-      ensureStarted: () => {
-        if (started) return;
-        started = true;
-        void model.start();
-      },
-    });
-  }
-  return targets;
+  /** Serves the endpoints created through the control plane (started once storage is open). */
+  apiEndpoints?: ApiEndpoints;
 }
 
 /** Opens storage and builds (does not start) the models and schedulers: no process is spawned yet. */
@@ -136,53 +91,67 @@ async function openCore(config: ResolvedConfig, logger: Logger, clock: Clock, wi
     throw err;
   }
   const { endpoints, disabled } = availableEndpoints(config.endpoints);
-  const models = createModelClients(endpoints, config.modelBaseEnv, logger.child('model'));
-  const { slots, unwatch } = createSchedulers(endpoints, models, clock);
+  const served = new ServedEndpoints(clock, true);
+  if (withWorkers) {
+    const models = createModelClients(endpoints, config.modelBaseEnv, logger.child('model'));
+    for (const endpoint of endpoints) served.put(endpoint, models.get(endpoint.name)!);
+  } else {
+    for (const endpoint of endpoints) served.putForwarded(endpoint);
+  }
   const core: Core = {
-    endpoints, disabled, store, queue, models, slots, pool: undefined, metrics: noopMetrics, scrape: undefined, unwatch, stopRetention: () => Promise.resolve(), forward: undefined, forwarding: undefined,
+    served, configNames: new Set(endpoints.map((e) => e.name)), disabled, store, queue, pool: undefined, metrics: noopMetrics, scrape: undefined,
+    unwatch: () => served.stop(), stopRetention: () => Promise.resolve(), forward: undefined, forwarding: undefined,
   };
   // The gauges read the models this process serves with: an API-only process's forwarding view once set.
-  const { metrics, scrape } = createAppMetrics(config, () => core.forwarding?.models ?? core.models, queue, clock);
+  const { metrics, scrape } = createAppMetrics(config, () => servingModels(core), queue, clock);
   core.metrics = metrics;
   core.scrape = scrape;
   return core;
 }
 
+/** The models this process serves with: its own, or (API-only) the forwarding view. */
+function servingModels(core: Core): ReadonlyMap<string, ManagedModel> {
+  return core.forwarding?.models ?? core.served.models;
+}
+
 /** Starts what runs: output buckets, the status log, and with `withWorkers` the models and the worker pool. */
 async function runCore(core: Core, config: ResolvedConfig, logger: Logger, clock: Clock, withWorkers: boolean, hooks: NotificationHooks = {}): Promise<void> {
   for (const off of core.disabled) logger.warn(`endpoint ${off.name} is off`, { reason: off.reason });
-  const { endpoints, models, slots, queue, store } = core;
-  await ensureBuckets(store, endpoints, config.objects);
-  const stopStatusLog = startStatusLog(endpointStatus(core.forwarding?.models ?? models, core.disabled, queue, clock), logger.child('status'));
-  const unwatchSlots = core.unwatch;
-  core.unwatch = (): void => { unwatchSlots(); stopStatusLog(); };
+  const { served, queue, store } = core;
+  await ensureBuckets(store, served.list(), config.objects);
+  const stopStatusLog = startStatusLog(endpointStatus(servingModels(core), core.disabled, queue, clock), logger.child('status'));
+  const unwatchServed = core.unwatch;
+  core.unwatch = (): void => { unwatchServed(); stopStatusLog(); };
   if (!withWorkers) return;
-  await Promise.all([...models.values()].map((m) => m.start()));
-  const notifications = setUpNotifications(config, endpoints, queue, store, clock, logger.child('notify'), hooks);
+  await Promise.all([...served.models.values()].map((m) => m.start()));
+  const notifications = setUpNotifications(config, served.configs, queue, store, clock, logger.child('notify'), hooks);
   core.notifications = notifications;
   core.pool = await startWorkerPool({
-    endpoints, models, slots, queue, store, fetchUrl,
-    ...(notifications ? { notifications: notifications.finishes } : {}),
+    endpoints: [...served.configs.keys()].map((name) => ({ endpoint: served.configs.get(name)!, model: served.models.get(name)!, slots: served.slots.get(name)! })),
+    queue, store, fetchUrl,
+    notifications: notifications.finishes,
     leaseMs: config.worker.leaseSeconds * 1000,
     sweepIntervalMs: config.worker.sweepIntervalSeconds * 1000,
     storageRetry: { initialMs: config.worker.storageRetryInitialSeconds * 1000, maxMs: config.worker.storageRetryMaxSeconds * 1000 },
     clock, logger: logger.child('worker'), metrics: core.metrics,
     ...(core.onFinished ? { onFinished: core.onFinished } : {}),
   });
-  notifications?.start(core.pool.owner);
-  core.forward = await startForwardListener(config, endpoints, models, realtimeTargets(core, true), queue, clock, logger.child('forward'));
+  notifications.start(core.pool.owner);
+  core.forward = await startForwardListener(config, served.configs, served.models, served.realtime, queue, clock, logger.child('forward'));
 }
 
 /**
- * Stops in order: the worker pool and `drainHttp` (both given `graceMs` at the same time), then the
- * models, then storage.
+ * Stops in order: the API-created endpoints' watch, the worker pool and `drainHttp` (both given
+ * `graceMs` at the same time), then the models, then storage.
  */
 async function stopCore(core: Core, graceMs: number, drainHttp?: () => Promise<void>): Promise<void> {
+  await core.apiEndpoints?.stop();
   await Promise.all([core.pool?.stop(graceMs), drainHttp?.(), core.stopRetention(), core.forward?.stop(graceMs)]);
   await core.notifications?.stop();
   core.unwatch();
   core.forwarding?.stop();
-  await Promise.all([...core.models.values()].map((m) => m.stop()));
+  await Promise.all([...core.served.models.values()].map((m) => m.stop()));
+  await core.apiEndpoints?.stopRetired();
   await core.queue.close();
   await core.store.close();
 }
@@ -207,14 +176,14 @@ function listenError(err: unknown, host: string, port: number): unknown {
 /** The configuration file's endpoints as the control plane lists them. */
 function configManagedEndpoints(core: Core, since: number): () => ConfigManagedEndpoint[] {
   return () => [
-    ...[...(core.forwarding?.models ?? core.models)].map(([name, model]) => ({ name, status: 'InService' as const, instances: model.snapshot().instances, since })),
+    ...[...servingModels(core)].filter(([name]) => core.configNames.has(name)).map(([name, model]) => ({ name, status: 'InService' as const, instances: model.snapshot().instances, since })),
     ...core.disabled.map((off) => ({ name: off.name, status: 'OutOfService' as const, failureReason: off.reason, instances: 0, since })),
   ];
 }
 
 /** The dashboard's history of backlog and throughput: sampled while the server runs, counting what this process's workers finish. */
 function startHistory(core: Core, logger: Logger, clock: Clock): ActivityHistory {
-  const history = new ActivityHistory(endpointStatus(core.models, core.disabled, core.queue, clock), clock, logger.child('ui'));
+  const history = new ActivityHistory(endpointStatus(servingModels(core), core.disabled, core.queue, clock), clock, logger.child('ui'));
   core.onFinished = (job, result) => {
     if (result.state === 'succeeded') history.finished(job.endpoint, true);
     else if (result.state === 'failed' || result.state === 'expired') history.finished(job.endpoint, false);
@@ -225,15 +194,14 @@ function startHistory(core: Core, logger: Logger, clock: Clock): ActivityHistory
   return history;
 }
 
-function createServer(core: Core, resources: ResourceStore, config: ResolvedConfig, logger: Logger, clock: Clock): GatewayServer {
+function createServer(core: Core, resources: ResourceStore, config: ResolvedConfig, logger: Logger, clock: Clock): { gateway: GatewayServer; failQueued: (endpoint: string, reason: string) => Promise<number> } {
   const { server: cfg } = config;
   const secrets = new Map(cfg.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
   const credentials = { secretFor: (id: string) => secrets.get(id) };
-  const cancelNotification = notificationBuilder(config, core.endpoints);
   const runtime = createRuntimeApi({
-    endpoints: core.endpoints, queue: core.queue, store: core.store, status: endpointStatus(core.forwarding?.models ?? core.models, core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
-    realtime: core.forwarding?.targets ?? realtimeTargets(core, config.worker.enabled), region: cfg.region, logger: logger.child('runtime'), metrics: core.metrics,
-    ...(cancelNotification ? { cancelNotification } : {}),
+    endpoints: core.served.configs, queue: core.queue, store: core.store, status: endpointStatus(servingModels(core), core.disabled, core.queue, clock), clock, inputUrlAllowList: cfg.inputUrlAllowList, maxBacklogPerEndpoint: cfg.maxBacklogPerEndpoint,
+    realtime: core.forwarding?.targets ?? core.served.realtime, region: cfg.region, account: cfg.account, logger: logger.child('runtime'), metrics: core.metrics,
+    cancelNotification: notificationBuilder(config, core.served.configs),
     onCancelled: (job) => {
       const now = clock.now();
       core.metrics.recordFailure({ endpoint: job.endpoint, receivedAt: job.receivedAt, startedAt: now, finishedAt: now }, 'cancelled');
@@ -250,23 +218,42 @@ function createServer(core: Core, resources: ResourceStore, config: ResolvedConf
     }, logger: logger.child('ui'),
     ...(dev ? { devCredentials: { accessKeyId: dev.accessKeyId, secretAccessKey: dev.secretAccessKey } } : {}),
   });
-  return createGatewayServer({
+  const gateway = createGatewayServer({
     verifier: new SigV4Verifier(credentials, clock, { maxClockSkewSeconds: cfg.maxClockSkewSeconds }),
     credentials,
     clock,
     s3: createS3Api({ store: core.store, region: cfg.region, virtualHostDomain: cfg.s3VirtualHostDomain, logger: logger.child('s3') }),
     runtime,
     ui,
-    account: CONTROL_PLANE_ACCOUNT,
-    controlPlane: createControlPlaneApi({ store: resources, clock, scope: { region: cfg.region, account: CONTROL_PLANE_ACCOUNT }, configEndpoints: configManagedEndpoints(core, clock.now()),
+    account: cfg.account,
+    controlPlane: createControlPlaneApi({ store: resources, clock, scope: { region: cfg.region, account: cfg.account }, configEndpoints: configManagedEndpoints(core, clock.now()),
       knownImage: (image) => Object.hasOwn(config.images, image),
+      onChange: () => core.apiEndpoints?.wake(),
+      checkDeployment: (configName, endpointConfig, model) => {
+        modelDataOf(model);
+        deploymentOf({ endpointName: configName, endpointConfig, model, images: config.images, topics: config.topics, region: cfg.region });
+      },
+      liveInstances: (name) => (core.configNames.has(name) ? undefined : servingModels(core).get(name)?.snapshot().instances),
     }),
+    autoscaling: createAutoscalingApi({ store: resources, clock, scope: { region: cfg.region, account: cfg.account } }),
     logger,
     maxUnverifiedBodyBytes: cfg.maxUnverifiedBodyBytes,
     bodyTimeoutMs: cfg.bodyTimeoutSeconds * 1000,
     metrics: core.metrics,
     scrape: core.scrape,
     accessLog: cfg.accessLog,
+  });
+  return { gateway, failQueued: (endpoint, reason) => runtime.lifecycle.failQueued(endpoint, reason) };
+}
+
+/** Starts serving the endpoints created through the control plane (see api-endpoints.ts). */
+async function serveApiEndpoints(core: Core, resources: ResourceStore, config: ResolvedConfig, logger: Logger, clock: Clock, failQueued?: (endpoint: string, reason: string) => Promise<number>): Promise<void> {
+  core.apiEndpoints = await startApiEndpoints({
+    config, resources, store: core.store, served: core.served, configNames: core.configNames,
+    ...(core.pool !== undefined && core.notifications !== undefined ? { workers: { pool: core.pool, notifications: core.notifications } } : {}),
+    ...(core.forwarding !== undefined ? { forwarding: core.forwarding } : {}),
+    ...(failQueued !== undefined ? { failQueued } : {}),
+    graceMs: config.server.shutdownGraceSeconds * 1000, clock, logger: logger.child('endpoints'),
   });
 }
 
@@ -281,13 +268,13 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
   const core = await openCore(config, logger, clock, config.worker.enabled);
   let resources: ResourceStore;
   try {
-    if (!config.worker.enabled) core.forwarding = await forwardingTargets(config, core.endpoints, core.queue, clock, logger.child('forward'));
+    if (!config.worker.enabled) core.forwarding = await forwardingTargets(config, core.served.list(), core.queue, clock, logger.child('forward'));
     resources = await openResources(config, logger);
   } catch (err) {
     await closeCore(core);
     throw err;
   }
-  const server = createServer(core, resources, config, logger, clock);
+  const { gateway: server, failQueued } = createServer(core, resources, config, logger, clock);
   let url: string;
   try {
     url = await server.listen(cfg.host, cfg.port);
@@ -300,6 +287,7 @@ export async function startInferq(config: ResolvedConfig, logger: Logger, clock:
   try {
     await runCore(core, config, logger, clock, config.worker.enabled, hooks);
     core.stopRetention = startRetention(core.queue, cfg.requestRetentionSeconds * 1000, clock, logger.child('retention'));
+    await serveApiEndpoints(core, resources, config, logger, clock, failQueued);
   } catch (err) {
     await stopCore(core, 0, () => server.close(0).then(() => resources.close()));
     throw err;
@@ -314,8 +302,10 @@ function running(core: Core, url: string, stopOnce: () => Promise<void>): Runnin
     url,
     store: core.store,
     queue: core.queue,
-    models: core.models,
-    endpoints: core.endpoints,
+    models: core.served.models,
+    get endpoints() {
+      return core.served.list();
+    },
     disabled: core.disabled,
     stop() {
       stopping ??= stopOnce();
@@ -328,11 +318,20 @@ function running(core: Core, url: string, stopOnce: () => Promise<void>): Runnin
 export async function startWorkers(config: ResolvedConfig, logger: Logger, clock: Clock = systemClock, hooks: NotificationHooks = {}): Promise<RunningInferq> {
   prepareWorkerDataDir(config.server.dataDir, config.queue.backend === 'sqlite');
   const core = await openCore(config, logger, clock, true);
+  let resources: ResourceStore;
   try {
-    await runCore(core, config, logger, clock, true, hooks);
+    resources = await openResources(config, logger);
   } catch (err) {
-    await stopCore(core, 0);
+    await closeCore(core);
     throw err;
   }
-  return running(core, '', () => stopCore(core, config.server.shutdownGraceSeconds * 1000));
+  const closeResources = (): Promise<void> => resources.close();
+  try {
+    await runCore(core, config, logger, clock, true, hooks);
+    await serveApiEndpoints(core, resources, config, logger, clock);
+  } catch (err) {
+    await stopCore(core, 0, closeResources);
+    throw err;
+  }
+  return running(core, '', () => stopCore(core, config.server.shutdownGraceSeconds * 1000, closeResources));
 }

@@ -22,9 +22,14 @@ const WAITING_RECHECK_MS = 100;
 
 /** Forwarding of an API-only process: the targets to give the runtime API, the models as the status API shows them, and how to stop. */
 export interface ForwardingTargets {
+  /** Live: {@link add} and {@link remove} change them. */
   readonly targets: Map<string, RealtimeTarget>;
   /** Each endpoint's forwarding client as a ManagedModel: instances are the workers publishing it. */
   readonly models: Map<string, ManagedModel>;
+  /** Forwards `endpoint` too (an API-created endpoint; a new version replaces the old one's target). */
+  add(endpoint: EndpointConfig): void;
+  /** Stops forwarding endpoint `name`. */
+  remove(name: string): void;
   stop(): void;
 }
 
@@ -50,9 +55,17 @@ export async function forwardingTargets(config: ResolvedConfig, endpoints: reado
   await table.start();
   const targets = new Map<string, RealtimeTarget>();
   const models = new Map<string, ManagedModel>();
-  const closers: (() => void)[] = [];
-  const schedulers: SlotScheduler[] = [];
-  for (const endpoint of endpoints) {
+  const closers = new Map<string, () => void>();
+  const schedulers = new Map<string, SlotScheduler>();
+  const remove = (name: string): void => {
+    closers.get(name)?.();
+    closers.delete(name);
+    schedulers.delete(name);
+    targets.delete(name);
+    models.delete(name);
+  };
+  const add = (endpoint: EndpointConfig): void => {
+    remove(endpoint.name);
     const client = createForwardClient({ endpoint: endpoint.name, routes: table, key: config.worker.forwardKey, clock });
     const model = forwardedModel(endpoint, client, table);
     const slots = new SlotScheduler({
@@ -61,13 +74,15 @@ export async function forwardingTargets(config: ResolvedConfig, endpoints: reado
       maxWaiting: endpoint.realtime.maxWaiting,
       onDemand: (waiting) => model.reportDemand(waiting),
     });
-    schedulers.push(slots);
-    closers.push(table.onChange(() => slots.recheck()), () => client.close());
+    schedulers.set(endpoint.name, slots);
+    const off = table.onChange(() => slots.recheck());
+    closers.set(endpoint.name, () => { off(); client.close(); });
     targets.set(endpoint.name, { model, slots, ensureStarted: () => undefined });
     models.set(endpoint.name, model);
-  }
+  };
+  for (const endpoint of endpoints) add(endpoint);
   const timer = setInterval(() => {
-    for (const s of schedulers) {
+    for (const s of schedulers.values()) {
       if (!s.hasWaiters()) continue;
       s.recheck();
       void table.refresh();
@@ -77,10 +92,12 @@ export async function forwardingTargets(config: ResolvedConfig, endpoints: reado
   return {
     targets,
     models,
+    add,
+    remove,
     stop() {
       clearInterval(timer);
       table.stop();
-      for (const close of closers) close();
+      for (const close of closers.values()) close();
     },
   };
 }
@@ -97,13 +114,13 @@ export interface ForwardListener {
  * @throws StartupError when the address cannot be bound.
  */
 export async function startForwardListener(
-  config: ResolvedConfig, endpoints: readonly EndpointConfig[], models: ReadonlyMap<string, ManagedModel>, targets: ReadonlyMap<string, RealtimeTarget>,
+  config: ResolvedConfig, endpoints: ReadonlyMap<string, EndpointConfig>, models: ReadonlyMap<string, ManagedModel>, targets: ReadonlyMap<string, RealtimeTarget>,
   queue: QueueBackend, clock: Clock, logger: Logger,
 ): Promise<ForwardListener> {
   const { host, port } = config.worker.listen;
   let server;
   try {
-    server = await startForwardServer({ host, port, key: config.worker.forwardKey, endpoints, targets, ctx: { region: config.server.region, logger }, clock });
+    server = await startForwardServer({ host, port, key: config.worker.forwardKey, endpoints, targets, ctx: { region: config.server.region, account: config.server.account, logger }, clock });
   } catch (err) {
     const reason = systemErrorReason(err);
     const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -3,7 +3,7 @@
  * hooks through which the worker pool records each finished request's message with its terminal
  * state (and wakes the drain once it is committed).
  */
-import type { EndpointConfig, ResolvedConfig } from '../config/index.js';
+import type { EndpointConfig, ResolvedConfig, TopicConfig } from '../config/index.js';
 import { OutboxDrain, notificationFor, notifiersFor } from '../notify/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { QueueBackend } from '../queue/index.js';
@@ -25,29 +25,29 @@ export interface RunningNotifications {
   readonly finishes: FinishNotifications;
   /** Starts the drain, with `owner` as its lease owner. */
   start(owner: string): void;
+  /** Delivers to these topics too (those of API-created endpoints that the `topics:` section lacks); known names are kept. */
+  addTopics(topics: readonly TopicConfig[]): void;
   stop(): Promise<void>;
 }
 
 /**
  * The outbox entry of a finished request (undefined: its endpoint has no topic for the outcome), for
  * every process that records terminal states: workers, and the API when it cancels a queued request.
- * Undefined when no endpoint is configured to notify.
+ * `endpoints` is the live view of the endpoints served (API-created ones come and go).
  */
-export function notificationBuilder(config: ResolvedConfig, endpoints: readonly EndpointConfig[]): FinishNotifications['build'] | undefined {
-  const byName = new Map(endpoints.filter((e) => e.async.notification !== undefined).map((e) => [e.name, e]));
-  if (byName.size === 0) return undefined;
+export function notificationBuilder(config: ResolvedConfig, endpoints: ReadonlyMap<string, EndpointConfig>): FinishNotifications['build'] {
   return (job, outcome, now) => {
-    const endpoint = byName.get(job.endpoint);
-    return endpoint ? notificationFor(endpoint, job, outcome, config.server.region, now) : undefined;
+    const endpoint = endpoints.get(job.endpoint);
+    return endpoint?.async.notification !== undefined ? notificationFor(endpoint, job, outcome, config.server.region, now) : undefined;
   };
 }
 
-/** Sets up notifications; undefined when no endpoint is configured to notify. */
-export function setUpNotifications(config: ResolvedConfig, endpoints: readonly EndpointConfig[], queue: QueueBackend, store: ObjectStore, clock: Clock, logger: Logger, hooks: NotificationHooks = {}): RunningNotifications | undefined {
+/** Sets up notifications over the live view of the endpoints served (see {@link notificationBuilder}). */
+export function setUpNotifications(config: ResolvedConfig, endpoints: ReadonlyMap<string, EndpointConfig>, queue: QueueBackend, store: ObjectStore, clock: Clock, logger: Logger, hooks: NotificationHooks = {}): RunningNotifications {
   const build = notificationBuilder(config, endpoints);
-  if (build === undefined) return undefined;
   const targets = notifiersFor(config.topics);
-  const deliveryTimeoutMs = Math.max(...Object.values(config.topics).map((t) => (t.target.kind === 'webhook' ? t.target.timeoutMs : SNS_TIMEOUT_MS)));
+  const timeouts = Object.values(config.topics).map((t) => (t.target.kind === 'webhook' ? t.target.timeoutMs : SNS_TIMEOUT_MS));
+  const deliveryTimeoutMs = timeouts.length > 0 ? Math.max(...timeouts) : SNS_TIMEOUT_MS;
   let drain: OutboxDrain | undefined;
   return {
     finishes: {
@@ -61,6 +61,10 @@ export function setUpNotifications(config: ResolvedConfig, endpoints: readonly E
         ...(hooks.onDeliveryFailed ? { onDeliveryFailed: hooks.onDeliveryFailed } : {}),
       });
       drain.start();
+    },
+    addTopics(topics) {
+      const added = notifiersFor(Object.fromEntries(topics.filter((t) => !targets.has(t.name)).map((t) => [t.name, t])));
+      for (const [name, notifier] of added) targets.set(name, notifier);
     },
     async stop(): Promise<void> {
       await drain?.stop();

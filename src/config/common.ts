@@ -10,8 +10,11 @@ export const DEV_CREDENTIALS = Object.freeze({ accessKeyId: 'test', secretAccess
 /** A bad configuration; `key` names the offending setting. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /** What is wrong with the setting (the message without the key). */
+  readonly reason: string;
   constructor(readonly key: string, message: string) {
     super(`${key}: ${message}`);
+    this.reason = message;
   }
 }
 

@@ -115,43 +115,52 @@ function resolveNotification(raw: z.output<typeof endpointSchema>['async']['noti
   );
 }
 
+/**
+ * Resolves one parsed endpoint (file or API) to its EndpointConfig; `key` prefixes the keys of
+ * its errors (`endpoints.0`); relative `cwd`s are resolved against `configDir`.
+ * @throws ConfigError naming the bad key.
+ */
+export function resolveEndpoint(e: z.output<typeof endpointSchema>, key: string, configDir: string, topics: Readonly<Record<string, TopicConfig>>): EndpointConfig {
+  const m = e.model;
+  const pingIntervalMs = m.pingIntervalSeconds * 1000;
+  const startTimeoutMs = m.startTimeoutSeconds * 1000;
+  const model: ModelConfig = m.url !== undefined
+    ? { kind: 'url', url: m.url.replace(/\/+$/, ''), pingIntervalMs }
+    : m.command !== undefined
+      ? { kind: 'command', command: m.command, env: m.env ?? {}, ...(m.cwd !== undefined ? { cwd: resolvePath(configDir, m.cwd) } : {}), startTimeoutMs, pingIntervalMs }
+      : { kind: 'builtin', builtin: m.builtin ?? 'echo', startTimeoutMs, pingIntervalMs };
+  if (m.url !== undefined && (e.instances.min !== 1 || e.instances.max !== 1)) {
+    throw new ConfigError(`${key}.instances`, 'instances apply to command and built-in models; a url model is one server');
+  }
+  return {
+    name: e.name,
+    model,
+    instances: { min: e.instances.min, max: e.instances.max, targetBacklogPerInstance: e.instances.targetBacklogPerInstance, idleTimeoutMs: e.instances.idleTimeoutSeconds * 1000 },
+    realtime: { maxBodyBytes: e.realtime.maxBodyBytes, timeoutMs: e.realtime.timeoutSeconds * 1000, startTimeoutMs: e.realtime.startTimeoutSeconds * 1000, maxWaiting: e.realtime.maxWaiting },
+    async: {
+      output: parseS3Path(e.async.outputPath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/output`),
+      failure: parseS3Path(e.async.failurePath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/failures`),
+      maxConcurrentInvocations: e.async.maxConcurrentInvocations ?? defaultMaxConcurrentInvocations(model),
+      maxAttempts: e.async.maxAttempts,
+      ...optionalNotification(resolveNotification(e.async.notification, `${key}.async.notification`, topics)),
+      ...(e.async.retry ? {
+        retry: {
+          maxAttempts: e.async.retry.maxAttempts,
+          on: [...new Set(e.async.retry.on)],
+          backoffMs: e.async.retry.backoffSeconds * 1000,
+          maxBackoffMs: Math.max(e.async.retry.backoffSeconds, e.async.retry.maxBackoffSeconds) * 1000,
+        },
+      } : {}),
+    },
+  };
+}
+
 function resolveEndpoints(raw: z.output<typeof endpointSchema>[], configDir: string, topics: Readonly<Record<string, TopicConfig>> = {}): EndpointConfig[] {
   const seen = new Set<string>();
   return raw.map((e, i) => {
     if (seen.has(e.name)) throw new ConfigError(`endpoints.${i}.name`, `duplicate endpoint name ${e.name}`);
     seen.add(e.name);
-    const m = e.model;
-    const pingIntervalMs = m.pingIntervalSeconds * 1000;
-    const startTimeoutMs = m.startTimeoutSeconds * 1000;
-    const model: ModelConfig = m.url !== undefined
-      ? { kind: 'url', url: m.url.replace(/\/+$/, ''), pingIntervalMs }
-      : m.command !== undefined
-        ? { kind: 'command', command: m.command, env: m.env ?? {}, ...(m.cwd !== undefined ? { cwd: resolvePath(configDir, m.cwd) } : {}), startTimeoutMs, pingIntervalMs }
-        : { kind: 'builtin', builtin: m.builtin ?? 'echo', startTimeoutMs, pingIntervalMs };
-    if (m.url !== undefined && (e.instances.min !== 1 || e.instances.max !== 1)) {
-      throw new ConfigError(`endpoints.${i}.instances`, 'instances apply to command and built-in models; a url model is one server');
-    }
-    return {
-      name: e.name,
-      model,
-      instances: { min: e.instances.min, max: e.instances.max, targetBacklogPerInstance: e.instances.targetBacklogPerInstance, idleTimeoutMs: e.instances.idleTimeoutSeconds * 1000 },
-      realtime: { maxBodyBytes: e.realtime.maxBodyBytes, timeoutMs: e.realtime.timeoutSeconds * 1000, startTimeoutMs: e.realtime.startTimeoutSeconds * 1000, maxWaiting: e.realtime.maxWaiting },
-      async: {
-        output: parseS3Path(e.async.outputPath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/output`),
-        failure: parseS3Path(e.async.failurePath ?? `s3://${DEFAULT_ASYNC_BUCKET}/${e.name}/failures`),
-        maxConcurrentInvocations: e.async.maxConcurrentInvocations ?? defaultMaxConcurrentInvocations(model),
-        maxAttempts: e.async.maxAttempts,
-        ...optionalNotification(resolveNotification(e.async.notification, `endpoints.${i}.async.notification`, topics)),
-        ...(e.async.retry ? {
-          retry: {
-            maxAttempts: e.async.retry.maxAttempts,
-            on: [...new Set(e.async.retry.on)],
-            backoffMs: e.async.retry.backoffSeconds * 1000,
-            maxBackoffMs: Math.max(e.async.retry.backoffSeconds, e.async.retry.maxBackoffSeconds) * 1000,
-          },
-        } : {}),
-      },
-    };
+    return resolveEndpoint(e, `endpoints.${i}`, configDir, topics);
   });
 }
 
@@ -233,7 +242,8 @@ function resolveWorker(raw: z.output<typeof configFileSchema>['worker'], credent
   return Object.assign({}, rest, { listen: { host, port }, forwardKey: secret ?? derived });
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes `value` and everything in it. */
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);

@@ -21,6 +21,11 @@ export const serverSchema = z.strictObject({
   /** Region reported by the server (any region is accepted in signatures). @default us-east-1 */
   region: z.string().min(1).default('us-east-1'),
   /**
+   * The AWS account id inferq reports: in control-plane ARNs (models, endpoint configs, endpoints,
+   * scalable targets), STS GetCallerIdentity and runtime error messages. @default 000000000000
+   */
+  account: z.string().regex(/^\d{12}$/, 'must be 12 digits, like an AWS account id').default('000000000000'),
+  /**
    * S3 requests whose Host is `<bucket>.<this domain>` (any port) are virtual-hosted–style; every
    * other Host is path style. An empty string turns virtual hosting off. @default localhost
    */

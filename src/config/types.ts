@@ -139,6 +139,8 @@ export interface ResolvedConfig {
     /** Absolute path. */
     readonly dataDir: string;
     readonly region: string;
+    /** See the `server.account` key. */
+    readonly account: string;
     /** See the `server.s3VirtualHostDomain` key. */
     readonly s3VirtualHostDomain: string;
     readonly credentials: readonly Credential[];

@@ -8,7 +8,7 @@ import type { Clock } from '../util/index.js';
 import { ControlPlane, type ControlPlaneDeps } from './service.js';
 import { addTags, deleteTags, listTags, type TagDeps } from './tags.js';
 import {
-  AddTags, ByEndpointConfigName, ByEndpointName, ByModelName, CreateEndpoint, CreateEndpointConfig, CreateModel, DeleteTags, ListRequest, ListTags, UpdateEndpoint, parseRequest,
+  AddTags, ByEndpointConfigName, ByEndpointName, ByModelName, CreateEndpoint, CreateEndpointConfig, CreateModel, DeleteTags, ListRequest, ListTags, UpdateEndpoint, parseJsonBody, parseRequest,
 } from './wire.js';
 
 /** The control-plane API the HTTP edge calls. */
@@ -44,15 +44,6 @@ function operations(cp: ControlPlane, tags: TagDeps): Record<string, Operation> 
 
 const PREFIX = 'SageMaker.';
 
-function parseBody(body: Buffer): unknown {
-  if (body.length === 0) return {};
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new InferqError('ControlPlaneValidation', 'The request body is not valid JSON.');
-  }
-}
-
 /** Creates the control-plane API over the resource store. */
 export function createControlPlaneApi(deps: ControlPlaneDeps & { readonly clock: Clock }): ControlPlaneApi {
   const cp = new ControlPlane(deps);
@@ -68,7 +59,7 @@ export function createControlPlaneApi(deps: ControlPlaneDeps & { readonly clock:
       const name = target.slice(PREFIX.length);
       const op = target.startsWith(PREFIX) && Object.hasOwn(ops, name) ? ops[name] : undefined;
       if (op === undefined) throw new InferqError('UnknownOperation', `inferq does not serve the SageMaker operation ${name.replace(/[^\x20-\x7e]/g, '?').slice(0, 100)}.`);
-      return op(parseBody(body));
+      return op(parseJsonBody(body));
     },
   };
 }

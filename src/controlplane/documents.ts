@@ -32,14 +32,21 @@ const Json = z.record(z.string(), z.unknown());
 export const ModelDoc = z.object({ name: z.string(), request: Json, tags: z.array(Tag) });
 /** A stored endpoint config: the CreateEndpointConfig request (without Tags). */
 export const ConfigDoc = z.object({ name: z.string(), request: Json, tags: z.array(Tag) });
-/** A stored endpoint: its config's name, the config as it was when deployed, and its status. */
+/**
+ * A stored endpoint: its config's name, the config as it was when deployed, and its status. While
+ * `Updating`, `previous` is the config still serving (restored if the new one fails to start).
+ * `generation` counts Create/Update/Delete calls, so the processes serving it see a change even
+ * when the config is the same.
+ */
 export const EndpointDoc = z.object({
   name: z.string(),
   configName: z.string(),
   config: Json,
-  status: z.string(),
+  status: z.enum(['Creating', 'InService', 'Updating', 'Failed', 'Deleting']),
   failureReason: z.string().optional(),
   tags: z.array(Tag),
+  generation: z.number().int().min(1).default(1),
+  previous: z.object({ configName: z.string(), config: Json }).optional(),
 });
 
 export type ModelDocT = z.infer<typeof ModelDoc>;

@@ -3,5 +3,8 @@ export { createControlPlaneApi } from './api.js';
 export type { ControlPlaneApi } from './api.js';
 export type { ConfigManagedEndpoint, ControlPlaneDeps } from './service.js';
 export type { ArnScope } from './documents.js';
-export { unpackModelArchive } from './archive.js';
-export type { UnpackResult } from './archive.js';
+/** awsJson helpers shared with src/autoscaling: request parsing in SageMaker's "validation error detected" form, stored documents. */
+export { parseJsonBody, parseRequest } from './wire.js';
+export { readDoc } from './documents.js';
+export { listEndpointRecords, modelRequestOf, recordStartOutcome, removeDeletedEndpoint } from './deployments.js';
+export type { EndpointRecord, StartOutcome } from './deployments.js';

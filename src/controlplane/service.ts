@@ -34,12 +34,23 @@ export interface ControlPlaneDeps {
   readonly configEndpoints: () => readonly ConfigManagedEndpoint[];
   /** Whether a container image is in the `images` map (built-in images included). */
   readonly knownImage: (image: string) => boolean;
+  /**
+   * Throws the ValidationException a config would get when its endpoint starts (a bad
+   * S3OutputPath, an unusable NotificationConfig or ModelDataUrl …), so CreateEndpointConfig refuses it.
+   */
+  readonly checkDeployment?: (configName: string, configRequest: Doc, modelRequest: Doc) => void;
+  /** Instances this process sees running for an API-created endpoint (undefined: it does not serve it). */
+  readonly liveInstances?: (name: string) => number | undefined;
+  /** Told after each change of an endpoint, so this process acts on it at once (others poll the store). */
+  readonly onChange?: () => void;
 }
 
 type Doc = Record<string, unknown>;
-const KIND_WORDS: Record<ResourceKind, string> = { model: 'model', 'endpoint-config': 'endpoint configuration', endpoint: 'endpoint' };
+/** The kinds of stored resource the control plane owns (src/autoscaling owns the others). */
+type ControlPlaneKind = Extract<ResourceKind, 'model' | 'endpoint-config' | 'endpoint'>;
+const KIND_WORDS: Record<ControlPlaneKind, string> = { model: 'model', 'endpoint-config': 'endpoint configuration', endpoint: 'endpoint' };
 
-function notFound(kind: ResourceKind, name: string): InferqError {
+function notFound(kind: ControlPlaneKind, name: string): InferqError {
   return new InferqError('ControlPlaneValidation', `Could not find ${KIND_WORDS[kind]} "${name}".`);
 }
 
@@ -60,13 +71,13 @@ export class ControlPlane {
     return this.deps.configEndpoints().find((e) => e.name.toLowerCase() === key);
   }
 
-  private async load(kind: ResourceKind, name: string): Promise<StoredResource> {
+  private async load(kind: ControlPlaneKind, name: string): Promise<StoredResource> {
     const stored = await this.deps.store.get(kind, name.toLowerCase());
     if (stored === undefined) throw notFound(kind, name);
     return stored;
   }
 
-  private async createResource(kind: ResourceKind, name: string, doc: object): Promise<string> {
+  private async createResource(kind: ControlPlaneKind, name: string, doc: object): Promise<string> {
     const now = this.deps.clock.now();
     const arn = this.arn(kind, name);
     const created = await this.deps.store.create({ kind, key: name.toLowerCase(), doc: JSON.stringify(doc), createdAt: now, modifiedAt: now });
@@ -128,11 +139,13 @@ export class ControlPlane {
   }
 
   async createEndpointConfig(req: z.infer<typeof CreateEndpointConfig>): Promise<Doc> {
-    for (const variant of req.ProductionVariants) {
-      if (variant.ModelName === undefined) throw new InferqError('ControlPlaneValidation', `ProductionVariant ${variant.VariantName} names no ModelName.`);
-      if ((await this.deps.store.get('model', variant.ModelName.toLowerCase())) === undefined) throw notFound('model', variant.ModelName);
-    }
     const { Tags, ...request } = req;
+    for (const [i, variant] of req.ProductionVariants.entries()) {
+      if (variant.ModelName === undefined) throw new InferqError('ControlPlaneValidation', `ProductionVariant ${variant.VariantName} names no ModelName.`);
+      const model = await this.deps.store.get('model', variant.ModelName.toLowerCase());
+      if (model === undefined) throw notFound('model', variant.ModelName);
+      if (i === 0) this.deps.checkDeployment?.(req.EndpointConfigName, request, readDoc(ModelDoc, model).request);
+    }
     const doc: ConfigDocT = { name: req.EndpointConfigName, request, tags: Tags ?? [] };
     return { EndpointConfigArn: await this.createResource('endpoint-config', req.EndpointConfigName, doc) };
   }
@@ -166,8 +179,10 @@ export class ControlPlane {
       throw new InferqError('ControlPlaneValidation', `Cannot create already existing endpoint "${this.arn('endpoint', req.EndpointName)}" (it is managed by the configuration file).`);
     }
     const config = await this.configSnapshot(req.EndpointConfigName);
-    const doc: EndpointDocT = { name: req.EndpointName, configName: req.EndpointConfigName, config, status: 'Creating', tags: req.Tags ?? [] };
-    return { EndpointArn: await this.createResource('endpoint', req.EndpointName, doc) };
+    const doc: EndpointDocT = { name: req.EndpointName, configName: req.EndpointConfigName, config, status: 'Creating', tags: req.Tags ?? [], generation: 1 };
+    const arn = await this.createResource('endpoint', req.EndpointName, doc);
+    this.deps.onChange?.();
+    return { EndpointArn: arn };
   }
 
   async updateEndpoint(req: z.infer<typeof UpdateEndpoint>): Promise<Doc> {
@@ -175,15 +190,32 @@ export class ControlPlane {
     const stored = await this.load('endpoint', req.EndpointName);
     const doc = readDoc(EndpointDoc, stored);
     if (doc.status === 'Deleting') throw new InferqError('ResourceInUse', `Cannot update endpoint "${doc.name}" while it is being deleted.`);
+    if (doc.status === 'Creating' || doc.status === 'Updating') {
+      throw new InferqError('ControlPlaneValidation', `Cannot update in-progress endpoint "${this.arn('endpoint', doc.name)}" (it is ${doc.status}); wait until it is InService.`);
+    }
     const config = await this.configSnapshot(req.EndpointConfigName);
-    const next: EndpointDocT = Object.assign({}, doc, { configName: req.EndpointConfigName, config });
-    await this.deps.store.replace('endpoint', stored.key, JSON.stringify(next), this.deps.clock.now());
+    const { failureReason: _reason, ...rest } = doc;
+    const next: EndpointDocT = Object.assign({}, rest, {
+      configName: req.EndpointConfigName, config, status: 'Updating' as const, generation: doc.generation + 1,
+      ...(doc.status === 'InService' ? { previous: { configName: doc.configName, config: doc.config } } : {}),
+    });
+    if (!(await this.deps.store.replace('endpoint', stored.key, JSON.stringify(next), this.deps.clock.now(), stored.doc))) {
+      throw new InferqError('ControlPlaneValidation', `Cannot update in-progress endpoint "${this.arn('endpoint', doc.name)}": it changed meanwhile; try again.`);
+    }
+    this.deps.onChange?.();
     return { EndpointArn: this.arn('endpoint', doc.name) };
   }
 
+  /** Marks the endpoint `Deleting`; the processes serving it fail its queued requests, stop its model and remove it. */
   async deleteEndpoint(name: string): Promise<Doc> {
     if (this.configEndpoint(name) !== undefined) throw configManaged(name);
-    if (!(await this.deps.store.delete('endpoint', name.toLowerCase()))) throw notFound('endpoint', name);
+    const stored = await this.load('endpoint', name);
+    const doc = readDoc(EndpointDoc, stored);
+    if (doc.status !== 'Deleting') {
+      const next: EndpointDocT = Object.assign({}, doc, { status: 'Deleting' as const, generation: doc.generation + 1 });
+      await this.deps.store.replace('endpoint', stored.key, JSON.stringify(next), this.deps.clock.now());
+    }
+    this.deps.onChange?.();
     return {};
   }
 
@@ -199,7 +231,7 @@ export class ControlPlane {
         CurrentWeight: v['InitialVariantWeight'] ?? 1,
         DesiredWeight: v['InitialVariantWeight'] ?? 1,
         DesiredInstanceCount: v['InitialInstanceCount'] ?? 1,
-        ...(doc.status === 'InService' ? { CurrentInstanceCount: v['InitialInstanceCount'] ?? 1 } : {}),
+        ...(doc.status === 'InService' || doc.status === 'Updating' ? { CurrentInstanceCount: this.deps.liveInstances?.(doc.name) ?? v['InitialInstanceCount'] ?? 1 } : {}),
       })),
       EndpointStatus: doc.status,
       ...(doc.failureReason !== undefined ? { FailureReason: doc.failureReason } : {}),

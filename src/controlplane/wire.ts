@@ -5,7 +5,7 @@
  * that does not match is a ValidationException in SageMaker's "validation error detected" form.
  */
 import { z } from 'zod';
-import { InferqError } from '../errors/index.js';
+import { InferqError, type ErrorCode } from '../errors/index.js';
 
 /** ModelName: ≤63, `[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?`. */
 export const ModelName = z.string().max(63).regex(/^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/);
@@ -99,13 +99,26 @@ function memberName(path: readonly PropertyKey[]): string {
 }
 
 /**
- * Parses `body` with `schema`.
- * @throws InferqError ControlPlaneValidation naming each failing member.
+ * Parses `body` with `schema` (any awsJson API: Application Auto Scaling passes its own `code`).
+ * @throws InferqError `code` (ControlPlaneValidation) naming each failing member.
  */
-export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+export function parseRequest<S extends z.ZodType>(schema: S, body: unknown, code: ErrorCode = 'ControlPlaneValidation'): z.infer<S> {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues;
   const lines = issues.slice(0, 10).map((issue) => `Value at '${memberName(issue.path)}' failed to satisfy constraint: ${issue.message}`);
-  throw new InferqError('ControlPlaneValidation', `${issues.length} validation error${issues.length === 1 ? '' : 's'} detected: ${lines.join('; ')}`);
+  throw new InferqError(code, `${issues.length} validation error${issues.length === 1 ? '' : 's'} detected: ${lines.join('; ')}`);
+}
+
+/**
+ * The JSON of an awsJson request body (an empty body is `{}`).
+ * @throws InferqError `code` (ControlPlaneValidation) when it is not JSON.
+ */
+export function parseJsonBody(body: Buffer, code: ErrorCode = 'ControlPlaneValidation'): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new InferqError(code, 'The request body is not valid JSON.');
+  }
 }

@@ -78,6 +78,12 @@ export const ERROR_CATALOGUE = {
   ResourceInUse: spec(400, false, 'InvalidRequest', 'ResourceInUse', 'The model or endpoint config is used by an endpoint, or the endpoint is busy with another change.'),
   ResourceLimitExceeded: spec(400, false, 'InvalidRequest', 'ResourceLimitExceeded', 'Creating the resource would exceed a limit of this inferq.'),
   ResourceNotFound: spec(400, false, 'InvalidRequest', 'ResourceNotFound', 'The resource named by the control-plane call does not exist.'),
+  // Application Auto Scaling (JSON 1.1: the `sagemaker` name is the `__type`)
+  ScalingValidation: spec(400, false, 'InvalidArgument', 'ValidationException', 'An Application Auto Scaling request is invalid: a namespace other than sagemaker, a dimension other than sagemaker:variant:DesiredInstanceCount, a ResourceId not of the form endpoint/<name>/variant/<variant>, capacities outside 0..64 or MinCapacity above MaxCapacity, a policy type or metric inferq does not take.'),
+  ScalingObjectNotFound: spec(400, false, 'InvalidRequest', 'ObjectNotFoundException', 'The scalable target or scaling policy named by the Application Auto Scaling call is not registered.'),
+  ScalingConcurrentUpdate: spec(400, false, 'InvalidRequest', 'ConcurrentUpdateException', 'Another call changed the same scalable target or scaling policy meanwhile; retry the call.'),
+  ScalingLimitExceeded: spec(400, false, 'InvalidRequest', 'LimitExceededException', 'A scalable target already has 50 scaling policies (the Application Auto Scaling quota).'),
+  ScalingInvalidNextToken: spec(400, false, 'InvalidArgument', 'InvalidNextTokenException', 'The NextToken of a Describe call is not one inferq handed out for that call.'),
   // Real-time inference
   ModelError: spec(424, false, 'InvalidRequest', 'ModelError', 'The model answered a real-time call with a non-2xx status, closed the connection, or did not answer within realtime.timeoutSeconds (OriginalStatusCode 0).'),
   ModelNotReady: spec(429, true, 'SlowDown', 'ModelNotReadyException', 'No healthy model instance became available within realtime.startTimeoutSeconds; retry later.'),

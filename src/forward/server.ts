@@ -17,7 +17,8 @@ export interface ForwardServerOptions {
   readonly host: string;
   readonly port: number;
   readonly key: string;
-  readonly endpoints: readonly EndpointConfig[];
+  /** The endpoints served, by name (a live view, as `targets`). */
+  readonly endpoints: ReadonlyMap<string, EndpointConfig>;
   readonly targets: ReadonlyMap<string, RealtimeTarget>;
   readonly ctx: RealtimeContext;
   readonly clock: Clock;
@@ -34,7 +35,7 @@ export interface ForwardServer {
 const PATH = /^\/forward\/([^/?]+)\/invocations$/;
 
 function handler(options: ForwardServerOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  const byName = new Map(options.endpoints.map((e) => [e.name, e]));
+  const byName = options.endpoints;
   return (req, res) => {
     const path = req.url ?? '';
     const match = PATH.exec(path);

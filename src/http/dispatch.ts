@@ -1,7 +1,8 @@
 /**
  * Request dispatch of the one HTTP server: health check, authentication, and routing by
  * credential-scope service (`s3` → S3 front, `sagemaker` → SageMaker Runtime front, `sagemaker`
- * with `X-Amz-Target: SageMaker.*` → the control plane, `sts` GetCallerIdentity; calls to
+ * with `X-Amz-Target: SageMaker.*` → the control plane, `application-autoscaling` with
+ * `X-Amz-Target: AnyScaleFrontendService.*` → Application Auto Scaling, `sts` GetCallerIdentity; calls to
  * other services or operations are refused in their own protocol, see foreign-errors.ts, and a
  * SageMaker Runtime path under another scope is refused). A request's authentication is parsed
  * once and that one parse is what both routing and verification read. Everything that needs no
@@ -19,6 +20,7 @@ import type { Socket } from 'node:net';
 import {
   claimedService, parseRequestCredentials, verifySigV2Presigned, type Claims, type CredentialLookup, type RequestCredentials, type SignableRequest, type SigV4Verifier,
 } from '../auth/index.js';
+import type { AutoscalingApi } from '../autoscaling/index.js';
 import type { ControlPlaneApi } from '../controlplane/index.js';
 import { InferqError, toInferqError } from '../errors/index.js';
 import type { Metrics } from '../metrics/index.js';
@@ -30,7 +32,7 @@ import { readBoundedBody, type UnverifiedBodyBudget } from './body.js';
 import { watchBodyProgress } from './body-timeout.js';
 import { foreignCall, refuseForeignCall, sendForeignError, type ForeignCall } from './foreign-errors.js';
 import { isMetricsScrape, serveMetrics, type MetricsScrape } from './metrics-route.js';
-import { serveControlPlane, serveSts } from './rpc.js';
+import { serveAwsJson, serveSts, type AwsJsonApi } from './rpc.js';
 import { sendSageMakerError } from './sagemaker-errors.js';
 
 /** An over-limit real-time body is still read (and dropped) up to this much beyond the limit, so the client sees the ValidationError. */
@@ -46,6 +48,8 @@ export interface HttpServerDeps {
   readonly runtime: RuntimeApi;
   /** The SageMaker control plane (`X-Amz-Target: SageMaker.*` under scope `sagemaker`); without it those calls are refused as foreign. */
   readonly controlPlane?: ControlPlaneApi;
+  /** Application Auto Scaling (`X-Amz-Target: AnyScaleFrontendService.*` under scope `application-autoscaling`); without it those calls are refused as foreign. */
+  readonly autoscaling?: AutoscalingApi;
   /** The account STS GetCallerIdentity reports; without it STS calls are refused as foreign. */
   readonly account?: string;
   readonly logger: Logger;
@@ -224,12 +228,17 @@ function answerBodyTimeout(ctx: DispatchContext, req: IncomingMessage, res: Serv
   sendError(req, res, family, new InferqError('RequestTimeout', `No part of the request body arrived for ${ctx.bodyTimeoutMs / 1000} seconds (server.bodyTimeoutSeconds).`), requestId);
 }
 
-/** The X-Amz-Target of a control-plane call (scope `sagemaker`, awsJson, a target the control plane serves), else undefined. */
-function controlPlaneTarget(ctx: DispatchContext, req: IncomingMessage, service: string, foreign: ForeignCall | undefined): string | undefined {
-  if (ctx.controlPlane === undefined || service !== 'sagemaker' || foreign?.protocol !== 'json') return undefined;
+/**
+ * The awsJson API and X-Amz-Target of a call inferq serves: the control plane (scope `sagemaker`)
+ * or Application Auto Scaling (scope `application-autoscaling`), for a target that API serves;
+ * else undefined.
+ */
+function awsJsonTarget(ctx: DispatchContext, req: IncomingMessage, service: string, foreign: ForeignCall | undefined): { api: AwsJsonApi; target: string } | undefined {
+  if (foreign?.protocol !== 'json') return undefined;
+  const api = service === 'sagemaker' ? ctx.controlPlane : service === 'application-autoscaling' ? ctx.autoscaling : undefined;
   const raw = req.headers['x-amz-target'];
   const target = Array.isArray(raw) ? raw[0] : raw;
-  return target !== undefined && ctx.controlPlane.serves(target) ? target : undefined;
+  return api !== undefined && target !== undefined && api.serves(target) ? { api, target } : undefined;
 }
 
 /**
@@ -268,10 +277,10 @@ export async function handleRequest(ctx: DispatchContext, req: IncomingMessage, 
     const credentials = parseRequestCredentials(request);
     const service = claimedService(credentials);
     const foreign = family === 'sagemaker' || credentials.kind !== 'sigv4' ? undefined : foreignCall(req, service);
-    const target = controlPlaneTarget(ctx, req, service, foreign);
-    if (target !== undefined && foreign !== undefined && credentials.kind === 'sigv4') {
+    const rpc = awsJsonTarget(ctx, req, service, foreign);
+    if (rpc !== undefined && foreign !== undefined && credentials.kind === 'sigv4') {
       family = foreign;
-      served.operation = await serveControlPlane(ctx.controlPlane!, ctx.verifier, req, res, request, credentials.claims, target, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
+      served.operation = await serveAwsJson(rpc.api, ctx.verifier, req, res, request, credentials.claims, rpc.target, { budget: ctx.unverified, beforeRead: () => proceed(res, expect) });
       return;
     }
     if (foreign?.protocol === 'query' && service === 'sts' && ctx.account !== undefined && credentials.kind === 'sigv4') {

@@ -1,7 +1,8 @@
 /**
  * Calls to AWS services or operations inferq does not serve (STS but GetCallerIdentity, IAM, SNS,
  * EC2, DynamoDB, SQS, Lambda, SageMaker control-plane operations other than models, endpoint
- * configs, endpoints and tags, …): which protocol the caller speaks, and the refusal in
+ * configs, endpoints and tags, Application Auto Scaling operations other than scalable targets
+ * and scaling policies, …): which protocol the caller speaks, and the refusal in
  * that protocol's own error shape, so every AWS client prints a clean "not served" message
  * instead of failing to parse the answer.
  *
@@ -115,7 +116,7 @@ export async function refuseForeignCall(verifier: SigV4Verifier, req: IncomingMe
   }
   const target = headerText(req, 'x-amz-target');
   const via = target === undefined ? '' : ` (X-Amz-Target ${shown(target)})`;
-  throw new InferqError('UnknownOperation', `inferq does not serve the ${shown(call.service)} operation ${operationOf(req, call, body.bytes)}${via}; it serves only Amazon S3 (scope s3), the Amazon SageMaker Runtime and control plane (scope sagemaker) and STS GetCallerIdentity.`);
+  throw new InferqError('UnknownOperation', `inferq does not serve the ${shown(call.service)} operation ${operationOf(req, call, body.bytes)}${via}; it serves only Amazon S3 (scope s3), the Amazon SageMaker Runtime and control plane (scope sagemaker), Application Auto Scaling of SageMaker variants (scope application-autoscaling) and STS GetCallerIdentity.`);
 }
 
 /** awsQuery codes where they differ from the JSON names of the catalogue. */

@@ -1,16 +1,21 @@
 /**
- * Serving the small RPC fronts at the edge: the SageMaker control plane (awsJson1_1) and STS
- * (awsQuery). The body is read (bounded, on the shared budget of unverified bytes), the signature
+ * Serving the small RPC fronts at the edge: the awsJson1_1 APIs (the SageMaker control plane,
+ * Application Auto Scaling) and STS (awsQuery). The body is read (bounded, on the shared budget of unverified bytes), the signature
  * verified against it, the operation run and its answer written. Errors are thrown for the
  * dispatcher to render in the caller's protocol.
  */
 import { hash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Claims, SignableRequest, SigV4Verifier } from '../auth/index.js';
-import type { ControlPlaneApi } from '../controlplane/index.js';
 import { InferqError } from '../errors/index.js';
 import { answerSts } from '../sts/index.js';
 import { readBoundedBody, type ReadBodyOptions } from './body.js';
+
+/** An awsJson1_1 API (the control plane, Application Auto Scaling): runs the operation an X-Amz-Target names. */
+export interface AwsJsonApi {
+  serves(target: string): boolean;
+  handle(target: string, body: Buffer): Promise<Record<string, unknown>>;
+}
 
 /** Largest RPC request body. */
 const MAX_RPC_BODY = 1024 * 1024;
@@ -40,9 +45,9 @@ function write(res: ServerResponse, contentType: string, text: string): void {
   res.end(bytes);
 }
 
-/** Verifies and serves one control-plane call; resolves to its operation name. */
-export async function serveControlPlane(
-  api: ControlPlaneApi, verifier: SigV4Verifier, req: IncomingMessage, res: ServerResponse, request: SignableRequest, claims: Claims, target: string, read: RpcBodyOptions,
+/** Verifies and serves one awsJson call; resolves to its operation name. */
+export async function serveAwsJson(
+  api: AwsJsonApi, verifier: SigV4Verifier, req: IncomingMessage, res: ServerResponse, request: SignableRequest, claims: Claims, target: string, read: RpcBodyOptions,
 ): Promise<string> {
   const body = await verifiedBody(verifier, req, request, claims, read);
   write(res, 'application/x-amz-json-1.1', JSON.stringify(await api.handle(target, body)));

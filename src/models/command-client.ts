@@ -60,7 +60,12 @@ export interface CommandModelClientOptions {
    * @default 60000
    */
   readonly stableAfterMs?: number;
+  /** Told each time the process exits when it was not asked to (a crash, or a start that failed), before any restart. */
+  readonly onExit?: (exit: ModelProcessExit) => void;
 }
+
+/** How a model process ended: its exit code or signal, or the error that kept it from spawning. */
+export type ModelProcessExit = ProcessExit;
 
 /** A supervised model process; adds introspection to {@link ModelClient}. */
 export interface CommandModelClient extends ModelClient {
@@ -235,7 +240,10 @@ class CommandSupervisor {
   private logExit(exit: ProcessExit): void {
     const fields = { code: exit.code, signal: exit.signal, err: exit.error };
     if (this.stopping) this.options.logger.info('model process exited', fields);
-    else this.options.logger.error('model process exited unexpectedly', fields);
+    else {
+      this.options.logger.error('model process exited unexpectedly', fields);
+      this.options.onExit?.(exit);
+    }
   }
 }
 

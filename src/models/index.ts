@@ -9,7 +9,7 @@ export type { CallSignal, InstanceSnapshot, ManagedModel, ModelCallFailure, Mode
 export { createHttpModelClient } from './http-client.js';
 export type { HttpModelClientOptions } from './http-client.js';
 export { createCommandModelClient } from './command-client.js';
-export type { CommandModelClient, CommandModelClientOptions } from './command-client.js';
+export type { CommandModelClient, CommandModelClientOptions, ModelProcessExit } from './command-client.js';
 export { createModelPool } from './pool.js';
 export type { ModelPool, ModelPoolOptions, PoolInstanceClient, PoolInstanceLimits, PoolInstanceView } from './pool.js';
 export { createSingleModel } from './single-model.js';

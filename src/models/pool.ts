@@ -77,7 +77,7 @@ interface Instance {
   unsubscribe: () => void;
 }
 
-function validate(options: ModelPoolOptions): void {
+function validate(options: Pick<ModelPoolOptions, 'name' | 'instances' | 'perInstanceConcurrency'>): void {
   const { min, max, targetBacklogPerInstance, idleTimeoutMs } = options.instances;
   const ok = Number.isInteger(min) && Number.isInteger(max) && min >= 0 && max >= 1 && min <= max
     && targetBacklogPerInstance > 0 && idleTimeoutMs >= 0
@@ -98,9 +98,11 @@ class Pool {
   private stopped = false;
   private stopping: Promise<void> | undefined;
   private waiting = 0;
+  private limits: PoolInstanceLimits;
 
   constructor(private readonly options: ModelPoolOptions) {
     validate(options);
+    this.limits = options.instances;
     this.clock = options.clock ?? systemClock;
     this.log = options.logger;
     this.health = new HealthState(options.logger, options.instances.min > 0 ? 'starting' : 'stopped');
@@ -111,8 +113,20 @@ class Pool {
     this.started = true;
     this.timer = setInterval(() => this.evaluate(), this.options.scaleCheckIntervalMs ?? 1000);
     this.timer.unref();
-    for (let i = 0; i < this.options.instances.min; i++) this.add();
+    for (let i = 0; i < this.limits.min; i++) this.add();
     this.refresh();
+    this.evaluate();
+  }
+
+  /** New limits from now on: instances are added up to the new `min` at once; idle ones above the new `max` stop at once. */
+  setLimits(limits: PoolInstanceLimits): void {
+    validate({ name: this.options.name, instances: limits, perInstanceConcurrency: this.options.perInstanceConcurrency });
+    this.limits = limits;
+    if (!this.started || this.stopped) return;
+    while (this.list.length < limits.min) this.add();
+    for (const instance of this.list.filter((i) => i.inFlight === 0).slice(0, Math.max(0, this.list.length - limits.max))) this.retire(instance);
+    this.log.info('scaling limits changed', { min: limits.min, max: limits.max, instances: this.list.length });
+    this.changed();
     this.evaluate();
   }
 
@@ -164,7 +178,7 @@ class Pool {
       if (health === 'healthy') healthy += 1;
       else if (health === 'starting') starting += 1;
     }
-    const { min, max } = this.options.instances;
+    const { min, max } = this.limits;
     return { instances: this.list.length, healthy, starting, inFlight: this.inFlight(), waiting: this.waiting, min, max };
   }
 
@@ -198,7 +212,7 @@ class Pool {
 
   /** Adds one instance when the backlog per instance is above target. True while scale-out is wanted. */
   private scaleOut(): boolean {
-    const { max, targetBacklogPerInstance } = this.options.instances;
+    const { max, targetBacklogPerInstance } = this.limits;
     const backlog = this.waiting + this.inFlight();
     const count = this.list.length;
     if (count >= max || backlog / count <= targetBacklogPerInstance) return false;
@@ -210,7 +224,7 @@ class Pool {
 
   /** Stops idle instances above `min`, least recently used first, while nothing waits. */
   private scaleIn(): void {
-    const { min, idleTimeoutMs } = this.options.instances;
+    const { min, idleTimeoutMs } = this.limits;
     if (this.waiting > 0 || this.list.length <= min) return;
     const now = this.clock.now();
     const idle = this.list
@@ -267,7 +281,7 @@ class Pool {
 
   private aggregate(): ModelHealth {
     if (this.stopped) return 'stopped';
-    if (!this.started) return this.options.instances.min > 0 ? 'starting' : 'stopped';
+    if (!this.started) return this.limits.min > 0 ? 'starting' : 'stopped';
     if (this.list.length === 0) return 'stopped';
     const states = this.list.map((i) => i.client.health());
     if (states.includes('healthy')) return 'healthy';
@@ -340,5 +354,6 @@ export function createModelPool(options: ModelPoolOptions): ModelPool {
     snapshot: () => pool.snapshot(),
     instances: () => pool.instances(),
     onChange: (listener) => pool.onChange(listener),
+    setLimits: (limits) => pool.setLimits(limits),
   };
 }

@@ -107,4 +107,9 @@ export interface ManagedModel extends ModelClient {
    */
   reportDemand(waiting: number): void;
   snapshot(): InstanceSnapshot;
+  /**
+   * Changes the instance limits in place (Application Auto Scaling); absent for a model of one
+   * server (a url model), whose count does not change.
+   */
+  setLimits?(limits: { readonly min: number; readonly max: number; readonly targetBacklogPerInstance: number; readonly idleTimeoutMs: number }): void;
 }

@@ -84,7 +84,8 @@ export function routeRuntimeRequest(method: string, rawUrl: string): RuntimeRout
 
 /** What the runtime API serves. */
 export interface RuntimeApiDeps {
-  readonly endpoints: readonly EndpointConfig[];
+  /** The endpoints served, by name: a live view (the composition root adds and removes API-created endpoints while it runs). */
+  readonly endpoints: ReadonlyMap<string, EndpointConfig>;
   readonly queue: JobQueue;
   /** The object store, for the failure objects of cancelled and re-run requests. */
   readonly store: ObjectStore;
@@ -98,6 +99,8 @@ export interface RuntimeApiDeps {
   readonly realtime: ReadonlyMap<string, RealtimeTarget>;
   /** Region named in ModelError messages and log ARNs. */
   readonly region: string;
+  /** Account named in messages and ARNs (`server.account`); {@link ACCOUNT_ID} when absent. */
+  readonly account?: string;
   /** Instances and backlog of every endpoint (`GET /endpoints`), including endpoints that are off. */
   readonly status: () => Promise<readonly EndpointStatusDoc[]>;
   readonly logger: Logger;
@@ -154,11 +157,12 @@ export interface RequestBody {
 /** Body limit of every other runtime request (InvokeEndpointAsync allows 128,000 inline bytes; the rest is headroom). */
 export const DEFAULT_RUNTIME_BODY_LIMIT = 6 * 1024 * 1024 + 64 * 1024;
 
-/** Creates the runtime API over the configured endpoints. */
+/** Creates the runtime API over the endpoints served. */
 export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
-  const byName = new Map(deps.endpoints.map((e) => [e.name, e]));
+  const byName = deps.endpoints;
   const asyncDeps = Object.assign({}, deps, { backlog: new BacklogGauge(deps.queue) });
-  const ctx = { region: deps.region, logger: deps.logger, ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}) };
+  const account = deps.account ?? ACCOUNT_ID;
+  const ctx = { region: deps.region, account, logger: deps.logger, ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}) };
   const lifecycleDeps = {
     queue: deps.queue, store: deps.store, clock: deps.clock, logger: deps.logger, ...(deps.onCancelled ? { onCancelled: deps.onCancelled } : {}),
     ...(deps.cancelNotification ? { cancelNotification: deps.cancelNotification } : {}),
@@ -167,7 +171,7 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
   const lifecycle = createLifecycleRoutes(lifecycleDeps, operations);
   const endpointOf = (name: string): EndpointConfig => {
     const endpoint = byName.get(name);
-    if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${name} of account ${ACCOUNT_ID} not found.`);
+    if (!endpoint) throw new InferqError('ValidationError', `Endpoint ${name} of account ${account} not found.`);
     return endpoint;
   };
   const targetOf = (name: string): RealtimeTarget => {
@@ -186,6 +190,7 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
       cancel: (endpoint, id) => operations.cancel(endpointOf(endpoint).name, id),
       list: (endpoint, rawQuery) => operations.list(endpointOf(endpoint).name, rawQuery),
       rerun: (endpoint, id) => operations.rerun(endpointOf(endpoint).name, id),
+      failQueued: (endpoint, reason) => operations.failQueued(endpoint, reason),
     },
     bodyLimit(route) {
       if (!(route instanceof InferqError) && (route.operation === 'InvokeEndpoint' || route.operation === 'InvokeEndpointWithResponseStream')) {
@@ -205,7 +210,7 @@ export function createRuntimeApi(deps: RuntimeApiDeps): RuntimeApi {
       if (route.operation === 'ListEndpointStatus') return sendJson(res, { Endpoints: await deps.status() });
       if (route.operation === 'GetEndpointStatus') {
         const doc = (await deps.status()).find((e) => e.EndpointName === route.endpointName);
-        if (!doc) throw new InferqError('ValidationError', `Endpoint ${route.endpointName} of account ${ACCOUNT_ID} not found.`);
+        if (!doc) throw new InferqError('ValidationError', `Endpoint ${route.endpointName} of account ${account} not found.`);
         return sendJson(res, doc);
       }
       const endpoint = endpointOf(route.endpointName);

@@ -83,7 +83,7 @@ async function runStreamedCall(ctx: RealtimeContext, endpoint: EndpointConfig, t
       throw asModelFailure(ctx, endpoint, err);
     }
     if (response.status < 200 || response.status >= 300) {
-      throw modelError({ endpointName: endpoint.name, region: ctx.region }, response.status, await readText(response.body, MAX_ORIGINAL_MESSAGE_BYTES));
+      throw modelError({ endpointName: endpoint.name, region: ctx.region, ...(ctx.account !== undefined ? { account: ctx.account } : {}) }, response.status, await readText(response.body, MAX_ORIGINAL_MESSAGE_BYTES));
     }
     await relayRaw(response, res, watch.touch);
   } catch (err) {

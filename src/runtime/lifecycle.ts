@@ -54,6 +54,11 @@ export interface LifecycleOperations {
   /** `rawQuery` as the list route takes it (`status`, `maxResults`, `nextToken`). */
   list(endpoint: string, rawQuery: string): Promise<{ Invocations: Record<string, unknown>[]; NextToken?: string }>;
   rerun(endpoint: string, inferenceId: string): Promise<Record<string, unknown>>;
+  /**
+   * Fails every queued request of `endpoint` with `reason` (in its failure object and status), as
+   * when the endpoint is deleted; resolves to how many. Requests already running are left to finish.
+   */
+  failQueued(endpoint: string, reason: string): Promise<number>;
 }
 
 function sendJson(res: ServerResponse, doc: unknown): void {
@@ -176,6 +181,27 @@ export function createLifecycleOperations(deps: LifecycleDeps): LifecycleOperati
         Invocations: page.jobs.map((job) => describeJob(job)),
         ...(page.next !== undefined ? { NextToken: encodeToken(page.next, params.status) } : {}),
       };
+    },
+
+    async failQueued(endpoint, reason) {
+      let failed = 0;
+      for (;;) {
+        const page = await queue.list(endpoint, { state: 'queued', limit: 500 });
+        let progressed = false;
+        for (const queued of page.jobs) {
+          const result = await queue.cancel(endpoint, queued.inferenceId, owner, API_LEASE_MS, clock.now());
+          if (result?.outcome !== 'leased') continue;
+          await writeCancelledFailure(store, result.job, reason);
+          const outcome: JobOutcome = { state: 'failed', failureReason: reason };
+          const now = clock.now();
+          if (await queue.finish(owner, result.job.id, outcome, now, deps.cancelNotification?.(result.job, outcome, now))) {
+            failed += 1;
+            progressed = true;
+            deps.onCancelled?.(result.job);
+          }
+        }
+        if (!progressed || page.next === undefined) return failed;
+      }
     },
 
     async rerun(endpoint, inferenceId) {

@@ -17,6 +17,8 @@ const MAX_QUOTED = 1000;
 export interface ModelErrorScope {
   readonly endpointName: string;
   readonly region: string;
+  /** The account in ARNs and messages (`server.account`); {@link ACCOUNT_ID} when absent. */
+  readonly account?: string;
 }
 
 function logGroup(scope: ModelErrorScope): string {
@@ -24,7 +26,7 @@ function logGroup(scope: ModelErrorScope): string {
 }
 
 function consoleHint(scope: ModelErrorScope): string {
-  return `See https://${scope.region}.console.aws.amazon.com/cloudwatch/home?region=${scope.region}#logEventViewer:group=${logGroup(scope)} in account ${ACCOUNT_ID} for more information.`;
+  return `See https://${scope.region}.console.aws.amazon.com/cloudwatch/home?region=${scope.region}#logEventViewer:group=${logGroup(scope)} in account ${scope.account ?? ACCOUNT_ID} for more information.`;
 }
 
 /** The ModelError for status `status` and the model's text (status 0: no complete response). */
@@ -34,7 +36,7 @@ export function modelError(scope: ModelErrorScope, status: number, originalMessa
   return new InferqError('ModelError', `Received ${kind} error (${status}) from primary with message "${quoted}". ${consoleHint(scope)}`, {
     OriginalStatusCode: status,
     OriginalMessage: originalMessage,
-    LogStreamArn: `arn:aws:logs:${scope.region}:${ACCOUNT_ID}:log-group:${logGroup(scope)}`,
+    LogStreamArn: `arn:aws:logs:${scope.region}:${scope.account ?? ACCOUNT_ID}:log-group:${logGroup(scope)}`,
     ErrorCode: kind === 'client' ? 'CLIENT_ERROR_FROM_MODEL' : 'SERVER_ERROR_FROM_MODEL',
   });
 }

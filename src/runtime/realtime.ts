@@ -30,6 +30,8 @@ export interface RealtimeTarget {
 /** What a real-time call needs besides its endpoint. */
 export interface RealtimeContext {
   readonly region: string;
+  /** See `server.account` (default 000000000000). */
+  readonly account?: string;
   readonly logger: Logger;
   /** Records each model call's latency (mode `realtime`). */
   readonly metrics?: Pick<Metrics, 'observeModelLatency'>;
@@ -213,7 +215,7 @@ async function pause(ctx: RealtimeContext, endpoint: EndpointConfig, watch: Call
 /** Maps a failure of the model call (before or while reading the response) to the error the client gets. */
 export function asModelFailure(ctx: RealtimeContext, endpoint: EndpointConfig, err: unknown): unknown {
   if (!(err instanceof ModelCallError)) return err;
-  return noResponseError({ endpointName: endpoint.name, region: ctx.region }, err, endpoint.realtime.timeoutMs);
+  return noResponseError({ endpointName: endpoint.name, region: ctx.region, ...(ctx.account !== undefined ? { account: ctx.account } : {}) }, err, endpoint.realtime.timeoutMs);
 }
 
 /**
@@ -272,7 +274,7 @@ export async function runRealtimeCall(
     const response = await callModel(ctx, endpoint, target.model, request, body, watch);
     if (response.status < 200 || response.status >= 300) {
       const text = await readText(response.body, MAX_ORIGINAL_MESSAGE_BYTES);
-      throw modelError({ endpointName: endpoint.name, region: ctx.region }, response.status, text);
+      throw modelError({ endpointName: endpoint.name, region: ctx.region, ...(ctx.account !== undefined ? { account: ctx.account } : {}) }, response.status, text);
     }
     await relay(response, watch.touch);
   } catch (err) {

@@ -22,12 +22,17 @@ import { FinishBatcher, type FinishNotifications } from './finish-batch.js';
 import type { ExecuteContext, ExecuteResult } from './execute.js';
 import { sweepExpired } from './sweeper.js';
 
+/** One endpoint as the pool serves it: its configuration, model and slot scheduler (shared with the real-time API of the same process). */
+export interface PoolEndpoint {
+  readonly endpoint: EndpointConfig;
+  readonly model: ModelClient;
+  readonly slots: SlotScheduler;
+}
+
 /** What the pool needs. */
 export interface WorkerPoolDeps {
-  readonly endpoints: readonly EndpointConfig[];
-  readonly models: ReadonlyMap<string, ModelClient>;
-  /** Each endpoint's slot scheduler (shared with the real-time API of the same process). */
-  readonly slots: ReadonlyMap<string, SlotScheduler>;
+  /** The endpoints served from the start (more come and go with {@link WorkerPool.serve} and {@link WorkerPool.retire}). */
+  readonly endpoints: readonly PoolEndpoint[];
   readonly queue: JobQueue & WorkerRegistry;
   readonly store: ObjectStore;
   readonly fetchUrl: ExecuteContext['fetchUrl'];
@@ -47,6 +52,14 @@ export interface WorkerPoolDeps {
 /** A running pool. */
 export interface WorkerPool {
   readonly owner: string;
+  /**
+   * Starts claiming for an endpoint: a new one, or a new version of one served (then the old
+   * version's dispatcher stops claiming at once and finishes its calls in flight for up to
+   * `graceMs`; what is left goes back to the queue). Resolves once the old version is done.
+   */
+  serve(endpoint: PoolEndpoint, graceMs: number): Promise<void>;
+  /** Stops claiming for endpoint `name`; its calls in flight finish for up to `graceMs`, the rest go back to the queue. */
+  retire(name: string, graceMs: number): Promise<void>;
   /** Stops claiming, lets jobs in flight finish for up to `graceMs`, releases the rest. */
   stop(graceMs: number): Promise<void>;
 }
@@ -93,7 +106,7 @@ async function heartbeat(deps: WorkerPoolDeps, owner: string, host: string): Pro
 export const CANCEL_CHECK_INTERVAL_MS = 500;
 
 /** Aborts the jobs in flight whose cancel was requested, checked every {@link CANCEL_CHECK_INTERVAL_MS}. */
-function watchCancels(deps: WorkerPoolDeps, dispatchers: readonly EndpointDispatcher[]): NodeJS.Timeout {
+function watchCancels(deps: WorkerPoolDeps, dispatchers: ReadonlySet<EndpointDispatcher>): NodeJS.Timeout {
   let checking = false;
   const timer = setInterval(() => {
     if (checking) return;
@@ -111,18 +124,18 @@ function watchCancels(deps: WorkerPoolDeps, dispatchers: readonly EndpointDispat
   return timer;
 }
 
-/** Starts workers for every endpoint. */
+/** Starts workers for the given endpoints. */
 export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool> {
   const host = hostname();
   const owner = `${host}:${process.pid}:${randomUUID().slice(0, 8)}`;
   await deps.queue.registerWorker(owner, process.pid, host, deps.clock.now());
   await recoverDeadWorkers(deps, host, owner);
   const finishes = new FinishBatcher(deps.queue, owner, deps.clock);
-  const dispatchers = deps.endpoints.map((endpoint) => new EndpointDispatcher({
+  const dispatcherOf = ({ endpoint, model, slots }: PoolEndpoint): EndpointDispatcher => new EndpointDispatcher({
     endpoint,
     queue: deps.queue,
-    model: deps.models.get(endpoint.name)!,
-    slots: deps.slots.get(endpoint.name)!,
+    model,
+    slots,
     execute: { store: deps.store, logger: deps.logger.child(endpoint.name), fetchUrl: deps.fetchUrl, ...(deps.metrics ? { metrics: deps.metrics } : {}) },
     owner,
     finishes,
@@ -134,18 +147,34 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
     ...(deps.onFinished ? { onFinished: deps.onFinished } : {}),
     ...(deps.notifications ? { notifications: deps.notifications } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
-  }));
+  });
+  /** The dispatcher claiming for each endpoint; `running` also holds replaced ones still finishing their calls (their leases are renewed). */
+  const claiming = new Map<string, EndpointDispatcher>();
+  const running = new Set<EndpointDispatcher>();
+  const stopDispatcher = async (d: EndpointDispatcher | undefined, graceMs: number): Promise<void> => {
+    if (d === undefined) return;
+    await d.stop(graceMs);
+    running.delete(d);
+  };
+  const serve = (endpoint: PoolEndpoint): EndpointDispatcher | undefined => {
+    const previous = claiming.get(endpoint.endpoint.name);
+    const d = dispatcherOf(endpoint);
+    claiming.set(endpoint.endpoint.name, d);
+    running.add(d);
+    d.start();
+    return previous;
+  };
   const renew = setInterval(() => {
     void (async () => {
       await heartbeat(deps, owner, host);
       await reapStaleWorkers(deps, owner, deps.clock.now() - deps.leaseMs);
-      for (const d of dispatchers) {
+      for (const d of running) {
         const ids = d.inFlightIds();
         if (ids.length > 0) d.abandon(await deps.queue.renew(owner, ids, deps.leaseMs, deps.clock.now()));
       }
     })().catch((err: unknown) => deps.logger.error('lease renewal failed', { error: err instanceof Error ? err.message : String(err) }));
   }, Math.max(1000, Math.floor(deps.leaseMs / 3)));
-  const cancels = watchCancels(deps, dispatchers);
+  const cancels = watchCancels(deps, running);
   let sweeping = false;
   const sweep = setInterval(() => {
     if (sweeping) return;
@@ -157,13 +186,20 @@ export async function startWorkerPool(deps: WorkerPoolDeps): Promise<WorkerPool>
       .catch((err: unknown) => deps.logger.error('sweep failed', { error: err instanceof Error ? err.message : String(err) }))
       .finally(() => { sweeping = false; });
   }, deps.sweepIntervalMs);
-  for (const d of dispatchers) d.start();
+  for (const endpoint of deps.endpoints) serve(endpoint);
   return {
     owner,
+    serve: (endpoint, graceMs) => stopDispatcher(serve(endpoint), graceMs),
+    retire(name, graceMs) {
+      const d = claiming.get(name);
+      claiming.delete(name);
+      return stopDispatcher(d, graceMs);
+    },
     async stop(graceMs) {
       clearInterval(sweep);
       clearInterval(cancels);
-      await Promise.all(dispatchers.map((d) => d.stop(graceMs)));
+      claiming.clear();
+      await Promise.all([...running].map((d) => stopDispatcher(d, graceMs)));
       clearInterval(renew);
       await deps.queue.unregisterWorker(owner);
     },

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Harness } from '../helpers/async.js';
-import { aws, awsEnv, python, run } from '../helpers/clients.js';
+import { PY_CLIENT_ERROR, aws, awsEnv, python, run } from '../helpers/clients.js';
 import { CLI, type ServerProcess } from '../helpers/server.js';
 
 const h = new Harness();
@@ -29,13 +29,7 @@ after(() => h.cleanup());
 
 const PRELUDE = `import boto3, json, botocore.config, botocore.exceptions
 sm = boto3.client('sagemaker', config=botocore.config.Config(retries={'max_attempts': 1, 'mode': 'standard'}))
-def err(call, **kw):
-    try:
-        call(**kw)
-    except botocore.exceptions.ClientError as e:
-        return [e.response['Error']['Code'], e.response['Error']['Message'], e.response['ResponseMetadata']['HTTPStatusCode']]
-    return None
-def ts(v):
+${PY_CLIENT_ERROR}def ts(v):
     return v.timestamp()
 `;
 

@@ -22,7 +22,7 @@ before(async () => {
 });
 after(() => h.cleanup());
 
-const NOT_SERVED = 'it serves only Amazon S3 (scope s3), the Amazon SageMaker Runtime and control plane (scope sagemaker) and STS GetCallerIdentity.';
+const NOT_SERVED = 'it serves only Amazon S3 (scope s3), the Amazon SageMaker Runtime and control plane (scope sagemaker), Application Auto Scaling of SageMaker variants (scope application-autoscaling) and STS GetCallerIdentity.';
 
 describe('the aws CLI against services inferq does not serve', () => {
   const cases: [string[], string, string, string][] = [

@@ -42,6 +42,15 @@ export function aws(url: string, args: string[], creds?: { accessKeyId: string; 
   return run('aws', ['--endpoint-url', url, ...args], awsEnv(url, creds));
 }
 
+/** Python: `err(call, **kw)` runs a boto3 call and returns the [code, message, HTTP status] of the ClientError it raises, or None (needs botocore.exceptions imported). */
+export const PY_CLIENT_ERROR = `def err(call, **kw):
+    try:
+        call(**kw)
+    except botocore.exceptions.ClientError as e:
+        return [e.response['Error']['Code'], e.response['Error']['Message'], e.response['ResponseMetadata']['HTTPStatusCode']]
+    return None
+`;
+
 /** Runs a python3 snippet with boto3 available; `url` is in env as AWS_ENDPOINT_URL. */
 export function python(url: string, code: string, creds?: { accessKeyId: string; secretAccessKey: string }): Promise<RunResult> {
   return run('python3', ['-c', code], awsEnv(url, creds));

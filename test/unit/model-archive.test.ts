@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { unpackModelArchive } from '../../src/controlplane/index.js';
+import { unpackModelArchive } from '../../src/deploy/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'inferq-archive-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,12 +7,12 @@ import pg from 'pg';
 import { z } from 'zod';
 import { InferqError } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../util/index.js';
-import type { ResourceKind, ResourceStore, StoredResource } from '../resources.js';
+import { RESOURCE_KINDS, type ResourceKind, type ResourceStore, type StoredResource } from '../resources.js';
 import { toPgQueueError } from './errors.js';
 import { migrate, quoteIdent } from './schema.js';
 
 const Row = z.object({
-  kind: z.enum(['model', 'endpoint-config', 'endpoint']),
+  kind: z.enum(RESOURCE_KINDS),
   key: z.string(),
   doc: z.string(),
   created_at: z.coerce.number(),
@@ -54,8 +54,10 @@ class PgResourceStore implements ResourceStore {
     return res.rowCount === 1;
   }
 
-  async replace(kind: ResourceKind, key: string, doc: string, modifiedAt: number): Promise<boolean> {
-    const res = await this.query(`UPDATE ${this.table} SET doc = $1, modified_at = $2 WHERE kind = $3 AND key = $4`, [doc, modifiedAt, kind, key]);
+  async replace(kind: ResourceKind, key: string, doc: string, modifiedAt: number, ifDoc?: string): Promise<boolean> {
+    const res = ifDoc === undefined
+      ? await this.query(`UPDATE ${this.table} SET doc = $1, modified_at = $2 WHERE kind = $3 AND key = $4`, [doc, modifiedAt, kind, key])
+      : await this.query(`UPDATE ${this.table} SET doc = $1, modified_at = $2 WHERE kind = $3 AND key = $4 AND doc = $5`, [doc, modifiedAt, kind, key, ifDoc]);
     return res.rowCount === 1;
   }
 

@@ -5,11 +5,11 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { InferqError } from '../../errors/index.js';
-import type { ResourceKind, ResourceStore, StoredResource } from '../resources.js';
+import { RESOURCE_KINDS, type ResourceKind, type ResourceStore, type StoredResource } from '../resources.js';
 import { openJobDatabase } from './schema.js';
 
 const Row = z.object({
-  kind: z.enum(['model', 'endpoint-config', 'endpoint']),
+  kind: z.enum(RESOURCE_KINDS),
   key: z.string(),
   doc: z.string(),
   created_at: z.number(),
@@ -25,6 +25,7 @@ class SqliteResourceStore implements ResourceStore {
   private closed = false;
   private readonly insert: Database.Statement;
   private readonly update: Database.Statement;
+  private readonly updateIf: Database.Statement;
   private readonly select: Database.Statement;
   private readonly selectKind: Database.Statement;
   private readonly remove: Database.Statement;
@@ -32,6 +33,7 @@ class SqliteResourceStore implements ResourceStore {
   constructor(private readonly db: Database.Database) {
     this.insert = db.prepare('INSERT INTO resources (kind, key, doc, created_at, modified_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
     this.update = db.prepare('UPDATE resources SET doc = ?, modified_at = ? WHERE kind = ? AND key = ?');
+    this.updateIf = db.prepare('UPDATE resources SET doc = ?, modified_at = ? WHERE kind = ? AND key = ? AND doc = ?');
     this.select = db.prepare('SELECT kind, key, doc, created_at, modified_at FROM resources WHERE kind = ? AND key = ?');
     this.selectKind = db.prepare('SELECT kind, key, doc, created_at, modified_at FROM resources WHERE kind = ? ORDER BY key');
     this.remove = db.prepare('DELETE FROM resources WHERE kind = ? AND key = ?');
@@ -50,8 +52,8 @@ class SqliteResourceStore implements ResourceStore {
     return this.run(() => this.insert.run(r.kind, r.key, r.doc, r.createdAt, r.modifiedAt).changes === 1);
   }
 
-  replace(kind: ResourceKind, key: string, doc: string, modifiedAt: number): Promise<boolean> {
-    return this.run(() => this.update.run(doc, modifiedAt, kind, key).changes === 1);
+  replace(kind: ResourceKind, key: string, doc: string, modifiedAt: number, ifDoc?: string): Promise<boolean> {
+    return this.run(() => (ifDoc === undefined ? this.update.run(doc, modifiedAt, kind, key) : this.updateIf.run(doc, modifiedAt, kind, key, ifDoc)).changes === 1);
   }
 
   get(kind: ResourceKind, key: string): Promise<StoredResource | undefined> {

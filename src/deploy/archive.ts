@@ -54,14 +54,20 @@ function paxPath(data: Buffer): string | undefined {
   return path;
 }
 
-/** The member's path inside `target`, or a refusal when it would land outside. */
-function inside(target: string, name: string): string {
-  if (name.includes('\0') || isAbsolute(name) || /^[a-zA-Z]:/.test(name)) throw refused(`member "${name}" has an absolute path`);
+/** Where the relative path `name` lands under `target`, or why it may not be written there. */
+export function pathInside(target: string, name: string): { readonly path: string } | { readonly problem: 'absolute' | 'outside' } {
+  if (name.includes('\0') || isAbsolute(name) || /^[a-zA-Z]:/.test(name)) return { problem: 'absolute' };
   const path = normalize(join(target, name));
   const rel = relative(target, path);
-  if (rel === '') return path;
-  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) throw refused(`member "${name}" would be written outside the model directory`);
-  return path;
+  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) return { problem: 'outside' };
+  return { path };
+}
+
+/** The member's path inside `target`, or a refusal when it would land outside. */
+function inside(target: string, name: string): string {
+  const at = pathInside(target, name);
+  if ('path' in at) return at.path;
+  throw refused(at.problem === 'absolute' ? `member "${name}" has an absolute path` : `member "${name}" would be written outside the model directory`);
 }
 
 /** Walks the members; `onMember` gets each file or directory with its target path. */
