@@ -100,6 +100,6 @@ print(json.dumps(r))`);
 r = {'wait': wait('pg-ep', 'endpoint_deleted', 30), 'describe': err(sm.describe_endpoint, EndpointName='pg-ep')}
 r['invoke'] = err(rt.invoke_endpoint, EndpointName='pg-ep', Body=b'{}', ContentType='application/json')
 print(json.dumps(r))`);
-    assert.deepEqual(gone, { wait: null, describe: ['ValidationException', 'Could not find endpoint "pg-ep".'], invoke: ['ValidationError', 'Endpoint pg-ep of account 000000000000 not found.'] });
+    assert.deepEqual(gone, { wait: null, describe: ['ValidationException', 'Could not find endpoint "pg-ep".', 400], invoke: ['ValidationError', 'Endpoint pg-ep of account 000000000000 not found.', 400] });
   });
 });

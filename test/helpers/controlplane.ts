@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { signed } from './async.js';
-import { python } from './clients.js';
+import { PY_CLIENT_ERROR, python } from './clients.js';
 
 /**
  * Python run before every script: clients `sm`, `rt`, `s3` (path style) and `aas`; `err(call,
- * **kw)` → `[code, message]` or None; `wait(name, waiter, attempts)` → None once the waiter passed,
+ * **kw)` → `[code, message, HTTP status]` or None; `wait(name, waiter, attempts)` → None once the waiter passed,
  * else the WaiterError's text; `deploy(...)` creates model, endpoint config and endpoint.
  */
 export const CONTROL_PRELUDE = `import boto3, json, os, time, botocore.config, botocore.exceptions
@@ -19,13 +19,7 @@ sm = boto3.client('sagemaker', config=_cfg)
 rt = boto3.client('sagemaker-runtime', config=_cfg)
 s3 = boto3.client('s3', config=_cfg)
 aas = boto3.client('application-autoscaling', config=_cfg)
-def err(call, **kw):
-    try:
-        call(**kw)
-    except botocore.exceptions.ClientError as e:
-        return [e.response['Error']['Code'], e.response['Error']['Message']]
-    return None
-def wait(name, waiter='endpoint_in_service', attempts=90):
+${PY_CLIENT_ERROR}def wait(name, waiter='endpoint_in_service', attempts=90):
     try:
         sm.get_waiter(waiter).wait(EndpointName=name, WaiterConfig={'Delay': 1, 'MaxAttempts': attempts})
     except botocore.exceptions.WaiterError as e:
