@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { ConfigError, resolveClientConfig, type ClientConfig } from '../config/light.js';
-import { failIfError, readAll, send } from './client.js';
+import { ServerError, failIfError, readAll, send } from './client.js';
 import type { FlagValues } from './commands.js';
 
 interface EndpointSummary {
@@ -64,8 +64,28 @@ export async function runEndpoints(config: ClientConfig, args: readonly string[]
     return 0;
   }
   await call(config, 'DeleteEndpoint', { EndpointName: name });
+  await waitUntilGone(config, name);
   out.write(`deleted endpoint ${name}\n`);
   return 0;
+}
+
+/** How long `delete` waits for a `Deleting` endpoint to be gone (its queued requests failed, its model stopped). */
+const DELETE_WAIT_MS = 120_000;
+const DELETE_POLL_MS = 250;
+
+/** Polls DescribeEndpoint until it answers ValidationException (the endpoint is gone), as the endpoint_deleted waiter does. */
+async function waitUntilGone(config: ClientConfig, name: string): Promise<void> {
+  const deadline = Date.now() + DELETE_WAIT_MS;
+  for (;;) {
+    try {
+      await call(config, 'DescribeEndpoint', { EndpointName: name });
+    } catch (err) {
+      if (err instanceof ServerError && err.code === 'ValidationException') return;
+      throw err;
+    }
+    if (Date.now() > deadline) throw new ConfigError('endpoints delete', `endpoint ${name} is still Deleting after ${DELETE_WAIT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, DELETE_POLL_MS));
+  }
 }
 
 /** Runs `inferq endpoints …` with its parsed flags. */

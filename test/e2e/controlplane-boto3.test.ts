@@ -4,7 +4,8 @@
  * SortOrder, pagination), tags, UpdateEndpoint, DeleteEndpoint with the endpoint_deleted waiter,
  * the errors SDKs expect (ValidationException "Could not find …", ResourceInUse), endpoints of the
  * configuration file (listed, InService for the endpoint_in_service waiter, changes refused),
- * STS GetCallerIdentity, and resources that survive a restart on the same data directory.
+ * STS GetCallerIdentity, and resources that survive a restart on the same data directory. (Running API-created endpoints:
+ * controlplane-deploy*.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -55,11 +56,14 @@ sm.create_endpoint_config(EndpointConfigName='cfg-2', ProductionVariants=[{'Vari
 r['endpoint'] = sm.create_endpoint(EndpointName='ep-one', EndpointConfigName='cfg-1', Tags=[{'Key': 'team', 'Value': 'a'}])['EndpointArn']
 sm.create_endpoint(EndpointName='ep-two', EndpointConfigName='cfg-2')
 r['dupEndpoint'] = err(sm.create_endpoint, EndpointName='ep-one', EndpointConfigName='cfg-1')
+r['created'] = sm.describe_endpoint(EndpointName='ep-two')['EndpointStatus']
+for name in ['ep-one', 'ep-two']:
+    sm.get_waiter('endpoint_in_service').wait(EndpointName=name, WaiterConfig={'Delay': 1, 'MaxAttempts': 60})
 rt = boto3.client('sagemaker-runtime', config=botocore.config.Config(retries={'max_attempts': 1, 'mode': 'standard'}))
-r['invokeStored'] = err(rt.invoke_endpoint, EndpointName='ep-two', Body=b'{}', ContentType='application/json')
+r['invokeStored'] = rt.invoke_endpoint(EndpointName='ep-two', Body=b'{"a": 1}', ContentType='application/json')['Body'].read().decode()
 d = sm.describe_endpoint(EndpointName='ep-one')
 r['describe'] = {k: d[k] for k in ['EndpointName', 'EndpointArn', 'EndpointConfigName', 'EndpointStatus', 'AsyncInferenceConfig']}
-r['variant'] = {k: d['ProductionVariants'][0][k] for k in ['VariantName', 'DesiredInstanceCount']}
+r['variant'] = {k: d['ProductionVariants'][0][k] for k in ['VariantName', 'DesiredInstanceCount', 'CurrentInstanceCount']}
 r['times'] = [type(d['CreationTime']).__name__, ts(d['LastModifiedTime']) >= ts(d['CreationTime'])]
 m = sm.describe_model(ModelName='my-model')
 r['describeModel'] = [m['ModelName'], m['ModelArn'], m['PrimaryContainer'], m['ExecutionRoleArn']]
@@ -67,7 +71,7 @@ c = sm.describe_endpoint_config(EndpointConfigName='cfg-1')
 r['describeConfig'] = [c['EndpointConfigName'], c['ProductionVariants'][0]['InstanceType'], c['AsyncInferenceConfig']['ClientConfig']]
 r['listAsc'] = [e['EndpointName'] for e in sm.list_endpoints(SortBy='Name', SortOrder='Ascending')['Endpoints']]
 r['listContains'] = [e['EndpointName'] for e in sm.list_endpoints(NameContains='TWO')['Endpoints']]
-r['listStatus'] = [e['EndpointName'] for e in sm.list_endpoints(StatusEquals='InService')['Endpoints']]
+r['listStatus'] = sorted(e['EndpointName'] for e in sm.list_endpoints(StatusEquals='InService')['Endpoints'])
 p1 = sm.list_endpoints(SortBy='Name', SortOrder='Descending', MaxResults=2)
 p2 = sm.list_endpoints(SortBy='Name', SortOrder='Descending', MaxResults=2, NextToken=p1['NextToken'])
 r['pages'] = [[e['EndpointName'] for e in p1['Endpoints']], [e['EndpointName'] for e in p2['Endpoints']], 'NextToken' in p2]
@@ -101,18 +105,19 @@ print(json.dumps(r))
     assert.deepEqual(out['dupModel'], ['ValidationException', `Cannot create already existing model "${arn('model', 'my-model')}".`, 400]);
     assert.deepEqual(out['configMissingModel'], ['ValidationException', 'Could not find model "nope".', 400]);
     assert.deepEqual(out['dupEndpoint'], ['ValidationException', `Cannot create already existing endpoint "${arn('endpoint', 'ep-one')}".`, 400]);
-    assert.deepEqual(out['invokeStored'], ['ValidationError', 'Endpoint ep-two of account 000000000000 not found.', 400], 'an API-created endpoint is stored, not served');
+    assert.match(String(out['created']), /^(Creating|InService)$/, 'CreateEndpoint answers before the model runs');
+    assert.equal(out['invokeStored'], '{"a": 1}', 'an API-created endpoint is served once InService');
     assert.deepEqual(out['describe'], {
-      EndpointName: 'ep-one', EndpointArn: arn('endpoint', 'ep-one'), EndpointConfigName: 'cfg-1', EndpointStatus: 'Creating',
+      EndpointName: 'ep-one', EndpointArn: arn('endpoint', 'ep-one'), EndpointConfigName: 'cfg-1', EndpointStatus: 'InService',
       AsyncInferenceConfig: { OutputConfig: { S3OutputPath: 's3://out-bucket/results', S3FailurePath: 's3://out-bucket/failures' }, ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 } },
     });
-    assert.deepEqual(out['variant'], { VariantName: 'AllTraffic', DesiredInstanceCount: 2 });
+    assert.deepEqual(out['variant'], { VariantName: 'AllTraffic', DesiredInstanceCount: 2, CurrentInstanceCount: 2 });
     assert.deepEqual(out['times'], ['datetime', true]);
     assert.deepEqual(out['describeModel'], ['My-Model', arn('model', 'my-model'), { Image: 'inferq/echo', Environment: { A: '1' } }, 'arn:aws:iam::000000000000:role/x']);
     assert.deepEqual(out['describeConfig'], ['cfg-1', 'ml.g5.xlarge', { MaxConcurrentInvocationsPerInstance: 4 }]);
     assert.deepEqual(out['listAsc'], ['echo', 'ep-one', 'ep-two']);
     assert.deepEqual(out['listContains'], ['ep-two']);
-    assert.deepEqual(out['listStatus'], ['echo'], 'only the configuration-file endpoint is InService');
+    assert.deepEqual(out['listStatus'], ['echo', 'ep-one', 'ep-two']);
     assert.deepEqual(out['pages'], [['ep-two', 'ep-one'], ['echo'], false]);
     assert.deepEqual(out['paginator'], ['echo', 'ep-one', 'ep-two']);
     assert.deepEqual(out['models'], ['My-Model', 'other-model']);
@@ -191,7 +196,7 @@ print('{}')
     assert.equal(list.code, 0, list.stderr);
     const lines = list.stdout.trim().split('\n');
     assert.match(lines[0]!, /^ENDPOINT\s+STATUS\s+CREATED\s+MODIFIED$/);
-    assert.ok(lines.some((l) => /^cli-ep\s+Creating\s+\d{4}-\d\d-\d\dT/.test(l)), list.stdout);
+    assert.ok(lines.some((l) => /^cli-ep\s+(Creating|InService)\s+\d{4}-\d\d-\d\dT/.test(l)), list.stdout);
     assert.ok(lines.some((l) => /^echo\s+InService\s/.test(l)), list.stdout);
     const described = await cli(['describe', 'cli-ep']);
     assert.equal(described.code, 0, described.stderr);

@@ -155,7 +155,8 @@ void describe('two API and two worker processes on one PostgreSQL schema and one
     const started = Date.now();
     await until('the dead worker to leave the registry', async () => ((await ownerOf(local.proc.pid!)) === undefined ? true : undefined), 30_000);
     process.stdout.write(`# its registry row was reaped ${Date.now() - started} ms after the SIGKILL\n`);
-    assert.match(remote.output(), /a worker stopped sending heartbeats/);
+    // The survivor deletes the row before it logs the reap (and its output arrives through a pipe): wait for the line.
+    await until('the survivor to log the reap', () => Promise.resolve(/a worker stopped sending heartbeats/.test(remote.output()) ? true : undefined), 10_000);
     const done = await allSucceeded(api2.url, ids);
     assert.ok(done.some((s) => s.Attempts >= 2), 'some request was taken over after the lease ran out');
     const stillHeld = await withPg(async (c) => (await c.query(`SELECT 1 FROM "${SCHEMA}".jobs WHERE lease_owner = $1 AND state = 'running'`, [victim])).rowCount);
