@@ -47,7 +47,7 @@ after(async () => {
 
 /** The model processes a process's output says it started for `endpoint`. */
 function modelStarts(output: string, endpoint: string): number {
-  return [...output.matchAll(new RegExp(`\\[inferq:model:${endpoint}#\\d+\\][^\\n]*model process started`, 'g'))].length;
+  return [...output.matchAll(new RegExp(`\\[inferq:(?:[\\w-]+:)*model:${endpoint}#\\d+\\][^\\n]*model process started`, 'g'))].length;
 }
 
 void describe('two API-only processes and one worker on PostgreSQL', () => {
@@ -62,7 +62,9 @@ r = {'wait': wait('pg-ep', attempts=60)}
 d = sm.describe_endpoint(EndpointName='pg-ep')
 r['describe'] = [d['EndpointStatus'], d['EndpointConfigName']]
 print(json.dumps(r))`);
-    process.stdout.write(`# CreateEndpoint on API #1 → InService on API #2: ${Date.now() - t0} ms\n`);
+    const ms = Date.now() - t0;
+    process.stdout.write(`# CreateEndpoint on API #1 → InService on API #2: ${ms} ms\n`);
+    assert.ok(ms < 30_000, `InService on API #2 after ${ms} ms`);
     assert.deepEqual(seen, { wait: null, describe: ['InService', 'pg-ep-cfg'] });
     const served = await controlScript(api2.url, `
 s3.put_object(Bucket='pg-out', Key='in/1.json', Body=b'{"pg": 1}')
