@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Harness, awaitTerminal, getStatus, invokeRaw, readObject, signed, terminalObjects } from '../helpers/async.js';
 import { python } from '../helpers/clients.js';
-import { controlScript, endpointStatusDoc, pollUntil } from '../helpers/controlplane.js';
+import { WEIGHTS_SERVER, controlScript, endpointStatusDoc, makeArchive, pollUntil } from '../helpers/controlplane.js';
 import { FIXTURE_COMMAND } from '../helpers/fixture-model.js';
 import { startMoto, type MotoServer } from '../helpers/moto.js';
 import { ROOT, waitForOutput, type ServerProcess } from '../helpers/server.js';
@@ -28,28 +28,6 @@ let dataDir: string;
 let gates: string;
 let scripts: string;
 let sns: { topic: string; queue: string };
-
-/** A model server in python: /invocations answers $SM_MODEL_DIR/weights.txt, the directory and its files. */
-const WEIGHTS_SERVER = `import http.server, json, os
-d = os.environ['SM_MODEL_DIR']
-class H(http.server.BaseHTTPRequestHandler):
-    def answer(self, status, body):
-        self.send_response(status)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def do_GET(self):
-        self.answer(200 if self.path == '/ping' else 404, b'{}')
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get('Content-Length') or 0))
-        files = sorted(os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs)
-        self.answer(200, json.dumps({'dir': d, 'weights': open(os.path.join(d, 'weights.txt')).read(), 'files': files}).encode())
-    def log_message(self, *a):
-        pass
-port = int(os.environ.get('SAGEMAKER_BIND_TO_PORT') or os.environ.get('PORT') or 8080)
-http.server.ThreadingHTTPServer(('127.0.0.1', port), H).serve_forever()
-`;
 
 before(async () => {
   moto = await startMoto();
@@ -119,7 +97,7 @@ r['async'] = [a['InferenceId'], a['OutputLocation'], a.get('FailureLocation')]
 st = rt.invoke_endpoint_with_response_stream(EndpointName='life', Body=b'streamed body', ContentType='text/plain')
 r['stream'] = b''.join(e['PayloadPart']['Bytes'] for e in st['Body'] if 'PayloadPart' in e).decode()
 print(json.dumps(r))`);
-    assert.ok(['Creating', 'InService'].includes(String(out['created'])), `status right after CreateEndpoint: ${String(out['created'])}`);
+    assert.equal(out['created'], 'Creating');
     assert.equal(out['wait'], null);
     assert.deepEqual(out['status'], ['InService', null, 'AllTraffic']);
     assert.deepEqual(out['invoke'], ['{"x": 1}', 'application/json', 'AllTraffic']);
@@ -258,13 +236,14 @@ print(json.dumps(r))`);
     const [status, configName, reason] = out['after'] as [string, string, string | null];
     assert.deepEqual([status, configName], ['InService', 'upd-b-cfg']);
     assert.match(String(reason), /exited with status 3/);
+    assert.match(String(reason), /boom/);
     assert.equal(out['tag'], 'b', 'the old model still serves');
     assert.equal(out['deleted'], null);
   });
 });
 
 void describe('DeleteEndpoint', () => {
-  void test('Deleting → gone (endpoint_deleted waiter); queued requests end Failed with a failure object saying the endpoint was deleted', async () => {
+  void test('Deleting → gone (endpoint_deleted waiter); queued requests end Failed with a failure object saying the endpoint was deleted; the name can be created again', async () => {
     const setup = await controlScript(server.url, `
 s3.create_bucket(Bucket='doomed-out')
 r = {'created': deploy('doomed', 'test/fixture:1', output='s3://doomed-out/x', concurrency=1), 'wait': wait('doomed')}
@@ -294,29 +273,24 @@ print(json.dumps({'status': sm.describe_endpoint(EndpointName='doomed')['Endpoin
       return o.output !== undefined || o.failure !== undefined ? o : undefined;
     }, 15_000);
     assert.ok((first.output === undefined) !== (first.failure === undefined), 'the running request ended with exactly one object');
+    const again = await controlScript(server.url, `
+sm.create_endpoint(EndpointName='doomed', EndpointConfigName='doomed-cfg')
+r = {'wait': wait('doomed'), 'invoke': rt.invoke_endpoint(EndpointName='doomed', Body=b'reborn', ContentType='text/plain')['Body'].read().decode()}
+sm.delete_endpoint(EndpointName='doomed')
+r['deleted'] = wait('doomed', 'endpoint_deleted', 60)
+print(json.dumps(r))`);
+    assert.deepEqual(again, { wait: null, invoke: 'reborn', deleted: null }, 'the name can be used again once the endpoint is gone');
   });
 });
 
-/** Makes `<dir>/<name>.tar.gz` with python tarfile from `members` (name → content). */
-async function archive(dir: string, name: string, members: Record<string, string>): Promise<string> {
-  const file = join(dir, `${name}.tar.gz`);
-  const r = await python(server.url, `import io, json, tarfile
-with tarfile.open(${JSON.stringify(file)}, 'w:gz') as t:
-    for name, text in json.loads(${JSON.stringify(JSON.stringify(members))}).items():
-        data = text.encode(); info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
-print('{}')`);
-  assert.equal(r.code, 0, r.stderr);
-  return file;
-}
-
-/** Every file below `dir` (relative paths). */
+/** Every file below `dir` (absolute paths). */
 function filesBelow(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => join(e.parentPath, e.name));
 }
 
 void describe('ModelDataUrl', () => {
   void test('a model.tar.gz from inferq\'s S3 is unpacked and the model process sees it as SM_MODEL_DIR', async () => {
-    const tar = await archive(scripts, 'weights', { 'weights.txt': 'w = 0.42\n', 'sub/notes.txt': 'nested' });
+    const tar = await makeArchive(scripts, 'weights', { 'weights.txt': 'w = 0.42\n', 'sub/notes.txt': 'nested' });
     const out = await controlScript(server.url, `
 s3.create_bucket(Bucket='model-data')
 s3.upload_file(${JSON.stringify(tar)}, 'model-data', 'weights/model.tar.gz')
@@ -333,9 +307,9 @@ print(json.dumps(r))`);
     assert.equal(out['deleted'], null);
   });
 
-  void test('an archive with a ../escape.txt member: Failed, the reason names the member, nothing is written', async () => {
+  void test('an archive with a ../escape.txt member, or with a symbolic link: Failed, the reason names the member, nothing is written', async () => {
     const startedMs = Date.now();
-    const tar = await archive(scripts, 'evil', { 'inside-evil.txt': 'fine', '../escape.txt': 'out' });
+    const tar = await makeArchive(scripts, 'evil', { 'inside-evil.txt': 'fine', '../escape.txt': 'out' });
     const out = await controlScript(server.url, `
 s3.upload_file(${JSON.stringify(tar)}, 'model-data', 'evil/model.tar.gz')
 r = {'created': deploy('evil', 'test/weights:1', data='s3://model-data/evil/model.tar.gz'), 'wait': wait('evil')}
@@ -345,7 +319,16 @@ print(json.dumps(r))`);
     assert.match(String(out['wait']), /terminal failure state/);
     assert.equal(out['status'], 'Failed');
     assert.match(String(out['reason']), /\.\.\/escape\.txt/);
-    const written = filesBelow(dataDir).filter((f) => /(escape|inside-evil)\.txt$/.test(f));
+    const linked = await makeArchive(scripts, 'linked', { 'inside-linked.txt': 'fine' }, { 'weights.txt': '/etc/passwd' });
+    const link = await controlScript(server.url, `
+s3.upload_file(${JSON.stringify(linked)}, 'model-data', 'linked/model.tar.gz')
+r = {'created': deploy('linked', 'test/weights:1', data='s3://model-data/linked/model.tar.gz'), 'wait': wait('linked')}
+d = sm.describe_endpoint(EndpointName='linked')
+r['status'] = d['EndpointStatus']; r['reason'] = d.get('FailureReason')
+print(json.dumps(r))`);
+    assert.equal(link['status'], 'Failed', JSON.stringify(link));
+    assert.match(String(link['reason']), /weights\.txt/, 'the reason names the link member');
+    const written = filesBelow(dataDir).filter((f) => /(escape|inside-evil|inside-linked)\.txt$/.test(f));
     assert.deepEqual(written, [], 'nothing of the refused archive is in the data dir');
     for (let d = dataDir; d !== dirname(d); d = dirname(d)) {
       const f = join(d, 'escape.txt');

@@ -2,9 +2,12 @@
  * Test helper for endpoints deployed through the SageMaker control plane: boto3 scripts with the
  * `sagemaker`, `sagemaker-runtime`, `s3` and `application-autoscaling` clients (no retries) and
  * python helpers to deploy an endpoint and run its waiters, inferq's own status document of an
- * endpoint (`GET /endpoints/<name>`), and a poll with a deadline for states no event announces.
+ * endpoint (`GET /endpoints/<name>`), a poll with a deadline for states no event announces, and
+ * model data: a python model server that answers what it finds in SM_MODEL_DIR, and tar.gz archives
+ * made with python's tarfile (any member names, symbolic links).
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { signed } from './async.js';
 import { PY_CLIENT_ERROR, python } from './clients.js';
 
@@ -73,4 +76,43 @@ export async function pollUntil<T>(what: string, check: () => T | undefined | Pr
     if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** A model server in python: /invocations answers $SM_MODEL_DIR/weights.txt, the directory and its files. */
+export const WEIGHTS_SERVER = `import http.server, json, os
+d = os.environ['SM_MODEL_DIR']
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self, status, body):
+        self.send_response(status)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        self.answer(200 if self.path == '/ping' else 404, b'{}')
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        files = sorted(os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs)
+        self.answer(200, json.dumps({'dir': d, 'weights': open(os.path.join(d, 'weights.txt')).read(), 'files': files}).encode())
+    def log_message(self, *a):
+        pass
+port = int(os.environ.get('SAGEMAKER_BIND_TO_PORT') or os.environ.get('PORT') or 8080)
+http.server.ThreadingHTTPServer(('127.0.0.1', port), H).serve_forever()
+`;
+
+/**
+ * Makes `<dir>/<name>.tar.gz` with python's tarfile: `files` (member name → text, names kept as
+ * given, `../` included) and `symlinks` (member name → link target).
+ */
+export async function makeArchive(dir: string, name: string, files: Record<string, string>, symlinks: Record<string, string> = {}): Promise<string> {
+  const file = join(dir, `${name}.tar.gz`);
+  const r = await python('http://127.0.0.1:1', `import io, json, tarfile
+with tarfile.open(${JSON.stringify(file)}, 'w:gz') as t:
+    for name, text in json.loads(${JSON.stringify(JSON.stringify(files))}).items():
+        data = text.encode(); info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+    for name, target in json.loads(${JSON.stringify(JSON.stringify(symlinks))}).items():
+        info = tarfile.TarInfo(name); info.type = tarfile.SYMTYPE; info.linkname = target; t.addfile(info)
+`);
+  assert.equal(r.code, 0, r.stderr);
+  return file;
 }
