@@ -310,22 +310,18 @@ print(json.dumps(r))`);
   void test('an archive with a ../escape.txt member, or with a symbolic link: Failed, the reason names the member, nothing is written', async () => {
     const startedMs = Date.now();
     const tar = await makeArchive(scripts, 'evil', { 'inside-evil.txt': 'fine', '../escape.txt': 'out' });
-    const out = await controlScript(server.url, `
-s3.upload_file(${JSON.stringify(tar)}, 'model-data', 'evil/model.tar.gz')
-r = {'created': deploy('evil', 'test/weights:1', data='s3://model-data/evil/model.tar.gz'), 'wait': wait('evil')}
-d = sm.describe_endpoint(EndpointName='evil')
+    /** Deploys a model whose ModelDataUrl is `file`; the waiter's error, the status and the FailureReason. */
+    const deployArchive = (name: string, file: string): Promise<Record<string, unknown>> => controlScript(server.url, `
+s3.upload_file(${JSON.stringify(file)}, 'model-data', '${name}/model.tar.gz')
+r = {'created': deploy('${name}', 'test/weights:1', data='s3://model-data/${name}/model.tar.gz'), 'wait': wait('${name}')}
+d = sm.describe_endpoint(EndpointName='${name}')
 r['status'] = d['EndpointStatus']; r['reason'] = d.get('FailureReason')
 print(json.dumps(r))`);
+    const out = await deployArchive('evil', tar);
     assert.match(String(out['wait']), /terminal failure state/);
     assert.equal(out['status'], 'Failed');
     assert.match(String(out['reason']), /\.\.\/escape\.txt/);
-    const linked = await makeArchive(scripts, 'linked', { 'inside-linked.txt': 'fine' }, { 'weights.txt': '/etc/passwd' });
-    const link = await controlScript(server.url, `
-s3.upload_file(${JSON.stringify(linked)}, 'model-data', 'linked/model.tar.gz')
-r = {'created': deploy('linked', 'test/weights:1', data='s3://model-data/linked/model.tar.gz'), 'wait': wait('linked')}
-d = sm.describe_endpoint(EndpointName='linked')
-r['status'] = d['EndpointStatus']; r['reason'] = d.get('FailureReason')
-print(json.dumps(r))`);
+    const link = await deployArchive('linked', await makeArchive(scripts, 'linked', { 'inside-linked.txt': 'fine' }, { 'weights.txt': '/etc/passwd' }));
     assert.equal(link['status'], 'Failed', JSON.stringify(link));
     assert.match(String(link['reason']), /weights\.txt/, 'the reason names the link member');
     const written = filesBelow(dataDir).filter((f) => /(escape|inside-evil|inside-linked)\.txt$/.test(f));
