@@ -4,15 +4,18 @@
  * object store). CreateEndpoint through API #1 is InService on API #2 within seconds; API #2
  * serves it (real-time forwarded to the worker, async processed by the worker, which alone runs
  * the model); an UpdateEndpoint through API #1 and a DeleteEndpoint through API #2 are seen by the
- * other API process.
+ * other API process, and a DeleteEndpoint while the worker holds a call fails the requests queued
+ * through the other API process with the deleted failure object.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Harness, awaitTerminal, readObject } from '../helpers/async.js';
-import { controlScript } from '../helpers/controlplane.js';
+import { controlScript, pollUntil, submitAsync } from '../helpers/controlplane.js';
 import { FIXTURE_COMMAND } from '../helpers/fixture-model.js';
 import { PG_URL, dropSchemas, uniqueSchema } from '../helpers/postgres.js';
-import { Workers, type WorkerProcess } from '../helpers/processes.js';
+import { Workers, waitForLine, type WorkerProcess } from '../helpers/processes.js';
 import { ROOT, type ServerProcess } from '../helpers/server.js';
 
 const h = new Harness();
@@ -21,17 +24,19 @@ const SCHEMA = uniqueSchema('t_cp_deploy_pg');
 let api1: ServerProcess;
 let api2: ServerProcess;
 let worker: WorkerProcess;
+let gates: string;
 
 function config(workerEnabled: boolean): string {
   return h.config({
     queue: { backend: 'postgres', url: PG_URL, schema: SCHEMA },
     worker: { enabled: workerEnabled, routeIntervalSeconds: 0.5 },
     endpoints: [],
-    images: { 'test/fixture:1': { command: [...FIXTURE_COMMAND], cwd: ROOT } },
+    images: { 'test/fixture:1': { command: [...FIXTURE_COMMAND], cwd: ROOT, env: { FIXTURE_GATE_DIR: gates } } },
   });
 }
 
 before(async () => {
+  gates = h.dir('inferq-cp-deploy-pg-gates-');
   const dataDir = h.dir('inferq-cp-deploy-pg-');
   const apiConfig = config(false);
   api1 = await h.start(apiConfig, dataDir);
@@ -103,5 +108,28 @@ r = {'wait': wait('pg-ep', 'endpoint_deleted', 30), 'describe': err(sm.describe_
 r['invoke'] = err(rt.invoke_endpoint, EndpointName='pg-ep', Body=b'{}', ContentType='application/json')
 print(json.dumps(r))`);
     assert.deepEqual(gone, { wait: null, describe: ['ValidationException', 'Could not find endpoint "pg-ep".', 400], invoke: ['ValidationError', 'Endpoint pg-ep of account 000000000000 not found.', 400] });
+  });
+
+  void test('DeleteEndpoint through API #2 while the worker holds a call: the requests queued through API #1 end with the deleted failure object', async () => {
+    const setup = await controlScript(api1.url, `print(json.dumps({'created': deploy('pg-doomed', 'test/fixture:1', output='s3://pg-out/doomed', concurrency=1), 'wait': wait('pg-doomed', attempts=60)}))`);
+    assert.deepEqual(setup, { created: 'Creating', wait: null });
+    const from = worker.output().length;
+    const held = await submitAsync(api2.url, 'pg-doomed', 'pgd-0', 'held', 'mode=held-pgdoomgate-1');
+    await waitForLine(worker, /fixture held inference-id=pgd-0/, from);
+    const queued = [await submitAsync(api1.url, 'pg-doomed', 'pgd-1', 'queued 1'), await submitAsync(api1.url, 'pg-doomed', 'pgd-2', 'queued 2')];
+    const deleting = await controlScript(api2.url, `
+sm.delete_endpoint(EndpointName='pg-doomed')
+print(json.dumps({'status': sm.describe_endpoint(EndpointName='pg-doomed')['EndpointStatus']}))`);
+    assert.equal(deleting['status'], 'Deleting');
+    writeFileSync(join(gates, 'pgdoomgate'), '');
+    const gone = await controlScript(api1.url, `print(json.dumps({'wait': wait('pg-doomed', 'endpoint_deleted', 60)}))`);
+    assert.deepEqual(gone, { wait: null });
+    for (const q of queued) {
+      const failure = await pollUntil(`failure object of ${q.id}`, () => readObject(api1.url, q.failure), 15_000);
+      assert.match(failure.body.toString(), /Endpoint pg-doomed was deleted before this request ran\./, q.id);
+      assert.equal(await readObject(api2.url, q.output), undefined, `${q.id} has no output`);
+    }
+    const ended = await pollUntil('a terminal object of the held request', async () => (await readObject(api2.url, held.output)) ?? (await readObject(api2.url, held.failure)), 15_000);
+    assert.ok(ended.body.length > 0);
   });
 });

@@ -13,9 +13,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Harness, awaitTerminal, getStatus, invokeRaw, readObject, signed, terminalObjects } from '../helpers/async.js';
+import { Harness, awaitTerminal, getStatus, readObject, signed, terminalObjects } from '../helpers/async.js';
 import { python } from '../helpers/clients.js';
-import { WEIGHTS_SERVER, controlScript, endpointStatusDoc, makeArchive, pollUntil } from '../helpers/controlplane.js';
+import { WEIGHTS_SERVER, controlScript, endpointStatusDoc, makeArchive, pollUntil, submitAsync, type SubmittedRequest } from '../helpers/controlplane.js';
 import { FIXTURE_COMMAND } from '../helpers/fixture-model.js';
 import { startMoto, type MotoServer } from '../helpers/moto.js';
 import { ROOT, waitForOutput, type ServerProcess } from '../helpers/server.js';
@@ -62,18 +62,14 @@ after(async () => {
   await moto.stop();
 });
 
-const FIXTURE_ATTRS = 'x-amzn-sagemaker-custom-attributes';
-
-/** InvokeEndpointAsync with an inline body; returns the locations it answered. */
-async function submit(endpoint: string, id: string, body: string, attributes = 'mode=echo'): Promise<{ id: string; output: string; failure: string }> {
-  const res = await invokeRaw(server.url, endpoint, { 'x-amzn-sagemaker-inference-id': id, 'x-amzn-sagemaker-content-type': 'text/plain', [FIXTURE_ATTRS]: attributes }, Buffer.from(body));
-  assert.equal(res.status, 202, `${id}: ${res.body.toString('utf8')}`);
-  return { id, output: String(res.headers['x-amzn-sagemaker-outputlocation']), failure: String(res.headers['x-amzn-sagemaker-failurelocation']) };
+/** InvokeEndpointAsync on this file's server. */
+function submit(endpoint: string, id: string, body: string, attributes = 'mode=echo'): Promise<SubmittedRequest> {
+  return submitAsync(server.url, endpoint, id, body, attributes);
 }
 
 /** A real-time call of the fixture in mode=inspect: the HTTP status and the model's FIXTURE_TAG. */
 async function inspect(endpoint: string): Promise<{ status: number; tag: string | undefined; body: string }> {
-  const res = await signed(server.url, 'sagemaker', 'POST', `/endpoints/${endpoint}/invocations`, { 'content-type': 'application/json', [FIXTURE_ATTRS]: 'mode=inspect' }, Buffer.from('{}'));
+  const res = await signed(server.url, 'sagemaker', 'POST', `/endpoints/${endpoint}/invocations`, { 'content-type': 'application/json', 'x-amzn-sagemaker-custom-attributes': 'mode=inspect' }, Buffer.from('{}'));
   const body = res.body.toString('utf8');
   const tag = res.status === 200 ? (JSON.parse(body) as { env: { FIXTURE_TAG?: string } }).env.FIXTURE_TAG : undefined;
   return { status: res.status, tag, body };

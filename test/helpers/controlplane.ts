@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { signed } from './async.js';
+import { invokeRaw, signed } from './async.js';
 import { PY_CLIENT_ERROR, python } from './clients.js';
 
 /**
@@ -115,4 +115,18 @@ with tarfile.open(${JSON.stringify(file)}, 'w:gz') as t:
 `);
   assert.equal(r.code, 0, r.stderr);
   return file;
+}
+
+/** An accepted InvokeEndpointAsync: its id and the locations it answered. */
+export interface SubmittedRequest {
+  readonly id: string;
+  readonly output: string;
+  readonly failure: string;
+}
+
+/** InvokeEndpointAsync with an inline text body and custom attributes (the fixture's `mode=`); asserts 202. */
+export async function submitAsync(base: string, endpoint: string, id: string, body: string, attributes = 'mode=echo'): Promise<SubmittedRequest> {
+  const res = await invokeRaw(base, endpoint, { 'x-amzn-sagemaker-inference-id': id, 'x-amzn-sagemaker-content-type': 'text/plain', 'x-amzn-sagemaker-custom-attributes': attributes }, Buffer.from(body));
+  assert.equal(res.status, 202, `${id}: ${res.body.toString('utf8')}`);
+  return { id, output: String(res.headers['x-amzn-sagemaker-outputlocation']), failure: String(res.headers['x-amzn-sagemaker-failurelocation']) };
 }
