@@ -50,6 +50,7 @@ print(json.dumps({'topic': topic, 'queue': q}))`);
     images: {
       'test/fixture:1': { command: [...FIXTURE_COMMAND], cwd: ROOT, env: { FIXTURE_GATE_DIR: gates } },
       'test/boom:1': { command: ['sh', '-c', 'echo boom >&2; exit 3'] },
+      'test/slow-boom:1': { command: ['sh', '-c', 'sleep 2; echo boom >&2; exit 3'] },
       'test/weights:1': { command: ['python3', join(scripts, 'serve.py')] },
     },
   });
@@ -235,6 +236,22 @@ print(json.dumps(r))`);
     assert.match(String(reason), /boom/);
     assert.equal(out['tag'], 'b', 'the old model still serves');
     assert.equal(out['deleted'], null);
+  });
+  void test('while Updating, the old endpoint config and model are still in use: deleting them is refused (ResourceInUse)', { todo: 'product bug: both deletes succeed; after a rollback the endpoint names a config that is gone, and after a restart it is InService but not served' }, async () => {
+    const out = await controlScript(server.url, `
+r = {'created': deploy('keep-old', 'test/fixture:1'), 'wait': wait('keep-old')}
+model('keep-old-bad-model', 'test/slow-boom:1')
+config('keep-old-bad-cfg', 'keep-old-bad-model')
+sm.update_endpoint(EndpointName='keep-old', EndpointConfigName='keep-old-bad-cfg')
+r['config'] = err(sm.delete_endpoint_config, EndpointConfigName='keep-old-cfg')
+r['model'] = err(sm.delete_model, ModelName='keep-old-model')
+r['rolledBack'] = wait('keep-old')
+sm.delete_endpoint(EndpointName='keep-old')
+r['deleted'] = wait('keep-old', 'endpoint_deleted', 60)
+print(json.dumps(r))`);
+    assert.deepEqual([out['wait'], out['rolledBack'], out['deleted']], [null, null, null]);
+    assert.equal((out['config'] as unknown[] | null)?.[0], 'ResourceInUse', `DeleteEndpointConfig of the config being replaced: ${JSON.stringify(out['config'])}`);
+    assert.equal((out['model'] as unknown[] | null)?.[0], 'ResourceInUse', `DeleteModel of the model being replaced: ${JSON.stringify(out['model'])}`);
   });
 });
 
