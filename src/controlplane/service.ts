@@ -91,10 +91,14 @@ export class ControlPlane {
     const users: string[] = [];
     for (const stored of await this.deps.store.list('endpoint')) {
       const doc = readDoc(EndpointDoc, stored);
-      const variants = Array.isArray(doc.config['ProductionVariants']) ? (doc.config['ProductionVariants'] as Doc[]) : [];
-      const uses = kind === 'endpoint-config'
-        ? doc.configName.toLowerCase() === key
-        : variants.some((v) => typeof v['ModelName'] === 'string' && v['ModelName'].toLowerCase() === key);
+      // While Updating, the previous config still serves (and is restored if the new one fails): it is in use too.
+      const deployed = [{ configName: doc.configName, config: doc.config }, ...(doc.previous !== undefined ? [doc.previous] : [])];
+      const uses = deployed.some(({ configName, config }) => {
+        const variants = Array.isArray(config['ProductionVariants']) ? (config['ProductionVariants'] as Doc[]) : [];
+        return kind === 'endpoint-config'
+          ? configName.toLowerCase() === key
+          : variants.some((v) => typeof v['ModelName'] === 'string' && v['ModelName'].toLowerCase() === key);
+      });
       if (uses) users.push(doc.name);
     }
     return users;

@@ -237,7 +237,7 @@ print(json.dumps(r))`);
     assert.equal(out['tag'], 'b', 'the old model still serves');
     assert.equal(out['deleted'], null);
   });
-  void test('while Updating, the old endpoint config and model are still in use: deleting them is refused (ResourceInUse)', { todo: 'product bug: both deletes succeed; after a rollback the endpoint names a config that is gone, and after a restart it is InService but not served' }, async () => {
+  void test('while Updating, the old endpoint config and model are still in use: deleting them is refused (ResourceInUse)', async () => {
     const out = await controlScript(server.url, `
 r = {'created': deploy('keep-old', 'test/fixture:1'), 'wait': wait('keep-old')}
 model('keep-old-bad-model', 'test/slow-boom:1')
