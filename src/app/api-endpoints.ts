@@ -108,6 +108,8 @@ class EndpointWatch implements ApiEndpoints {
   private readonly running = new Map<string, { readonly key: string; scalingKey: string }>();
   private readonly starting = new Map<string, Starting>();
   private readonly failed = new Map<string, { key: string; at: number }>();
+  /** The last error of each endpoint that could not be brought in line (logged once). */
+  private readonly warned = new Map<string, string>();
   /** Models of replaced or retired versions, until they are stopped. */
   private readonly retired = new Set<ManagedModel>();
   private timer: NodeJS.Timeout | undefined;
@@ -173,7 +175,11 @@ class EndpointWatch implements ApiEndpoints {
       try {
         const started = await this.reconcile(record);
         if (started !== undefined && record.status === 'InService') starts.push(started);
+        this.warned.delete(record.name);
       } catch (err) {
+        // Said once per distinct error, not on every pass.
+        if (this.warned.get(record.name) === errorText(err)) continue;
+        this.warned.set(record.name, errorText(err));
         this.deps.logger.warn('could not bring an endpoint in line with the control plane', { endpoint: record.name, error: errorText(err) });
       }
     }
