@@ -230,3 +230,22 @@ test('serve: an endpoint added after start is claimed for; serving it again with
   await finishedAll(['l3']);
   assert.equal(await answeredBy('late', 'l3'), 'late-v2');
 });
+
+test('retire while a claim is in flight: the claimed job is not run by the retired version after retire() resolved', async () => {
+  const v1 = await version('ep', 'v1');
+  const pool = await startPool([v1]);
+  let retiredAt: number | undefined;
+  // Registered after the dispatcher's listener, so it runs just after that one sent its claim.
+  const retiring = new Promise<void>((resolve) => {
+    const off = f.queue.onAvailable((endpoint) => {
+      if (endpoint !== 'ep') return;
+      off();
+      resolve(pool.retire('ep', GRACE_MS).then(() => { retiredAt = f.finished.size; }));
+    });
+  });
+  await enqueue('ep', 'r1', 'mode=inspect');
+  await retiring;
+  const state = (await f.queue.get('ep', 'r1'))?.state;
+  assert.equal(v1.model.snapshot().inFlight, 0, 'nothing runs on the retired model once retire() resolved');
+  assert.ok(state === 'queued' || (state === 'succeeded' && retiredAt === 1), `r1 is ${state} after retire() resolved: either never claimed, or claimed and finished before`);
+});
