@@ -86,7 +86,7 @@ export function exitReason(exit: ModelProcessExit, recent: RecentLines): string 
 
 /**
  * Resolves when the model is healthy, one of its processes exits unasked, the timeout passes or
- * `signal` aborts (then as a failure the caller discards).
+ * `signal` aborts, also before the call (then as a failure the caller discards).
  */
 export function watchStart(w: StartWatch): Promise<StartResult> {
   return new Promise<StartResult>((resolve) => {
@@ -105,5 +105,7 @@ export function watchStart(w: StartWatch): Promise<StartResult> {
     const off = w.model.onHealthChange((health) => { if (health === 'healthy') finish({ healthy: true }); });
     w.exits.onExit((exit) => finish({ healthy: false, reason: exitReason(exit, w.recent) }));
     if (w.model.health() === 'healthy') finish({ healthy: true });
+    // An abort before the watch began fires no 'abort' event: without this the watch would wait for the timeout.
+    if (w.signal.aborted) aborted();
   });
 }

@@ -92,6 +92,8 @@ export class EndpointDispatcher {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly unsubscribe: (() => void)[] = [];
   private pumping = false;
+  /** The claim loop running now, if one is (stop() waits for it: the jobs it claims are in flight too). */
+  private claiming: Promise<void> | undefined;
   private pumpAgain = false;
   private pumpScheduled = false;
   private stopping = false;
@@ -154,12 +156,14 @@ export class EndpointDispatcher {
     for (const id of ids) this.inFlight.get(id)?.abort.abort(new Error('lease lost'));
   }
 
-  /** Stops claiming; waits up to `graceMs` for jobs in flight, then aborts them (they are released to the queue). */
+  /** Stops claiming; waits for a claim already sent, then up to `graceMs` for jobs in flight, then aborts them (they are released to the queue). */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     clearInterval(this.poll);
     for (const off of this.unsubscribe) off();
     this.deps.slots.asyncIdle();
+    // A claim sent before the stop may still bring jobs: they run (and are waited for) like the others.
+    await this.claiming;
     if (this.inFlight.size === 0) return;
     const drained = new Promise<void>((resolve) => { this.drained = resolve; });
     const timer = setTimeout(() => {
@@ -177,10 +181,11 @@ export class EndpointDispatcher {
       return;
     }
     this.pumping = true;
-    this.claimLoop()
+    this.claiming = this.claimLoop()
       .catch((err: unknown) => this.deps.logger.error('claim failed', { error: err instanceof Error ? err.message : String(err) }))
       .finally(() => {
         this.pumping = false;
+        this.claiming = undefined;
         if (this.pumpAgain && !this.stopping) {
           this.pumpAgain = false;
           this.pump();

@@ -265,3 +265,84 @@ test('createSingleModel: one url model with capacity while healthy and in-flight
   assert.equal(model.capacity(), 0);
   assert.equal(model.snapshot().instances, 0);
 });
+
+/** Resolves once `predicate()` holds, checked every 20 ms (for facts no pool event announces, such as a process gone). */
+async function eventually(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const LIMITS: PoolInstanceLimits = { min: 1, max: 1, targetBacklogPerInstance: 5, idleTimeoutMs: 60_000 };
+
+test('setLimits before start only records the limits; start() then starts the new min', async () => {
+  const pool = fixturePool({ min: 0, max: 1 });
+  try {
+    pool.setLimits?.({ ...LIMITS, min: 2, max: 3 });
+    assert.deepEqual(pool.instances(), [], 'nothing starts before start()');
+    assert.deepEqual([pool.snapshot().min, pool.snapshot().max], [2, 3]);
+    await pool.start();
+    assert.equal(pool.instances().length, 2, 'start() starts the recorded min at once');
+    await waitFor(pool, () => pool.snapshot().healthy === 2, 'two healthy instances');
+  } finally {
+    await pool.stop();
+  }
+});
+
+test('setLimits raising min starts the missing instances at once', async () => {
+  const logger = recordingLogger();
+  const pool = fixturePool({ min: 1, max: 3, idleTimeoutMs: 60_000 }, logger);
+  await pool.start();
+  try {
+    await waitFor(pool, () => pool.snapshot().healthy === 1, 'min instance healthy');
+    const first = pids(pool)[0];
+    pool.setLimits?.({ ...LIMITS, min: 3, max: 3 });
+    assert.equal(pool.instances().length, 3, 'added synchronously, not one at a time under backlog');
+    assert.deepEqual([pool.snapshot().min, pool.snapshot().max], [3, 3]);
+    assert.match(logger.lines.join('\n'), /info scaling limits changed \{"min":3,"max":3,"instances":3\}/);
+    await waitFor(pool, () => pool.snapshot().healthy === 3, 'three healthy instances');
+    assert.equal(pids(pool)[0], first, 'the running instance is kept');
+    assert.equal(pool.capacity(), 6);
+  } finally {
+    await pool.stop();
+  }
+});
+
+test('setLimits lowering max stops the idle instances above it at once; a busy one keeps its call', async () => {
+  const pool = fixturePool({ min: 3, max: 3, idleTimeoutMs: 60_000 });
+  await pool.start();
+  try {
+    await waitFor(pool, () => pool.snapshot().healthy === 3, 'three healthy instances');
+    const before = pool.instances();
+    const busy = pool.invoke(call('', { customAttributes: 'mode=sleep-500' }));
+    const busyIndex = pool.instances().find((i) => i.inFlight === 1)?.index;
+    assert.notEqual(busyIndex, undefined);
+    pool.setLimits?.({ ...LIMITS, min: 1, max: 1 });
+    assert.deepEqual(pool.instances().map((i) => i.index), [busyIndex], 'the idle ones are out of routing at once');
+    const res = await busy;
+    assert.equal(res.status, 200);
+    assert.deepEqual(JSON.parse((await readAll(res.body)).toString()), { slept: 500 });
+    const stopped = before.filter((i) => i.index !== busyIndex).map((i) => i.pid!);
+    await eventually(() => stopped.every((pid) => !alive(pid)), 'the idle instances above max to exit');
+    assert.equal(pool.snapshot().instances, 1);
+    assert.equal(pool.capacity(), 2);
+  } finally {
+    await pool.stop();
+  }
+});
+
+test('setLimits refuses invalid limits with a RangeError and keeps the old ones', async () => {
+  const pool = fixturePool({ min: 0, max: 2 });
+  await pool.start();
+  try {
+    for (const bad of [{ min: 2, max: 1 }, { min: 0, max: 0 }, { min: -1, max: 1 }, { min: 0.5, max: 1 }, { targetBacklogPerInstance: 0 }, { idleTimeoutMs: -1 }]) {
+      assert.throws(() => pool.setLimits?.({ ...LIMITS, ...bad }), RangeError, JSON.stringify(bad));
+    }
+    assert.deepEqual([pool.snapshot().min, pool.snapshot().max], [0, 2]);
+    assert.deepEqual(pool.instances(), [], 'nothing was started');
+  } finally {
+    await pool.stop();
+  }
+});
