@@ -56,7 +56,8 @@ export interface LifecycleOperations {
   rerun(endpoint: string, inferenceId: string): Promise<Record<string, unknown>>;
   /**
    * Fails every queued request of `endpoint` with `reason` (in its failure object and status), as
-   * when the endpoint is deleted; resolves to how many. Requests already running are left to finish.
+   * when the endpoint is deleted; resolves to how many. Requests already running are left to finish
+   * (one a worker claims between the listing and its cancel is cancelled instead).
    */
   failQueued(endpoint: string, reason: string): Promise<number>;
 }
