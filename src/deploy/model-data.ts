@@ -1,7 +1,7 @@
 /**
  * Fetching a model's data (CreateModel `ModelDataUrl` / `ModelDataSource`) from the object store
- * into a directory of the data dir, once per model: a `model.tar.gz` is read from the store and
- * unpacked (unpackModelArchive refuses members that escape, links included); an uncompressed
+ * into a directory of the data dir, once per model: a `model.tar.gz` is streamed from the store and
+ * unpacked as it arrives (unpackModelArchive refuses members that escape, links included); an uncompressed
  * `S3Prefix` is copied object by object, keeping the keys' relative paths. Everything is written
  * into a temporary directory beside the target and renamed into place only when complete, so the
  * target is either absent or whole; a target that exists is not fetched again.
@@ -18,8 +18,8 @@ import { systemErrorReason } from '../util/index.js';
 import { pathInside, unpackModelArchive } from './archive.js';
 import { parseS3Url } from './s3-url.js';
 
-/** The largest model archive, compressed and unpacked (it is held in memory while unpacked). */
-export const MODEL_ARCHIVE_MAX_BYTES = 2 * 1024 ** 3;
+/** The largest model archive, compressed and unpacked (it streams to disk: the bound is against a runaway archive, not memory). */
+export const MODEL_ARCHIVE_MAX_BYTES = 64 * 1024 ** 3;
 
 /** Where a model's data is (see modelDataOf). */
 export interface ModelDataSource {
@@ -47,29 +47,6 @@ async function openObject(store: ObjectStore, url: string, bucket: string, key: 
   }
 }
 
-/** Reads `body` whole, at most `limit` bytes. */
-async function readBounded(body: Readable, limit: number, url: string, signal: AbortSignal | undefined): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const onAbort = (): void => void body.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    for await (const chunk of body) {
-      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      total += buf.length;
-      if (total > limit) {
-        body.destroy();
-        throw new InferqError('ControlPlaneValidation', `The model data ${url} is larger than ${limit} bytes.`);
-      }
-      chunks.push(buf);
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-  signal?.throwIfAborted();
-  return Buffer.concat(chunks, total);
-}
-
 async function fetchArchive(store: ObjectStore, url: string, bucket: string, key: string, dir: string, signal: AbortSignal | undefined): Promise<void> {
   if (key === '') throw new InferqError('ControlPlaneValidation', `The model data ${url} names no object (expected s3://bucket/path/model.tar.gz).`);
   const { body, size } = await openObject(store, url, bucket, key);
@@ -77,9 +54,8 @@ async function fetchArchive(store: ObjectStore, url: string, bucket: string, key
     body.destroy();
     throw new InferqError('ControlPlaneValidation', `The model data ${url} is larger than ${MODEL_ARCHIVE_MAX_BYTES} bytes.`);
   }
-  const archive = await readBounded(body, MODEL_ARCHIVE_MAX_BYTES, url, signal);
   try {
-    unpackModelArchive(archive, dir, MODEL_ARCHIVE_MAX_BYTES);
+    await unpackModelArchive(body, dir, MODEL_ARCHIVE_MAX_BYTES, signal);
   } catch (err) {
     if (isInferqError(err, 'ControlPlaneValidation')) throw new InferqError('ControlPlaneValidation', `The model data ${url} cannot be used: ${err.message}`, {}, { cause: err });
     throw err;

@@ -5,6 +5,7 @@
  * left behind; a non-gzip body and an archive over the size bound are refused.
  */
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,17 +31,17 @@ ${members.split('\n').map((l) => `    ${l}`).join('\n')}
   return readFileSync(file);
 }
 
-test('files, directories and long names are unpacked under the target', () => {
+test('files, directories and long names are unpacked under the target', async () => {
   const long = `deep/${'x'.repeat(150)}.bin`;
   const tar = archive('good', `add(t, 'code', type=tarfile.DIRTYPE)\nadd(t, 'code/inference.py', b'print(1)')\nadd(t, 'weights.bin', b'\\x00\\x01' * 1000)\nadd(t, ${JSON.stringify(long)}, b'long')\nadd(t, './dot/a.txt', b'a')`);
   const target = join(dir, 'out-good');
-  assert.deepEqual(unpackModelArchive(tar, target, 1 << 20), { files: 4, directories: 1, bytes: 8 + 2000 + 4 + 1 });
+  assert.deepEqual(await unpackModelArchive(Readable.from([tar]), target, 1 << 20), { files: 4, directories: 1, bytes: 8 + 2000 + 4 + 1 });
   assert.equal(readFileSync(join(target, 'code/inference.py'), 'utf8'), 'print(1)');
   assert.equal(readFileSync(join(target, long), 'utf8'), 'long');
   assert.equal(readFileSync(join(target, 'dot/a.txt'), 'utf8'), 'a');
 });
 
-test('members that escape the target, links and devices are refused and nothing is written', () => {
+test('members that escape the target, links and devices are refused and nothing is written', async () => {
   const cases: [string, string, RegExp][] = [
     ['climb', `add(t, 'ok.txt', b'ok')\nadd(t, '../evil.txt', b'x')`, /member "\.\.\/evil\.txt" would be written outside the model directory/],
     ['climb-inner', `add(t, 'a/../../evil.txt', b'x')`, /would be written outside/],
@@ -51,14 +52,14 @@ test('members that escape the target, links and devices are refused and nothing 
   ];
   for (const [name, members, message] of cases) {
     const target = join(dir, `out-${name}`);
-    assert.throws(() => unpackModelArchive(archive(name, members), target, 1 << 20), (err: Error & { code?: string }) => err.code === 'ControlPlaneValidation' && message.test(err.message), name);
+    await assert.rejects(unpackModelArchive(Readable.from([archive(name, members)]), target, 1 << 20), (err: Error & { code?: string }) => err.code === 'ControlPlaneValidation' && message.test(err.message), name);
     assert.equal(existsSync(target), false, `${name}: nothing written`);
   }
   assert.equal(existsSync(join(dir, 'evil.txt')), false);
 });
 
-test('a body that is not gzip, and an archive larger than the bound unpacked, are refused', () => {
-  assert.throws(() => unpackModelArchive(Buffer.from('not gzip'), join(dir, 'out-text'), 1 << 20), /The model archive is refused: it is not gzip-compressed\./);
+test('a body that is not gzip, and an archive larger than the bound unpacked, are refused', async () => {
+  await assert.rejects(unpackModelArchive(Readable.from([Buffer.from('not gzip')]), join(dir, 'out-text'), 1 << 20), /The model archive is refused: it is not gzip-compressed\./);
   const big = gzipSync(Buffer.alloc(1 << 20));
-  assert.throws(() => unpackModelArchive(big, join(dir, 'out-big'), 1024), /it is larger than 1024 bytes unpacked/);
+  await assert.rejects(unpackModelArchive(Readable.from([big]), join(dir, 'out-big'), 1024), /it is larger than 1024 bytes unpacked/);
 });
