@@ -86,6 +86,7 @@ r['inUseModel'] = err(sm.delete_model, ModelName='My-Model')
 r['inUseConfig'] = err(sm.delete_endpoint_config, EndpointConfigName='cfg-1')
 sm.update_endpoint(EndpointName='ep-one', EndpointConfigName='cfg-2')
 r['updated'] = sm.describe_endpoint(EndpointName='ep-one')['EndpointConfigName']
+sm.get_waiter('endpoint_in_service').wait(EndpointName='ep-one', WaiterConfig={'Delay': 1, 'MaxAttempts': 60})
 sm.delete_endpoint_config(EndpointConfigName='cfg-1')
 sm.delete_endpoint(EndpointName='ep-one')
 sm.get_waiter('endpoint_deleted').wait(EndpointName='ep-one', WaiterConfig={'Delay': 1, 'MaxAttempts': 5})
