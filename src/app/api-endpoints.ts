@@ -10,11 +10,12 @@
  * - an API-only process serves the config in force (`InService`, or the previous one while
  *   `Updating`), forwarding its real-time calls to the workers;
  * - a `Deleting` endpoint stops being served; a process with the API fails its queued requests
- *   (failure object: the endpoint was deleted) and removes it.
+ *   (failure object: the endpoint was deleted), removes it and deregisters its scalable targets
+ *   (as Application Auto Scaling does when SageMaker deletes an endpoint).
  * Several processes may act at once (PostgreSQL): every status write is a compare-and-set.
  */
 import { createHash } from 'node:crypto';
-import { scalingOf, type EndpointScaling } from '../autoscaling/index.js';
+import { deregisterEndpointTargets, scalingOf, type EndpointScaling } from '../autoscaling/index.js';
 import type { EndpointConfig, ResolvedConfig } from '../config/index.js';
 import { listEndpointRecords, modelRequestOf, recordStartOutcome, removeDeletedEndpoint, type EndpointRecord } from '../controlplane/index.js';
 import { deploymentOf, fetchModelData, modelDataOf, modelDirFor, type Deployment } from '../deploy/index.js';
@@ -317,7 +318,8 @@ class EndpointWatch implements ApiEndpoints {
     if (this.deps.failQueued === undefined) return;
     const failed = await this.deps.failQueued(record.name, `Endpoint ${record.name} was deleted before this request ran.`);
     await removeDeletedEndpoint(this.deps.resources, record);
-    this.deps.logger.info('endpoint deleted', { endpoint: record.name, failedQueued: failed });
+    const targets = await deregisterEndpointTargets(this.deps.resources, record.name);
+    this.deps.logger.info('endpoint deleted', { endpoint: record.name, failedQueued: failed, scalableTargets: targets });
   }
 }
 

@@ -6,5 +6,5 @@
 export { createAutoscalingApi } from './api.js';
 export type { AutoscalingApi } from './api.js';
 export type { AutoscalingDeps } from './targets.js';
-export { scalingOf } from './scaling.js';
+export { deregisterEndpointTargets, scalingOf } from './scaling.js';
 export type { EndpointScaling } from './scaling.js';

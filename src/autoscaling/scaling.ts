@@ -8,7 +8,7 @@
 import type { z } from 'zod';
 import { readDoc } from '../controlplane/index.js';
 import type { ResourceStore } from '../queue/index.js';
-import { PolicyDoc, TargetDoc, policyKey } from './documents.js';
+import { PolicyDoc, TargetDoc, policyKey, targetKeyOfPolicy } from './documents.js';
 import { TargetTrackingConfiguration, targetKey } from './wire.js';
 
 /** Scaling set through Application Auto Scaling for an endpoint's variant, or undefined when none is registered. */
@@ -54,4 +54,16 @@ export async function scalingOf(store: ResourceStore, endpointName: string, vari
     if (value !== undefined) backlogTargets.push(value);
   }
   return backlogTargets.length === 0 ? { min: target.min, max: target.max } : { min: target.min, max: target.max, targetBacklogPerInstance: Math.min(...backlogTargets) };
+}
+
+/**
+ * Deregisters every scalable target of endpoint `endpointName` (any variant) with its policies, as
+ * Application Auto Scaling does when SageMaker deletes the endpoint; resolves to how many targets.
+ */
+export async function deregisterEndpointTargets(store: ResourceStore, endpointName: string): Promise<number> {
+  const prefix = `endpoint/${endpointName.toLowerCase()}/variant/`;
+  const targets = new Set((await store.list('scalable-target')).map((r) => r.key).filter((key) => key.startsWith(prefix)));
+  for (const key of targets) await store.delete('scalable-target', key);
+  for (const policy of await store.list('scaling-policy')) if (targets.has(targetKeyOfPolicy(policy.key))) await store.delete('scaling-policy', policy.key);
+  return targets.size;
 }

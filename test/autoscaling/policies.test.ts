@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { scalingOf } from '../../src/autoscaling/index.js';
+import { deregisterEndpointTargets, scalingOf } from '../../src/autoscaling/index.js';
 import { DIMENSION, backlogPolicy, failure, openFixture, target, type Fixture } from './helpers.js';
 
 let f: Fixture;
@@ -139,5 +139,21 @@ describe('scalingOf', () => {
     assert.deepEqual(await scalingOf(f.store, 'Async-Ep', 'AllTraffic'), { min: 0, max: 4 });
     await put('one', { TargetValue: 3, CustomizedMetricSpecification: { Metrics: [query('m1')] } });
     assert.deepEqual(await scalingOf(f.store, 'Async-Ep', 'AllTraffic'), { min: 0, max: 4, targetBacklogPerInstance: 3 });
+  });
+});
+
+describe('deregisterEndpointTargets (DeleteEndpoint)', () => {
+  test('removes every variant target of the endpoint (any case) with its policies, and nothing of other endpoints', async () => {
+    await register();
+    await register('endpoint/Async-Ep/variant/Second');
+    await register('endpoint/other/variant/AllTraffic');
+    await put('backlog', backlogPolicy('Async-Ep', 5));
+    await put('other-backlog', backlogPolicy('other', 3), 'endpoint/other/variant/AllTraffic');
+    assert.equal(await deregisterEndpointTargets(f.store, 'async-ep'), 2);
+    assert.equal(await scalingOf(f.store, 'Async-Ep', 'AllTraffic'), undefined);
+    assert.equal(await scalingOf(f.store, 'Async-Ep', 'Second'), undefined);
+    assert.deepEqual((await policies()).map((p) => p['PolicyName']), ['other-backlog']);
+    assert.deepEqual(await scalingOf(f.store, 'other', 'AllTraffic'), { min: 0, max: 4, targetBacklogPerInstance: 3 });
+    assert.equal(await deregisterEndpointTargets(f.store, 'async-ep'), 0, 'nothing left to remove');
   });
 });

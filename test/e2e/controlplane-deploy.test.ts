@@ -371,6 +371,21 @@ print(json.dumps(r))`);
     assert.deepEqual(after, { invoke: 'still here', targets: [] });
     await pollUntil('Instances.Min 1 and Max 1 after deregistering', () => bounds(1, 1), 30_000);
   });
+
+  void test('DeleteEndpoint deregisters the endpoint\'s scalable targets and their policies, as Application Auto Scaling does', async () => {
+    const target = "ServiceNamespace='sagemaker', ResourceId='endpoint/dropped/variant/AllTraffic', ScalableDimension='sagemaker:variant:DesiredInstanceCount'";
+    const out = await controlScript(server.url, `
+r = {'created': deploy('dropped', 'inferq/echo'), 'wait': wait('dropped')}
+aas.register_scalable_target(${target}, MinCapacity=0, MaxCapacity=2)
+aas.put_scaling_policy(PolicyName='backlog', PolicyType='TargetTrackingScaling', ${target}, TargetTrackingScalingPolicyConfiguration={'TargetValue': 5.0,
+    'CustomizedMetricSpecification': {'MetricName': 'ApproximateBacklogSizePerInstance', 'Namespace': 'AWS/SageMaker', 'Dimensions': [{'Name': 'EndpointName', 'Value': 'dropped'}], 'Statistic': 'Average'}})
+sm.delete_endpoint(EndpointName='dropped')
+r['deleted'] = wait('dropped', 'endpoint_deleted', 30)
+r['targets'] = aas.describe_scalable_targets(ServiceNamespace='sagemaker', ResourceIds=['endpoint/dropped/variant/AllTraffic'])['ScalableTargets']
+r['policies'] = aas.describe_scaling_policies(ServiceNamespace='sagemaker', ResourceId='endpoint/dropped/variant/AllTraffic')['ScalingPolicies']
+print(json.dumps(r))`);
+    assert.deepEqual(out, { created: 'Creating', wait: null, deleted: null, targets: [], policies: [] });
+  });
 });
 
 void describe('persistence', () => {
