@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { fetchModelData, modelDirFor } from '../../src/deploy/index.js';
 import { isInferqError } from '../../src/errors/index.js';
 import { openLocalObjectStore, type ObjectStore } from '../../src/objects/index.js';
+import { pythonArchive as buildArchive } from '../helpers/archives.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'inferq-model-data-'));
 const modelsDir = join(dir, 'data', 'models');
@@ -45,19 +46,8 @@ async function refuses(promise: Promise<unknown>, message: RegExp): Promise<void
 /** The names in the models directory (leftover temporary directories would show here). */
 const leftovers = (): string[] => (existsSync(modelsDir) ? readdirSync(modelsDir) : []);
 
-/** A tar.gz built with python's tarfile; `members` is Python code adding members to `t`. */
-function pythonArchive(name: string, members: string): Buffer {
-  const file = join(dir, `${name}.tar.gz`);
-  const script = `import tarfile, io
-def add(t, name, data=b'', type=tarfile.REGTYPE, link=''):
-    info = tarfile.TarInfo(name); info.size = len(data); info.type = type; info.linkname = link
-    t.addfile(info, io.BytesIO(data) if type == tarfile.REGTYPE else None)
-with tarfile.open(${JSON.stringify(file)}, 'w:gz') as t:
-${members.split('\n').map((l) => `    ${l}`).join('\n')}
-`;
-  execFileSync('python3', ['-c', script]);
-  return readFileSync(file);
-}
+/** A tar.gz built with python's tarfile in the test's directory (see helpers/archives.ts). */
+const pythonArchive = (name: string, members: string): Buffer => buildArchive(dir, name, members);
 
 test('a model.tar.gz made by tar is unpacked into the target, and fetched only once', async () => {
   const src = join(dir, 'src');

@@ -6,30 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { unpackModelArchive } from '../../src/deploy/index.js';
+import { pythonArchive } from '../helpers/archives.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'inferq-archive-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Builds a tar.gz with python's tarfile; `members` is Python code adding members to `t`. */
-function archive(name: string, members: string): Buffer {
-  const file = join(dir, `${name}.tar.gz`);
-  const script = `import tarfile, io
-def add(t, name, data=b'', type=tarfile.REGTYPE, link=''):
-    info = tarfile.TarInfo(name); info.size = len(data); info.type = type; info.linkname = link
-    t.addfile(info, io.BytesIO(data) if type == tarfile.REGTYPE else None)
-with tarfile.open(${JSON.stringify(file)}, 'w:gz', format=tarfile.PAX_FORMAT) as t:
-${members.split('\n').map((l) => `    ${l}`).join('\n')}
-`;
-  execFileSync('python3', ['-c', script]);
-  return readFileSync(file);
-}
+/** A tar.gz built with python's tarfile in the test's directory (see helpers/archives.ts). */
+const archive = (name: string, members: string): Buffer => pythonArchive(dir, name, members);
 
 test('files, directories and long names are unpacked under the target', async () => {
   const long = `deep/${'x'.repeat(150)}.bin`;
